@@ -1,0 +1,135 @@
+# hanko - one non-recursive Makefile. `make` builds build/$(CONFIG)/hanko.
+#   make test          install missing build/test packages, build, run every suite
+#   make demo          sign and verify the bundled sample messages
+#   make SAN=asan ...  AddressSanitizer + UndefinedBehaviorSanitizer build
+#   make check         tests plus header, layering and format checks
+
+SAN	?=
+CONFIG	?= $(if $(SAN),$(SAN),release)
+B	:= build/$(CONFIG)
+CC	?= cc
+
+WARN	:= -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion \
+	   -Wcast-qual -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wold-style-definition -Wwrite-strings -Wformat=2 -Wundef -Wvla \
+	   -Walloca -Wnull-dereference -Wimplicit-fallthrough -Wswitch-enum \
+	   -Wdouble-promotion
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+WARN	+= -Wcast-align
+else
+WARN	+= -Wcast-align=strict
+endif
+ifdef CI
+WERROR	?= -Werror
+endif
+
+PKGS	:= libcrypto liburing ldns libunbound
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -g $(WARN) $(WERROR) $(PKG_CFLAGS) -I.
+ifeq ($(SAN),asan)
+OPT	:= -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+LDSAN	:= -fsanitize=address,undefined
+ALLOC_SRC := tools/alloc_libc.c
+ALLOC_LIBS :=
+else ifeq ($(SAN),tsan)
+OPT	:= -O1 -fsanitize=thread -fno-omit-frame-pointer
+LDSAN	:= -fsanitize=thread
+ALLOC_SRC := tools/alloc_libc.c
+ALLOC_LIBS :=
+else
+OPT	:= -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=3 -DNDEBUG
+LDSAN	:=
+ALLOC_SRC := tools/alloc_mimalloc.c
+ALLOC_LIBS := -lmimalloc
+endif
+CFLAGS	?=
+CFLAGS	+= $(CFLAGS_BASE) $(OPT) -MMD -MP
+LDFLAGS	+= $(LDSAN)
+LIBS	:= $(PKG_LIBS) -lpthread
+
+CORE_SRC  := $(wildcard core/*.c)
+IO_SRC    := $(wildcard io/*.c)
+TOOLS_SRC := $(filter-out tools/alloc_%.c,$(wildcard tools/*.c)) $(ALLOC_SRC)
+FAKE_SRC  := $(wildcard tests/fake/*.c)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(CORE_SRC) $(IO_SRC))
+TOOLS_OBJ := $(patsubst %.c,$(B)/%.o,$(TOOLS_SRC))
+FAKE_OBJ  := $(patsubst %.c,$(B)/%.o,$(FAKE_SRC))
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps test test-suites demo check check-headers check-layering \
+	format lint clean bench fuzz fuzz-replay vectors-update asan
+
+all: $(B)/hanko $(UNIT_BIN) $(BENCH_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libhanko.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libcli.a: $(filter-out $(B)/tools/hanko.o,$(TOOLS_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/hanko: $(B)/tools/hanko.o $(B)/libcli.a $(B)/libhanko.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ALLOC_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(FAKE_OBJ) $(B)/libcli.a $(B)/libhanko.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FAKE_OBJ) $(B)/libcli.a \
+	    $(B)/libhanko.a $(LIBS) $(ALLOC_LIBS) -lcmocka
+
+$(B)/bench/%: bench/%.c $(B)/libhanko.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libhanko.a $(LIBS)
+
+deps:
+	@sh tests/deps.sh
+
+# The one test command: bootstrap, build release and sanitizer configs, run
+# every suite in both, print one summary line.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory SAN=asan all
+	@sh tests/run.sh
+
+test-suites:
+	@sh tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory SAN=asan all
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh demo/demo.sh $(B)/hanko
+
+check: test check-headers check-layering
+
+check-headers:
+	@sh tests/check-headers.sh "$(CC)" "$(CFLAGS_BASE)"
+
+check-layering:
+	@sh tests/check-layering.sh
+
+format:
+	clang-format -i core/*.[ch] io/*.[ch] tools/*.[ch] tests/unit/*.c \
+	    tests/fake/*.[ch]
+
+lint:
+	clang-tidy --quiet $(CORE_SRC) $(IO_SRC) $(TOOLS_SRC) -- $(CFLAGS_BASE)
+	cppcheck --quiet --error-exitcode=1 --inline-suppr \
+	    --enable=warning,portability -I. core io tools
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,201 @@
+#include "authres.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dkim_sig.h"
+#include "dkim_verify.h"
+
+/* RFC 2045 §5.1 tspecials, plus SP and CTLs, cannot stand in a token. */
+static bool
+is_token_char(uint8_t c)
+{
+	return c > ' ' && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+static bool
+safe_byte(uint8_t c)
+{
+	return c >= ' ' && c != 0x7f;
+}
+
+bool
+authres_value(struct buf *out, span v)
+{
+	size_t i, mark = out->len;
+	bool token = v.len > 0;
+
+	for (i = 0; i < v.len && token; i++)
+		token = is_token_char(v.p[i]);
+	if (token)
+		return buf_add_span(out, v);
+	if (!buf_add_byte(out, '"'))
+		return false;
+	for (i = 0; i < v.len; i++) {
+		uint8_t c = safe_byte(v.p[i]) ? v.p[i] : '?';
+
+		if (((c == '"' || c == '\\') && !buf_add_byte(out, '\\')) ||
+		    !buf_add_byte(out, c))
+			goto full;
+	}
+	if (buf_add_byte(out, '"'))
+		return true;
+full:
+	out->len = mark;
+	return false;
+}
+
+bool
+authres_comment_text(struct buf *out, span v)
+{
+	size_t i, mark = out->len;
+
+	for (i = 0; i < v.len; i++) {
+		uint8_t c = safe_byte(v.p[i]) ? v.p[i] : '?';
+
+		if (((c == '(' || c == ')' || c == '\\') &&
+		    !buf_add_byte(out, '\\')) || !buf_add_byte(out, c)) {
+			out->len = mark;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* RFC 5322 atext, and '.' for a dot-atom local-part. */
+static bool
+is_atext(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.",
+	    c) != NULL);
+}
+
+/* RFC 8601 pvalue: [ [ local-part ] "@" ] domain-name, unquoted. */
+static bool
+is_addr_pvalue(span v)
+{
+	const uint8_t *at = memchr(v.p, '@', v.len);
+	size_t i, lp;
+
+	if (at == NULL)
+		return false;
+	lp = (size_t)(at - v.p);
+	for (i = 0; i < lp; i++)
+		if (!is_atext(v.p[i]))
+			return false;
+	return dkim_sig_name_ok(span_sub(v, lp + 1, v.len - lp - 1));
+}
+
+/* Domains and addresses go bare when valid; anything else is quoted. */
+static bool
+add_prop(struct buf *out, const char *name, span v, bool domain)
+{
+	if (v.len == 0)
+		return true;
+	if (!buf_add_byte(out, ' ') || !buf_add_cstr(out, name) ||
+	    !buf_add_byte(out, '='))
+		return false;
+	if ((domain && dkim_sig_name_ok(v)) || (!domain && is_addr_pvalue(v)))
+		return buf_add_span(out, v);
+	return authres_value(out, v);
+}
+
+static void
+sep(struct buf *d, bool *ok)
+{
+	if (d->len > 0)
+		*ok = *ok && buf_add_cstr(d, "; ");
+}
+
+/* Key size, testing flag, DNSSEC and l= coverage, as a comment. */
+static bool
+add_detail(struct buf *out, const struct dkim_result *r)
+{
+	uint8_t tmp[160];
+	struct buf d;
+	bool ok = true;
+
+	buf_init_fixed(&d, tmp, sizeof(tmp));
+	if (r->key_bits > 0 && r->alg_known)
+		ok = buf_add_u64(&d, r->key_bits) &&
+		    buf_add_cstr(&d, "-bit ") &&
+		    buf_add_cstr(&d, dkim_alg_str(r->alg)) &&
+		    buf_add_cstr(&d, " key");
+	if (r->testing) {
+		sep(&d, &ok);
+		ok = ok && buf_add_cstr(&d, "key in testing mode");
+	}
+	if (r->dnssec == 1) {
+		sep(&d, &ok);
+		ok = ok && buf_add_cstr(&d, "dnssec");
+	}
+	if (r->has_l) {
+		sep(&d, &ok);
+		ok = ok && buf_add_cstr(&d, "l= signs ") &&
+		    buf_add_u64(&d, r->l) && buf_add_cstr(&d, " of ") &&
+		    buf_add_u64(&d, r->body_len) &&
+		    buf_add_cstr(&d, " body bytes");
+	}
+	if (!ok || d.len == 0)
+		return ok;
+	return buf_add_cstr(out, " (") &&
+	    authres_comment_text(out, buf_span(&d)) && buf_add_byte(out, ')');
+}
+
+static bool
+add_one(struct buf *out, const struct dkim_result *r)
+{
+	bool ok = buf_add_cstr(out, "dkim=") &&
+	    buf_add_cstr(out, dkim_verdict_str(r->verdict)) &&
+	    add_detail(out, r);
+
+	if (ok && r->verdict != DKIM_V_PASS && r->reason[0] != '\0')
+		ok = buf_add_cstr(out, " reason=") &&
+		    authres_value(out, span_cstr(r->reason));
+	return ok && add_prop(out, "header.d", r->d, true) &&
+	    add_prop(out, "header.i", r->i, false) &&
+	    add_prop(out, "header.s", r->s, false) &&
+	    add_prop(out, "header.a", r->alg_known ?
+		span_cstr(dkim_alg_str(r->alg)) : span_make(NULL, 0), false) &&
+	    add_prop(out, "header.b", span_cstr(r->bpref), false);
+}
+
+/* A new line for each resinfo, or one long line when eol is NULL. */
+static bool
+fold(struct buf *out, const char *eol)
+{
+	if (eol == NULL)
+		return buf_add_byte(out, ' ');
+	return buf_add_cstr(out, eol) && buf_add_byte(out, '\t');
+}
+
+bool
+authres_dkim(struct buf *out, span authserv_id, const struct dkim_result *res,
+    size_t n, size_t nskipped, const char *error, const char *eol)
+{
+	size_t i, mark = out->len;
+	bool ok;
+
+	ok = buf_add_cstr(out, "Authentication-Results: ") &&
+	    authres_value(out, authserv_id) && buf_add_byte(out, ';');
+	for (i = 0; ok && i < n; i++)
+		ok = fold(out, eol) && add_one(out, &res[i]) &&
+		    (i + 1 == n || buf_add_byte(out, ';'));
+	if (ok && n == 0 && error != NULL)
+		ok = fold(out, eol) &&
+		    buf_add_cstr(out, "dkim=permerror reason=") &&
+		    authres_value(out, span_cstr(error));
+	else if (ok && n == 0)
+		ok = buf_add_cstr(out, " dkim=none (no signatures)");
+	if (ok && nskipped > 0) {
+		char tmp[64];
+
+		snprintf(tmp, sizeof(tmp), " (%zu more signatures not "
+		    "checked)", nskipped);
+		ok = buf_add_cstr(out, tmp);
+	}
+	if (!ok)
+		out->len = mark;
+	return ok;
+}

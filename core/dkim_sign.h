@@ -1,0 +1,69 @@
+/*
+ * NAME
+ *	dkim_sign.h - DKIM signing (RFC 6376 §5, RFC 8463, RFC 8301)
+ * SYNOPSIS
+ *	dkim_signer_new(env, &s);			once per worker
+ *	dkim_sign_parse(s, msg, arena, &from);		per message
+ *	dkim_sign_emit(s, confs, n, now, &out);		the fields to prepend
+ * DESCRIPTION
+ *	A dkim_sign_conf (process lifetime, shared read-only) names a domain,
+ *	selector and key and the header set. Defaults are the safe choice for
+ *	bulk mail: relaxed/relaxed, RFC 6376 §5.4.1's list plus Content-Type
+ *	and the RFC 8058 List-Unsubscribe pair, the fields a replay would
+ *	change oversigned, t= always, no l= ever.
+ *
+ *	dkim_sign_parse() refuses a message with no From field or several
+ *	(DKIM_E_FROM) and returns the From addr-spec so the caller can pick
+ *	keys. dkim_sign_emit() appends one DKIM-Signature field per conf, in
+ *	order, with the message's own line endings; the body hash is computed
+ *	once per body canonicalization and shared.
+ */
+#ifndef HANKO_CORE_DKIM_SIGN_H
+#define HANKO_CORE_DKIM_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "canon.h"
+#include "dkim.h"
+#include "hanko.h"
+#include "span.h"
+
+struct arena;
+struct core_env;
+struct dkim_privkey;
+struct dkim_signer;
+
+/* Process lifetime; immutable while workers run. */
+struct dkim_sign_conf {
+	span domain;		/* d= */
+	span selector;		/* s= */
+	span identity;		/* i=, len 0 for none */
+	const struct dkim_privkey *key;
+	enum canon_alg hdr_canon;
+	enum canon_alg body_canon;
+	const span *headers;	/* names to sign, in h= order */
+	size_t nheaders;
+	const span *oversign;	/* names signed once more than present */
+	size_t noversign;
+	uint64_t expire;	/* x= = t= + expire; 0 for no x= */
+};
+
+/* Fill c with the defaults; the caller sets domain, selector and key. */
+void	dkim_sign_conf_default(struct dkim_sign_conf *c);
+
+HANKO_NODISCARD dkim_res dkim_signer_new(const struct core_env *env,
+    struct dkim_signer **out);
+void	dkim_signer_free(struct dkim_signer *s);
+/* Parse msg (borrowed until the next parse); *from is the From addr-spec. */
+HANKO_NODISCARD dkim_res dkim_sign_parse(struct dkim_signer *s, span msg,
+    struct arena *ar, span *from);
+HANKO_NODISCARD dkim_res dkim_sign_emit(struct dkim_signer *s,
+    const struct dkim_sign_conf *confs, size_t n, uint64_t now,
+    struct buf *out);
+/* Line-ending style of the parsed message. */
+bool	dkim_sign_msg_is_crlf(const struct dkim_signer *s);
+/* The reason for the last error, for the user. */
+const char *dkim_signer_err(const struct dkim_signer *s);
+
+#endif

@@ -1,0 +1,202 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli_alloc.h"
+#include "core/dkim_key.h"
+#include "core/scan.h"
+#include "core/span.h"
+
+void
+cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hanko: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hanko: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool
+cli_parse_u64(const char *s, uint64_t *out)
+{
+	return span_to_u64(span_cstr(s), out);
+}
+
+int
+cli_env_init(struct cli_env *e)
+{
+	const char *simd = getenv("HANKO_SIMD");
+	int isa = SCAN_AUTO;
+
+	memset(e, 0, sizeof(*e));
+	hanko_limits_default(&e->limits);
+	if (simd != NULL && (isa = scan_isa_parse(simd)) < 0) {
+		cli_err("HANKO_SIMD=%s: use ref, swar, sse2, avx2 or auto",
+		    simd);
+		return CLI_EX_USAGE;
+	}
+	e->core.scan = scan_select((enum scan_isa)isa);
+	if (e->core.scan == NULL) {
+		cli_err("HANKO_SIMD=%s: this CPU lacks that instruction set",
+		    simd);
+		return CLI_EX_USAGE;
+	}
+	e->core.alloc = cli_alloc();
+	e->core.limits = &e->limits;
+	e->core.dns = NULL;
+	return 0;
+}
+
+int
+cli_read_fd(int fd, size_t max, uint8_t **out, size_t *len)
+{
+	size_t cap = 64 << 10, n = 0;
+	uint8_t *b = malloc(cap), *nb;
+	ssize_t r;
+
+	if (b == NULL)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				free(b);
+				return -EFBIG;
+			}
+			if ((nb = realloc(b, cap * 2)) == NULL) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			free(b);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(b);
+		return -EFBIG;
+	}
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+int
+cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	r = cli_read_fd(fd, max, out, len);
+	close(fd);
+	return r;
+}
+
+int
+cli_write_all(int fd, const void *p, size_t len)
+{
+	const uint8_t *c = p;
+	ssize_t r;
+
+	while (len > 0) {
+		if ((r = write(fd, c, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+key_perm_check(int fd, const char *path, bool allow_unsafe)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		cli_err("%s: %s", path, strerror(errno));
+		return CLI_EX_NOINPUT;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_err("%s: not a regular file", path);
+		return CLI_EX_NOINPUT;
+	}
+	if ((st.st_mode & 0066) != 0 && !allow_unsafe) {
+		cli_err("%s: private key is accessible by group or others "
+		    "(mode %04o); run 'chmod 600 %s' or pass "
+		    "--allow-unsafe-key-perms", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return CLI_EX_NOPERM;
+	}
+	return 0;
+}
+
+int
+cli_key_load(const char *path, bool allow_unsafe, struct dkim_privkey *out)
+{
+	char err[160];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int fd, r;
+	dkim_res dr;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		cli_err("cannot open key %s: %s", path, strerror(errno));
+		return CLI_EX_NOINPUT;
+	}
+	if ((r = key_perm_check(fd, path, allow_unsafe)) == 0 &&
+	    (r = cli_read_fd(fd, 1 << 20, &data, &len)) != 0) {
+		cli_err("cannot read key %s: %s", path, strerror(-r));
+		r = CLI_EX_NOINPUT;
+	}
+	close(fd);
+	if (r != 0)
+		return r;
+	dr = dkim_privkey_load(span_make(data, len), out, err, sizeof(err));
+	OPENSSL_cleanse(data, len);
+	free(data);
+	if (dr != DKIM_OK) {
+		cli_err("%s: %s", path, err);
+		return CLI_EX_CONFIG;
+	}
+	if (out->type == DKIM_KEY_RSA && out->bits < 2048)
+		cli_warn("%s: RSA key of %u bits; use 2048 or more", path,
+		    out->bits);
+	return 0;
+}

@@ -1,0 +1,442 @@
+/*
+ * hanko sign: filter mode (one message on stdin, signed on stdout), with
+ * keys from -d/-s/-k or from OpenDKIM KeyTable/SigningTable files.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_table.h"
+#include "core/dkim_key.h"
+#include "core/dkim_sign.h"
+
+#define MAX_CONFS 16
+#define MAX_NAMES 64
+
+/* Process lifetime. */
+struct sign_opts {
+	struct dkim_sign_conf base;
+	struct dkim_sign_conf confs[MAX_CONFS];
+	struct dkim_privkey keys[MAX_CONFS];
+	struct {
+		const char *domain, *selector, *path;
+	} specs[MAX_CONFS];
+	size_t nconfs;
+	span headers[MAX_NAMES], oversign[MAX_NAMES];
+	const char *domain, *selector, *key_table, *sign_table;
+	bool allow_unsafe, multiple, fixed_time;
+	uint64_t now, max_size;
+	struct cli_keytable *kt;
+	struct cli_signtable *st;
+	struct cli_key_ref refs[MAX_CONFS];
+};
+
+static const char sign_usage[] =
+    "usage: hanko sign [KEYS] [OPTIONS] < message > signed\n"
+    "KEYS:\n"
+    "  -d, --domain DOMAIN        signing domain (d=) for the keys that follow\n"
+    "  -s, --selector SELECTOR    selector (s=) for the next -k\n"
+    "  -k, --key FILE             private key (PEM PKCS#1/PKCS#8, or base64\n"
+    "                             Ed25519 seed); repeat -s/-k to dual-sign\n"
+    "  --key-table FILE           OpenDKIM KeyTable\n"
+    "  --signing-table SPEC       OpenDKIM SigningTable (refile:PATH for wildcards)\n"
+    "  --multiple-signatures      apply every matching SigningTable entry\n"
+    "OPTIONS:\n"
+    "  -c, --canon H/B            canonicalization (default relaxed/relaxed)\n"
+    "  -i, --identity ADDR        i= value (must be within d=)\n"
+    "  -x, --expire SECONDS       add x= = t= + SECONDS\n"
+    "  --headers LIST             colon-separated fields to sign (replaces default)\n"
+    "  --oversign LIST            fields signed once more than present\n"
+    "  --no-oversign              sign only the fields present\n"
+    "  --time T                   use T as the signing time (t=)\n"
+    "  --max-size BYTES           largest message accepted (default 64 MiB)\n"
+    "  --allow-unsafe-key-perms   accept keys readable by group or others\n";
+
+enum {
+	OPT_KEYTABLE = 256,
+	OPT_SIGNTABLE,
+	OPT_MULTIPLE,
+	OPT_HEADERS,
+	OPT_OVERSIGN,
+	OPT_NOOVERSIGN,
+	OPT_TIME,
+	OPT_MAXSIZE,
+	OPT_UNSAFE,
+};
+
+static const struct option sign_longopts[] = {
+	{ "domain", required_argument, NULL, 'd' },
+	{ "selector", required_argument, NULL, 's' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "canon", required_argument, NULL, 'c' },
+	{ "identity", required_argument, NULL, 'i' },
+	{ "expire", required_argument, NULL, 'x' },
+	{ "key-table", required_argument, NULL, OPT_KEYTABLE },
+	{ "signing-table", required_argument, NULL, OPT_SIGNTABLE },
+	{ "multiple-signatures", no_argument, NULL, OPT_MULTIPLE },
+	{ "headers", required_argument, NULL, OPT_HEADERS },
+	{ "oversign", required_argument, NULL, OPT_OVERSIGN },
+	{ "no-oversign", no_argument, NULL, OPT_NOOVERSIGN },
+	{ "time", required_argument, NULL, OPT_TIME },
+	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
+	{ "allow-unsafe-key-perms", no_argument, NULL, OPT_UNSAFE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Split "a:b:c" (process lifetime string) into spans. */
+static int
+parse_list(const char *s, span *out, size_t max, size_t *n)
+{
+	const char *p = s, *c;
+
+	*n = 0;
+	while (*p != '\0') {
+		size_t len;
+
+		c = strchr(p, ':');
+		len = c ? (size_t)(c - p) : strlen(p);
+		if (len > 0) {
+			if (*n == max)
+				return -1;
+			out[(*n)++] = span_make(p, len);
+		}
+		p += len + (c != NULL);
+	}
+	return 0;
+}
+
+static int
+parse_canon(const char *s, struct dkim_sign_conf *c)
+{
+	const char *slash = strchr(s, '/');
+	span h = span_make(s, slash ? (size_t)(slash - s) : strlen(s));
+	span b = slash ? span_cstr(slash + 1) : SPAN_LIT("simple");
+
+	if ((!span_eq(h, SPAN_LIT("relaxed")) &&
+	    !span_eq(h, SPAN_LIT("simple"))) ||
+	    (!span_eq(b, SPAN_LIT("relaxed")) &&
+	    !span_eq(b, SPAN_LIT("simple"))))
+		return -1;
+	c->hdr_canon = span_eq(h, SPAN_LIT("relaxed")) ? CANON_RELAXED :
+	    CANON_SIMPLE;
+	c->body_canon = span_eq(b, SPAN_LIT("relaxed")) ? CANON_RELAXED :
+	    CANON_SIMPLE;
+	return 0;
+}
+
+/* Keys are recorded while parsing and loaded once all options are known. */
+static int
+add_key(struct sign_opts *o, const char *path)
+{
+	if (o->domain == NULL || o->selector == NULL) {
+		cli_err("-k %s needs -d DOMAIN and -s SELECTOR before it",
+		    path);
+		return CLI_EX_USAGE;
+	}
+	if (o->nconfs == MAX_CONFS) {
+		cli_err("at most %d keys", MAX_CONFS);
+		return CLI_EX_USAGE;
+	}
+	o->specs[o->nconfs].domain = o->domain;
+	o->specs[o->nconfs].selector = o->selector;
+	o->specs[o->nconfs].path = path;
+	o->nconfs++;
+	o->selector = NULL;
+	return 0;
+}
+
+static int
+load_keys(struct sign_opts *o)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < o->nconfs; i++) {
+		struct dkim_sign_conf *c = &o->confs[i];
+
+		if ((r = cli_key_load(o->specs[i].path, o->allow_unsafe,
+		    &o->keys[i])) != 0)
+			return r;
+		*c = o->base;
+		c->domain = span_cstr(o->specs[i].domain);
+		c->selector = span_cstr(o->specs[i].selector);
+		c->key = &o->keys[i];
+	}
+	return 0;
+}
+
+static int
+parse_opt(struct sign_opts *o, int ch, const char *arg)
+{
+	size_t n;
+
+	switch (ch) {
+	case 'd':
+		o->domain = arg;
+		return 0;
+	case 's':
+		o->selector = arg;
+		return 0;
+	case 'k':
+		return add_key(o, arg);
+	case 'c':
+		if (parse_canon(arg, &o->base) == 0)
+			return 0;
+		cli_err("-c %s: use relaxed|simple[/relaxed|simple]", arg);
+		return CLI_EX_USAGE;
+	case 'i':
+		o->base.identity = span_cstr(arg);
+		return 0;
+	case 'x':
+		if (cli_parse_u64(arg, &o->base.expire) && o->base.expire > 0)
+			return 0;
+		cli_err("-x %s: expected seconds", arg);
+		return CLI_EX_USAGE;
+	case OPT_KEYTABLE:
+		o->key_table = arg;
+		return 0;
+	case OPT_SIGNTABLE:
+		o->sign_table = arg;
+		return 0;
+	case OPT_MULTIPLE:
+		o->multiple = true;
+		return 0;
+	case OPT_HEADERS:
+		if (parse_list(arg, o->headers, MAX_NAMES, &n) != 0 || n == 0)
+			break;
+		o->base.headers = o->headers;
+		o->base.nheaders = n;
+		return 0;
+	case OPT_OVERSIGN:
+		if (parse_list(arg, o->oversign, MAX_NAMES, &n) != 0)
+			break;
+		o->base.oversign = o->oversign;
+		o->base.noversign = n;
+		return 0;
+	case OPT_NOOVERSIGN:
+		o->base.noversign = 0;
+		return 0;
+	case OPT_TIME:
+		if (!cli_parse_u64(arg, &o->now))
+			break;
+		o->fixed_time = true;
+		return 0;
+	case OPT_UNSAFE:
+		o->allow_unsafe = true;
+		return 0;
+	case OPT_MAXSIZE:
+		if (!cli_parse_u64(arg, &o->max_size) || o->max_size == 0)
+			break;
+		return 0;
+	default:
+		break;
+	}
+	cli_err("bad value %s", arg ? arg : "");
+	return CLI_EX_USAGE;
+}
+
+static int
+load_tables(struct sign_opts *o)
+{
+	char err[256];
+
+	if ((o->key_table == NULL) != (o->sign_table == NULL)) {
+		cli_err("--key-table and --signing-table go together");
+		return CLI_EX_USAGE;
+	}
+	if (o->key_table == NULL)
+		return 0;
+	if (cli_keytable_load(o->key_table, &o->kt, err, sizeof(err)) != 0 ||
+	    cli_signtable_load(o->sign_table, o->kt, &o->st, err,
+	    sizeof(err)) != 0) {
+		cli_err("%s", err);
+		return CLI_EX_CONFIG;
+	}
+	return 0;
+}
+
+/* The SigningTable keys for this From address, loaded on demand. */
+static int
+table_confs(struct sign_opts *o, span from, size_t *nconfs)
+{
+	struct cli_key_ref *refs = o->refs;
+	char addr[512];
+	size_t n, i, k = o->nconfs;
+	int r;
+
+	if (from.len >= sizeof(addr))
+		return 0;
+	memcpy(addr, from.p, from.len);
+	addr[from.len] = '\0';
+	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, refs,
+	    MAX_CONFS - k);
+	for (i = 0; i < n; i++, k++) {
+		struct dkim_sign_conf *c = &o->confs[k];
+
+		if ((r = cli_key_load(refs[i].keypath, o->allow_unsafe,
+		    &o->keys[k])) != 0)
+			return r;
+		*c = o->base;
+		c->domain = span_cstr(refs[i].domain);
+		c->selector = span_cstr(refs[i].selector);
+		if (refs[i].signer[0] != '\0')
+			c->identity = span_cstr(refs[i].signer);
+		c->key = &o->keys[k];
+	}
+	*nconfs = k;
+	return 0;
+}
+
+static int
+res_exit(dkim_res r)
+{
+	switch (r) {
+	case DKIM_OK:
+	case DKIM_PENDING:
+		return CLI_EX_OK;
+	case DKIM_E_SYNTAX:
+	case DKIM_E_FROM:
+	case DKIM_E_LIMIT:
+		return CLI_EX_DATAERR;
+	case DKIM_E_KEY:
+	case DKIM_E_ARG:
+		return CLI_EX_CONFIG;
+	case DKIM_E_NOMEM:
+	case DKIM_E_CRYPTO:
+		break;
+	}
+	return CLI_EX_SOFTWARE;
+}
+
+/* Sign one message held in memory; writes the result to stdout. */
+static int
+sign_filter(struct cli_env *e, struct sign_opts *o, span msg)
+{
+	struct dkim_signer *s = NULL;
+	struct arena ar;
+	struct buf out;
+	size_t nconfs = o->nconfs;
+	span from;
+	dkim_res r;
+	int ex;
+
+	arena_init(&ar, e->core.alloc, 64 << 10, e->limits.max_arena_bytes);
+	buf_init_arena(&out, &ar);
+	if ((r = dkim_signer_new(&e->core, &s)) != DKIM_OK) {
+		ex = res_exit(r);
+		cli_err("cannot set up signing: %s", dkim_res_str(r));
+		goto done;
+	}
+	if ((r = dkim_sign_parse(s, msg, &ar, &from)) != DKIM_OK) {
+		ex = res_exit(r);
+		cli_err("message not signed: %s", dkim_signer_err(s));
+		goto done;
+	}
+	if (o->st != NULL && (ex = table_confs(o, from, &nconfs)) != 0)
+		goto done;
+	if (nconfs == 0) {
+		cli_warn("no SigningTable entry for %.*s; message passed "
+		    "through unsigned", (int)from.len, (const char *)from.p);
+	} else if ((r = dkim_sign_emit(s, o->confs, nconfs, o->now,
+	    &out)) != DKIM_OK) {
+		ex = res_exit(r);
+		cli_err("message not signed: %s", dkim_signer_err(s));
+		goto done;
+	}
+	ex = CLI_EX_OK;
+	if (cli_write_all(STDOUT_FILENO, out.p, out.len) != 0 ||
+	    cli_write_all(STDOUT_FILENO, msg.p, msg.len) != 0) {
+		cli_err("cannot write the signed message");
+		ex = CLI_EX_IOERR;
+	}
+done:
+	while (nconfs > o->nconfs)
+		dkim_privkey_fini(&o->keys[--nconfs]);
+	dkim_signer_free(s);
+	arena_fini(&ar);
+	return ex;
+}
+
+static void
+sign_opts_fini(struct sign_opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nconfs; i++)
+		dkim_privkey_fini(&o->keys[i]);
+	cli_signtable_free(o->st);
+	cli_keytable_free(o->kt);
+}
+
+static int
+sign_setup(struct sign_opts *o, int argc, char **argv)
+{
+	int ch, r;
+
+	dkim_sign_conf_default(&o->base);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:s:k:c:i:x:h", sign_longopts,
+	    NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(sign_usage, stdout);
+			return -1;
+		}
+		if (ch == '?') {
+			fputs(sign_usage, stderr);
+			return CLI_EX_USAGE;
+		}
+		if ((r = parse_opt(o, ch, optarg)) != 0)
+			return r;
+	}
+	if (optind != argc) {
+		cli_err("batch spool mode (SPOOL_DIR OUT_DIR) is not "
+		    "available in this version; pipe one message through "
+		    "'hanko sign' instead");
+		return CLI_EX_USAGE;
+	}
+	if (o->nconfs == 0 && o->key_table == NULL) {
+		cli_err("no key: give -d DOMAIN -s SELECTOR -k KEYFILE or "
+		    "--key-table/--signing-table");
+		return CLI_EX_USAGE;
+	}
+	if ((r = load_tables(o)) != 0 || (r = load_keys(o)) != 0)
+		return r;
+	if (!o->fixed_time)
+		o->now = (uint64_t)time(NULL);
+	return 0;
+}
+
+int
+cli_sign_main(struct cli_env *e, int argc, char **argv)
+{
+	static struct sign_opts o;
+	uint8_t *msg = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = sign_setup(&o, argc, argv)) != 0) {
+		sign_opts_fini(&o);
+		return r < 0 ? CLI_EX_OK : r;
+	}
+	if (o.max_size > 0)
+		e->limits.max_msg_bytes = (size_t)o.max_size;
+	if ((r = cli_read_fd(STDIN_FILENO, e->limits.max_msg_bytes, &msg,
+	    &len)) != 0) {
+		cli_err("cannot read the message: %s", r == -EFBIG ?
+		    "larger than --max-size" : strerror(-r));
+		sign_opts_fini(&o);
+		return r == -EFBIG ? CLI_EX_DATAERR : CLI_EX_IOERR;
+	}
+	r = sign_filter(e, &o, span_make(msg, len));
+	free(msg);
+	sign_opts_fini(&o);
+	return r;
+}

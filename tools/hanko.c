@@ -1,0 +1,47 @@
+/* hanko - DKIM signing and verification for bulk mail. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define HANKO_VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: hanko COMMAND [OPTIONS]\n"
+    "  sign     [KEYS] < msg > signed    sign one message (MTA filter)\n"
+    "  verify   [DNS] [FILE|DIR...]      one Authentication-Results per message\n"
+    "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
+    "  help | --help | --version\n"
+    "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
+    "HANKO_SIMD=ref|swar|sse2|avx2 forces a scanner (default: best for the CPU).\n";
+
+int
+main(int argc, char **argv)
+{
+	struct cli_env env;
+	int r;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return CLI_EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return CLI_EX_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("hanko %s\n", HANKO_VERSION);
+		return CLI_EX_OK;
+	}
+	if ((r = cli_env_init(&env)) != 0)
+		return r;
+	if (strcmp(argv[1], "sign") == 0)
+		return cli_sign_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cli_verify_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return cli_keygen_main(&env, argc - 1, argv + 1);
+	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);
+	return CLI_EX_USAGE;
+}
