@@ -27,20 +27,20 @@ struct arena_block;
 /* Worker lifetime; the caller owns the struct, the arena its blocks. */
 struct arena {
 	const struct hanko_alloc *a;
-	struct arena_block *head;	/* newest block first */
-	size_t block_size;		/* default size of a new block */
-	size_t limit;			/* cap on bytes handed out */
-	size_t used;			/* bytes handed out since reset */
+	struct arena_block *head; /* newest block first */
+	size_t block_size;        /* default size of a new block */
+	size_t limit;             /* cap on bytes handed out */
+	size_t used;              /* bytes handed out since reset */
 };
 
-void	arena_init(struct arena *ar, const struct hanko_alloc *a,
-	    size_t block_size, size_t limit);
+void arena_init(struct arena *ar, const struct hanko_alloc *a,
+    size_t block_size, size_t limit);
 /* 16-byte aligned memory, or NULL when the limit or allocator says no. */
-void	*arena_alloc(struct arena *ar, size_t len);
+void *arena_alloc(struct arena *ar, size_t len);
 /* Copy bytes into the arena; NULL on exhaustion. */
-void	*arena_dup(struct arena *ar, const void *p, size_t len);
+void *arena_dup(struct arena *ar, const void *p, size_t len);
 /* Free all but the first block; every pointer from the arena dies. */
-void	arena_reset(struct arena *ar);
-void	arena_fini(struct arena *ar);
+void arena_reset(struct arena *ar);
+void arena_fini(struct arena *ar);
 
 #endif

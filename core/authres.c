@@ -54,7 +54,8 @@ authres_comment_text(struct buf *out, span v)
 		uint8_t c = safe_byte(v.p[i]) ? v.p[i] : '?';
 
 		if (((c == '(' || c == ')' || c == '\\') &&
-		    !buf_add_byte(out, '\\')) || !buf_add_byte(out, c)) {
+		        !buf_add_byte(out, '\\')) ||
+		    !buf_add_byte(out, c)) {
 			out->len = mark;
 			return false;
 		}
@@ -67,8 +68,8 @@ static bool
 is_atext(uint8_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.",
-	    c) != NULL);
+	    (c >= '0' && c <= '9') ||
+	    (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);
 }
 
 /* RFC 8601 pvalue: [ [ local-part ] "@" ] domain-name, unquoted. */
@@ -156,8 +157,10 @@ add_one(struct buf *out, const struct dkim_result *r)
 	return ok && add_prop(out, "header.d", r->d, true) &&
 	    add_prop(out, "header.i", r->i, false) &&
 	    add_prop(out, "header.s", r->s, false) &&
-	    add_prop(out, "header.a", r->alg_known ?
-		span_cstr(dkim_alg_str(r->alg)) : span_make(NULL, 0), false) &&
+	    add_prop(out, "header.a",
+	        r->alg_known ? span_cstr(dkim_alg_str(r->alg))
+	                     : span_make(NULL, 0),
+	        false) &&
 	    add_prop(out, "header.b", span_cstr(r->bpref), false);
 }
 
@@ -191,8 +194,10 @@ authres_dkim(struct buf *out, span authserv_id, const struct dkim_result *res,
 	if (ok && nskipped > 0) {
 		char tmp[64];
 
-		snprintf(tmp, sizeof(tmp), " (%zu more signatures not "
-		    "checked)", nskipped);
+		snprintf(tmp, sizeof(tmp),
+		    " (%zu more signatures not "
+		    "checked)",
+		    nskipped);
 		ok = buf_add_cstr(out, tmp);
 	}
 	if (!ok)

@@ -22,16 +22,16 @@ struct dkim_result;
 
 /*
  * Append the whole field; eol separates the folded lines ("\r\n" for a
- * header written into a message, "\n" for a terminal, NULL for one line). nskipped counts
- * signatures beyond the limit. error, when non-NULL, reports a message
- * that could not be parsed: dkim=permerror with that reason.
+ * header written into a message, "\n" for a terminal, NULL for one line).
+ * nskipped counts signatures beyond the limit. error, when non-NULL, reports a
+ * message that could not be parsed: dkim=permerror with that reason.
  */
-bool	authres_dkim(struct buf *out, span authserv_id,
-	    const struct dkim_result *res, size_t n, size_t nskipped,
-	    const char *error, const char *eol);
+bool authres_dkim(struct buf *out, span authserv_id,
+    const struct dkim_result *res, size_t n, size_t nskipped, const char *error,
+    const char *eol);
 /* Append v as an RFC 2045 token if it is one, else as a quoted-string. */
-bool	authres_value(struct buf *out, span v);
+bool authres_value(struct buf *out, span v);
 /* Append v inside a comment, escaping parentheses and backslashes. */
-bool	authres_comment_text(struct buf *out, span v);
+bool authres_comment_text(struct buf *out, span v);
 
 #endif

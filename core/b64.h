@@ -30,8 +30,8 @@ b64_encoded_len(size_t len)
 }
 
 /* Decode into out (cap bytes); false on malformed input or overflow. */
-bool	b64_decode(span in, uint8_t *out, size_t cap, size_t *outlen);
+bool b64_decode(span in, uint8_t *out, size_t cap, size_t *outlen);
 /* Append the encoding of in to b; false when b is full. */
-bool	b64_encode(struct buf *b, span in);
+bool b64_encode(struct buf *b, span in);
 
 #endif

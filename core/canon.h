@@ -34,41 +34,41 @@ enum canon_alg {
 };
 
 #define CANON_STAGE_CAP 4096
-#define CANON_NO_LIMIT	UINT64_MAX
+#define CANON_NO_LIMIT  UINT64_MAX
 
 /* Message lifetime, caller-allocated; holds no heap resources. */
 struct canon_body {
 	const struct scan_ops *scan;
-	EVP_MD_CTX *md;		/* borrowed, already initialised */
+	EVP_MD_CTX *md; /* borrowed, already initialised */
 	enum canon_alg alg;
-	bool ok;		/* false once a digest update failed */
-	bool any;		/* some content has been emitted */
-	bool pend_cr;		/* chunk ended in CR: LF may follow */
-	bool pend_wsp;		/* relaxed: a WSP run awaits content */
-	size_t pend_eol;	/* deferred line endings */
-	span pend_eol_src;	/* their source bytes if contiguous CRLFs */
-	span pend_wsp_src;	/* the source SP when the run was one SP */
-	span run;		/* source bytes awaiting the hash */
-	uint64_t limit;		/* l=, or CANON_NO_LIMIT */
-	uint64_t total;		/* canonical length, unlimited */
-	uint64_t hashed;	/* bytes fed to the digest */
+	bool ok;           /* false once a digest update failed */
+	bool any;          /* some content has been emitted */
+	bool pend_cr;      /* chunk ended in CR: LF may follow */
+	bool pend_wsp;     /* relaxed: a WSP run awaits content */
+	size_t pend_eol;   /* deferred line endings */
+	span pend_eol_src; /* their source bytes if contiguous CRLFs */
+	span pend_wsp_src; /* the source SP when the run was one SP */
+	span run;          /* source bytes awaiting the hash */
+	uint64_t limit;    /* l=, or CANON_NO_LIMIT */
+	uint64_t total;    /* canonical length, unlimited */
+	uint64_t hashed;   /* bytes fed to the digest */
 	size_t nstage;
 	uint8_t stage[CANON_STAGE_CAP];
 };
 
-void	canon_body_init(struct canon_body *cb, enum canon_alg alg,
-	    const struct scan_ops *scan, EVP_MD_CTX *md, uint64_t limit);
+void canon_body_init(struct canon_body *cb, enum canon_alg alg,
+    const struct scan_ops *scan, EVP_MD_CTX *md, uint64_t limit);
 /* Feed a chunk; false if a digest update failed. */
-bool	canon_body_feed(struct canon_body *cb, span chunk);
+bool canon_body_feed(struct canon_body *cb, span chunk);
 /* Flush; afterwards cb->total is the canonical body length. */
-bool	canon_body_finish(struct canon_body *cb);
+bool canon_body_finish(struct canon_body *cb);
 
 /*
  * Append one canonicalized header field (with its CRLF unless last is
  * true: the signature field being signed or verified has none).
  */
-bool	canon_hdr_relaxed(struct buf *out, span name, span value, bool last);
-bool	canon_hdr_simple(struct buf *out, span raw, bool last);
+bool canon_hdr_relaxed(struct buf *out, span name, span value, bool last);
+bool canon_hdr_simple(struct buf *out, span raw, bool last);
 const char *canon_alg_str(enum canon_alg a);
 
 #endif

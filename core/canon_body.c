@@ -118,7 +118,7 @@ content(struct canon_body *cb, const uint8_t *p, size_t n)
 static void
 line_end(struct canon_body *cb, const uint8_t *src)
 {
-	cb->pend_wsp = false;	/* §3.4.4: WSP at end of line is dropped */
+	cb->pend_wsp = false; /* §3.4.4: WSP at end of line is dropped */
 	if (src == NULL) {
 		cb->pend_eol_src = span_make(NULL, 0);
 	} else if (cb->pend_eol == 0) {

@@ -11,20 +11,20 @@
 
 typedef enum dkim_res {
 	DKIM_OK = 0,
-	DKIM_PENDING,		/* waiting for DNS answers */
-	DKIM_E_SYNTAX,		/* malformed message or key */
-	DKIM_E_FROM,		/* no From field, or more than one */
-	DKIM_E_LIMIT,		/* input beyond a configured limit */
-	DKIM_E_NOMEM,		/* message arena exhausted */
-	DKIM_E_CRYPTO,		/* OpenSSL failed; see the context's err */
-	DKIM_E_KEY,		/* unusable or unsafe key */
-	DKIM_E_ARG,		/* bad configuration */
+	DKIM_PENDING,  /* waiting for DNS answers */
+	DKIM_E_SYNTAX, /* malformed message or key */
+	DKIM_E_FROM,   /* no From field, or more than one */
+	DKIM_E_LIMIT,  /* input beyond a configured limit */
+	DKIM_E_NOMEM,  /* message arena exhausted */
+	DKIM_E_CRYPTO, /* OpenSSL failed; see the context's err */
+	DKIM_E_KEY,    /* unusable or unsafe key */
+	DKIM_E_ARG,    /* bad configuration */
 } dkim_res;
 
 enum dkim_alg {
 	DKIM_ALG_RSA_SHA256 = 0,
 	DKIM_ALG_ED25519_SHA256,
-	DKIM_ALG_RSA_SHA1,	/* recognised only to refuse it (RFC 8301) */
+	DKIM_ALG_RSA_SHA1, /* recognised only to refuse it (RFC 8301) */
 };
 
 enum dkim_keytype {

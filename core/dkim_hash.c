@@ -21,7 +21,8 @@ dkim_hash_fields(struct buf *out, enum canon_alg alg, const struct hdr_msg *m,
 		const struct hdr_field *f = NULL;
 
 		for (j = m->nf; j-- > 0;) {
-			if (!used[j] && span_ieq_ascii(m->f[j].name, names[i])) {
+			if (!used[j] &&
+			    span_ieq_ascii(m->f[j].name, names[i])) {
 				used[j] = true;
 				f = &m->f[j];
 				break;
@@ -29,9 +30,9 @@ dkim_hash_fields(struct buf *out, enum canon_alg alg, const struct hdr_msg *m,
 		}
 		if (f == NULL)
 			continue;
-		if (alg == CANON_RELAXED ?
-			!canon_hdr_relaxed(out, f->name, f->value, false) :
-			!canon_hdr_simple(out, f->raw, false))
+		if (alg == CANON_RELAXED
+		        ? !canon_hdr_relaxed(out, f->name, f->value, false)
+		        : !canon_hdr_simple(out, f->raw, false))
 			return false;
 	}
 	return true;
@@ -39,8 +40,8 @@ dkim_hash_fields(struct buf *out, enum canon_alg alg, const struct hdr_msg *m,
 
 bool
 dkim_hash_body(EVP_MD_CTX *md, const EVP_MD *sha256,
-    const struct scan_ops *scan, enum canon_alg alg, uint64_t limit,
-    span body, uint8_t out[DKIM_HASH_LEN], uint64_t *total)
+    const struct scan_ops *scan, enum canon_alg alg, uint64_t limit, span body,
+    uint8_t out[DKIM_HASH_LEN], uint64_t *total)
 {
 	struct canon_body cb;
 	unsigned n = 0;
@@ -57,8 +58,8 @@ dkim_hash_body(EVP_MD_CTX *md, const EVP_MD *sha256,
 }
 
 bool
-dkim_hash_data(EVP_MD_CTX *md, const EVP_MD *sha256, span data,
-    uint8_t out[DKIM_HASH_LEN])
+dkim_hash_data(
+    EVP_MD_CTX *md, const EVP_MD *sha256, span data, uint8_t out[DKIM_HASH_LEN])
 {
 	unsigned n = 0;
 

@@ -26,15 +26,15 @@ struct scan_ops;
 
 #define DKIM_HASH_LEN 32
 
-bool	dkim_hash_fields(struct buf *out, enum canon_alg alg,
-	    const struct hdr_msg *m, const span *names, size_t nnames,
-	    struct arena *ar);
+bool dkim_hash_fields(struct buf *out, enum canon_alg alg,
+    const struct hdr_msg *m, const span *names, size_t nnames,
+    struct arena *ar);
 /* Hash body with alg and limit; total gets the full canonical length. */
-bool	dkim_hash_body(EVP_MD_CTX *md, const EVP_MD *sha256,
-	    const struct scan_ops *scan, enum canon_alg alg, uint64_t limit,
-	    span body, uint8_t out[DKIM_HASH_LEN], uint64_t *total);
+bool dkim_hash_body(EVP_MD_CTX *md, const EVP_MD *sha256,
+    const struct scan_ops *scan, enum canon_alg alg, uint64_t limit, span body,
+    uint8_t out[DKIM_HASH_LEN], uint64_t *total);
 /* One-shot SHA-256 of data. */
-bool	dkim_hash_data(EVP_MD_CTX *md, const EVP_MD *sha256, span data,
-	    uint8_t out[DKIM_HASH_LEN]);
+bool dkim_hash_data(EVP_MD_CTX *md, const EVP_MD *sha256, span data,
+    uint8_t out[DKIM_HASH_LEN]);
 
 #endif

@@ -36,8 +36,10 @@ privkey_check(struct dkim_privkey *k, char *err, size_t errlen)
 		k->type = DKIM_KEY_RSA;
 		k->bits = (unsigned)EVP_PKEY_get_bits(k->pk);
 		if (k->bits < 1024) {
-			snprintf(err, errlen, "RSA key of %u bits is too "
-			    "small (RFC 8301 requires at least 1024)", k->bits);
+			snprintf(err, errlen,
+			    "RSA key of %u bits is too "
+			    "small (RFC 8301 requires at least 1024)",
+			    k->bits);
 			return DKIM_E_KEY;
 		}
 		return DKIM_OK;
@@ -80,8 +82,7 @@ load_ed25519_b64(span data)
 }
 
 dkim_res
-dkim_privkey_load(span data, struct dkim_privkey *out, char *err,
-    size_t errlen)
+dkim_privkey_load(span data, struct dkim_privkey *out, char *err, size_t errlen)
 {
 	struct dkim_privkey k = { NULL, DKIM_KEY_RSA, 0 };
 	static const char pem_tag[] = "-----BEGIN";
@@ -93,7 +94,8 @@ dkim_privkey_load(span data, struct dkim_privkey *out, char *err,
 	else
 		k.pk = load_ed25519_b64(data);
 	if (k.pk == NULL) {
-		dkim_crypto_err(err, errlen, "cannot read private key (PEM "
+		dkim_crypto_err(err, errlen,
+		    "cannot read private key (PEM "
 		    "PKCS#1/PKCS#8 or base64 Ed25519 seed expected)");
 		return DKIM_E_KEY;
 	}
@@ -108,13 +110,13 @@ dkim_privkey_load(span data, struct dkim_privkey *out, char *err,
 void
 dkim_privkey_fini(struct dkim_privkey *k)
 {
-	EVP_PKEY_free(k->pk);	/* OpenSSL clears private key memory */
+	EVP_PKEY_free(k->pk); /* OpenSSL clears private key memory */
 	k->pk = NULL;
 }
 
 dkim_res
-dkim_privkey_record(const struct dkim_privkey *k, struct buf *out, char *err,
-    size_t errlen)
+dkim_privkey_record(
+    const struct dkim_privkey *k, struct buf *out, char *err, size_t errlen)
 {
 	uint8_t raw[4096], *p = raw;
 	size_t n = sizeof(raw);
@@ -133,8 +135,9 @@ dkim_privkey_record(const struct dkim_privkey *k, struct buf *out, char *err,
 		}
 		n = (size_t)len;
 	}
-	if (!buf_add_cstr(out, k->type == DKIM_KEY_ED25519 ?
-		"v=DKIM1; k=ed25519; p=" : "v=DKIM1; k=rsa; p=") ||
+	if (!buf_add_cstr(out,
+	        k->type == DKIM_KEY_ED25519 ? "v=DKIM1; k=ed25519; p="
+	                                    : "v=DKIM1; k=rsa; p=") ||
 	    !b64_encode(out, span_make(raw, n)))
 		return DKIM_E_NOMEM;
 	return DKIM_OK;

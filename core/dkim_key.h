@@ -32,23 +32,23 @@ struct dkim_privkey {
 	unsigned bits;
 };
 
-HANKO_NODISCARD dkim_res dkim_privkey_load(span data,
-    struct dkim_privkey *out, char *err, size_t errlen);
-void	dkim_privkey_fini(struct dkim_privkey *k);
+HANKO_NODISCARD dkim_res dkim_privkey_load(
+    span data, struct dkim_privkey *out, char *err, size_t errlen);
+void dkim_privkey_fini(struct dkim_privkey *k);
 /* Append the key record "v=DKIM1; k=...; p=..." for k's public half. */
-HANKO_NODISCARD dkim_res dkim_privkey_record(const struct dkim_privkey *k,
-    struct buf *out, char *err, size_t errlen);
+HANKO_NODISCARD dkim_res dkim_privkey_record(
+    const struct dkim_privkey *k, struct buf *out, char *err, size_t errlen);
 
 /* A parsed key record; message lifetime. pk is owned: dkim_keyrec_fini. */
 struct dkim_keyrec {
 	enum dkim_keytype type;
 	EVP_PKEY *pk;
 	unsigned bits;
-	bool revoked;		/* p= empty */
-	bool testing;		/* t=y */
-	bool strict;		/* t=s: i= must equal d= */
-	bool sha256_ok;		/* h= absent or lists sha256 */
-	bool sha1_only;		/* h=sha1 */
+	bool revoked;   /* p= empty */
+	bool testing;   /* t=y */
+	bool strict;    /* t=s: i= must equal d= */
+	bool sha256_ok; /* h= absent or lists sha256 */
+	bool sha1_only; /* h=sha1 */
 };
 
 /*
@@ -57,8 +57,8 @@ struct dkim_keyrec {
  */
 HANKO_NODISCARD dkim_res dkim_keyrec_parse(span txt, size_t max_tags,
     struct arena *ar, struct dkim_keyrec *rec, char *err, size_t errlen);
-void	dkim_keyrec_fini(struct dkim_keyrec *rec);
+void dkim_keyrec_fini(struct dkim_keyrec *rec);
 /* Copy OpenSSL's error queue into err and clear it. */
-void	dkim_crypto_err(char *err, size_t errlen, const char *what);
+void dkim_crypto_err(char *err, size_t errlen, const char *what);
 
 #endif

@@ -19,8 +19,8 @@ list_has(span list, const char *word)
 	for (i = 0; i <= list.len; i++) {
 		if (i < list.len && list.p[i] != ':')
 			continue;
-		if (span_ieq_cstr(span_trim_ws(span_sub(list, start,
-		    i - start)), word))
+		if (span_ieq_cstr(
+		        span_trim_ws(span_sub(list, start, i - start)), word))
 			return true;
 		start = i + 1;
 	}
@@ -35,7 +35,8 @@ keyrec_flags(const struct dkim_tags *tl, struct dkim_keyrec *rec, char *err,
 
 	if ((v = dkim_tags_get(tl, "v")) != NULL &&
 	    (tl->t[0].value.p != v->p || !span_eq(*v, SPAN_LIT("DKIM1")))) {
-		snprintf(err, errlen, "key record v= is not DKIM1 or not "
+		snprintf(err, errlen,
+		    "key record v= is not DKIM1 or not "
 		    "first");
 		return DKIM_E_SYNTAX;
 	}
@@ -57,7 +58,8 @@ keyrec_flags(const struct dkim_tags *tl, struct dkim_keyrec *rec, char *err,
 	}
 	if ((v = dkim_tags_get(tl, "s")) != NULL && !list_has(*v, "*") &&
 	    !list_has(*v, "email")) {
-		snprintf(err, errlen, "key record service type s= excludes "
+		snprintf(err, errlen,
+		    "key record service type s= excludes "
 		    "email");
 		return DKIM_E_KEY;
 	}
@@ -79,8 +81,8 @@ pubkey_rsa(const uint8_t *der, size_t n)
 		p = der;
 		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)n);
 	}
-	if (pk != NULL && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
-	    p != der + n)) {
+	if (pk != NULL &&
+	    (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || p != der + n)) {
 		EVP_PKEY_free(pk);
 		pk = NULL;
 	}
@@ -102,18 +104,21 @@ keyrec_pubkey(span p64, struct arena *ar, struct dkim_keyrec *rec, char *err,
 	}
 	if (rec->type == DKIM_KEY_ED25519) {
 		if (n != 32) {
-			snprintf(err, errlen, "ed25519 key is %zu bytes, "
-			    "not 32", n);
+			snprintf(err, errlen,
+			    "ed25519 key is %zu bytes, "
+			    "not 32",
+			    n);
 			return DKIM_E_KEY;
 		}
-		rec->pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		    der, n);
+		rec->pk =
+		    EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, n);
 		rec->bits = 256;
 	} else if ((rec->pk = pubkey_rsa(der, n)) != NULL) {
 		rec->bits = (unsigned)EVP_PKEY_get_bits(rec->pk);
 	}
 	if (rec->pk == NULL) {
-		dkim_crypto_err(err, errlen, "key record p= is not a valid "
+		dkim_crypto_err(err, errlen,
+		    "key record p= is not a valid "
 		    "public key");
 		return DKIM_E_KEY;
 	}
@@ -142,8 +147,7 @@ dkim_keyrec_parse(span txt, size_t max_tags, struct arena *ar,
 	}
 	if (p->len == 0) {
 		r.revoked = true;
-	} else if ((res = keyrec_pubkey(*p, ar, &r, err, errlen)) !=
-	    DKIM_OK) {
+	} else if ((res = keyrec_pubkey(*p, ar, &r, err, errlen)) != DKIM_OK) {
 		return res;
 	}
 	*rec = r;

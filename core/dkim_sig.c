@@ -9,12 +9,12 @@
 #include "dkim_verify.h"
 #include "hdr.h"
 
-#define SIG_MAX_BYTES 1024	/* RSA-8192 is 1024 bytes */
+#define SIG_MAX_BYTES 1024 /* RSA-8192 is 1024 bytes */
 
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		snprintf(err, errlen, __VA_ARGS__);                            \
-		return false;                                                  \
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return false;                       \
 	} while (0)
 
 bool
@@ -34,14 +34,15 @@ dkim_sig_name_ok(span n)
 			continue;
 		}
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_') ||
+		        (c >= '0' && c <= '9') || c == '-' || c == '_') ||
 		    ++lab > 63)
 			return false;
 	}
 	return lab > 0;
 }
 
-/* Label by label: "mail.example.com" is in "example.com", "badexample.com" is not. */
+/* Label by label: "mail.example.com" is in "example.com", "badexample.com" is
+ * not. */
 bool
 dkim_sig_i_in_d(span id, span d)
 {
@@ -100,8 +101,8 @@ parse_canon(const span *c, struct dkim_sig *sig, char *err, size_t errlen)
 
 /* h= names, FWS around the colons removed; From must be among them. */
 static bool
-parse_h(span h, struct arena *ar, struct dkim_sig *sig, bool *nomem,
-    char *err, size_t errlen)
+parse_h(span h, struct arena *ar, struct dkim_sig *sig, bool *nomem, char *err,
+    size_t errlen)
 {
 	size_t i, start = 0, n = 1;
 	bool from = false;
@@ -131,8 +132,8 @@ parse_h(span h, struct arena *ar, struct dkim_sig *sig, bool *nomem,
 }
 
 static bool
-parse_num(const span *v, bool *has, uint64_t *out, const char *tag,
-    char *err, size_t errlen)
+parse_num(const span *v, bool *has, uint64_t *out, const char *tag, char *err,
+    size_t errlen)
 {
 	if (v == NULL)
 		return true;
@@ -143,8 +144,8 @@ parse_num(const span *v, bool *has, uint64_t *out, const char *tag,
 }
 
 static bool
-parse_hashes(const struct dkim_tags *tl, struct arena *ar,
-    struct dkim_sig *sig, bool *nomem, char *err, size_t errlen)
+parse_hashes(const struct dkim_tags *tl, struct arena *ar, struct dkim_sig *sig,
+    bool *nomem, char *err, size_t errlen)
 {
 	const span *bh = dkim_tags_get(tl, "bh"), *b = dkim_tags_get(tl, "b");
 	uint8_t tmp[64];
@@ -180,8 +181,8 @@ check_times(struct dkim_sig *sig, uint64_t now, char *err, size_t errlen)
 }
 
 static bool
-check_ids(const struct dkim_tags *tl, struct dkim_sig *sig, char *err,
-    size_t errlen)
+check_ids(
+    const struct dkim_tags *tl, struct dkim_sig *sig, char *err, size_t errlen)
 {
 	const span *q = dkim_tags_get(tl, "q"), *i = dkim_tags_get(tl, "i");
 
@@ -264,12 +265,12 @@ dkim_sig_parse(const struct hdr_field *f, uint64_t now, size_t max_tags,
 	    !parse_canon(dkim_tags_get(&tl, "c"), sig, err, errlen) ||
 	    !check_ids(&tl, sig, err, errlen) ||
 	    !parse_h(*dkim_tags_get(&tl, "h"), ar, sig, nomem, err, errlen) ||
-	    !parse_num(dkim_tags_get(&tl, "l"), &sig->has_l, &sig->l, "l",
-		err, errlen) ||
-	    !parse_num(dkim_tags_get(&tl, "t"), &sig->has_t, &sig->t, "t",
-		err, errlen) ||
-	    !parse_num(dkim_tags_get(&tl, "x"), &sig->has_x, &sig->x, "x",
-		err, errlen) ||
+	    !parse_num(dkim_tags_get(&tl, "l"), &sig->has_l, &sig->l, "l", err,
+	        errlen) ||
+	    !parse_num(dkim_tags_get(&tl, "t"), &sig->has_t, &sig->t, "t", err,
+	        errlen) ||
+	    !parse_num(dkim_tags_get(&tl, "x"), &sig->has_x, &sig->x, "x", err,
+	        errlen) ||
 	    !check_times(sig, now, err, errlen) ||
 	    !parse_hashes(&tl, ar, sig, nomem, err, errlen))
 		return false;

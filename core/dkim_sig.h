@@ -27,15 +27,15 @@ struct dkim_sig {
 	bool alg_known;
 	enum canon_alg hc, bc;
 	span d, s, i;
-	span b_raw;		/* b= value as written */
-	uint8_t *b;		/* decoded signature */
+	span b_raw; /* b= value as written */
+	uint8_t *b; /* decoded signature */
 	size_t blen;
 	uint8_t bh[32];
-	span *h;		/* h= names */
+	span *h; /* h= names */
 	size_t nh;
 	bool has_l, has_t, has_x;
 	uint64_t l, t, x;
-	span field_nob;		/* the field with b='s value deleted */
+	span field_nob; /* the field with b='s value deleted */
 };
 
 /*
@@ -44,12 +44,12 @@ struct dkim_sig {
  * set for a signature that must be treated as permerror, or when ar is
  * exhausted (*nomem then true).
  */
-bool	dkim_sig_parse(const struct hdr_field *f, uint64_t now,
-	    size_t max_tags, struct arena *ar, struct dkim_sig *sig,
-	    bool *nomem, char *err, size_t errlen);
+bool dkim_sig_parse(const struct hdr_field *f, uint64_t now, size_t max_tags,
+    struct arena *ar, struct dkim_sig *sig, bool *nomem, char *err,
+    size_t errlen);
 /* Is name a valid domain or selector (dot-separated LDH/_ labels)? */
-bool	dkim_sig_name_ok(span name);
+bool dkim_sig_name_ok(span name);
 /* Is the domain of identity i equal to d or a subdomain of it? */
-bool	dkim_sig_i_in_d(span i_domain, span d);
+bool dkim_sig_i_in_d(span i_domain, span d);
 
 #endif

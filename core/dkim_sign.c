@@ -14,28 +14,46 @@
 #include "hdr.h"
 
 #define SIGNER_NKEYCTX 8
-#define FOLD_COL	78
+#define FOLD_COL       78
 
 /* RFC 6376 §5.4.1, plus Content-Type and RFC 8058's pair. */
 static const span default_headers[] = {
-	SPAN_INIT("from"), SPAN_INIT("reply-to"), SPAN_INIT("subject"),
-	SPAN_INIT("date"), SPAN_INIT("to"), SPAN_INIT("cc"),
-	SPAN_INIT("resent-date"), SPAN_INIT("resent-from"),
-	SPAN_INIT("resent-to"), SPAN_INIT("resent-cc"),
-	SPAN_INIT("in-reply-to"), SPAN_INIT("references"),
-	SPAN_INIT("list-id"), SPAN_INIT("list-help"),
-	SPAN_INIT("list-unsubscribe"), SPAN_INIT("list-unsubscribe-post"),
-	SPAN_INIT("list-subscribe"), SPAN_INIT("list-post"),
-	SPAN_INIT("list-owner"), SPAN_INIT("list-archive"),
-	SPAN_INIT("message-id"), SPAN_INIT("mime-version"),
-	SPAN_INIT("content-type"), SPAN_INIT("content-transfer-encoding"),
+	SPAN_INIT("from"),
+	SPAN_INIT("reply-to"),
+	SPAN_INIT("subject"),
+	SPAN_INIT("date"),
+	SPAN_INIT("to"),
+	SPAN_INIT("cc"),
+	SPAN_INIT("resent-date"),
+	SPAN_INIT("resent-from"),
+	SPAN_INIT("resent-to"),
+	SPAN_INIT("resent-cc"),
+	SPAN_INIT("in-reply-to"),
+	SPAN_INIT("references"),
+	SPAN_INIT("list-id"),
+	SPAN_INIT("list-help"),
+	SPAN_INIT("list-unsubscribe"),
+	SPAN_INIT("list-unsubscribe-post"),
+	SPAN_INIT("list-subscribe"),
+	SPAN_INIT("list-post"),
+	SPAN_INIT("list-owner"),
+	SPAN_INIT("list-archive"),
+	SPAN_INIT("message-id"),
+	SPAN_INIT("mime-version"),
+	SPAN_INIT("content-type"),
+	SPAN_INIT("content-transfer-encoding"),
 };
 
 /* The fields a replay or an added second instance would abuse. */
 static const span default_oversign[] = {
-	SPAN_INIT("from"), SPAN_INIT("to"), SPAN_INIT("cc"),
-	SPAN_INIT("subject"), SPAN_INIT("date"), SPAN_INIT("reply-to"),
-	SPAN_INIT("content-type"), SPAN_INIT("list-unsubscribe"),
+	SPAN_INIT("from"),
+	SPAN_INIT("to"),
+	SPAN_INIT("cc"),
+	SPAN_INIT("subject"),
+	SPAN_INIT("date"),
+	SPAN_INIT("reply-to"),
+	SPAN_INIT("content-type"),
+	SPAN_INIT("list-unsubscribe"),
 	SPAN_INIT("list-unsubscribe-post"),
 };
 
@@ -150,20 +168,23 @@ dkim_sign_parse(struct dkim_signer *s, span msg, struct arena *ar, span *from)
 	s->ar = ar;
 	s->have_bh[0] = s->have_bh[1] = false;
 	s->err[0] = '\0';
-	hr = hdr_split(msg, s->env->limits, ar, &s->msg, s->err,
-	    sizeof(s->err));
+	hr =
+	    hdr_split(msg, s->env->limits, ar, &s->msg, s->err, sizeof(s->err));
 	if (hr != HDR_OK)
 		return hdr_to_dkim(hr);
 	if ((n = hdr_count(&s->msg, SPAN_LIT("from"))) != 1) {
-		snprintf(s->err, sizeof(s->err), n == 0 ?
-		    "message has no From field" :
-		    "message has %zu From fields (RFC 5322 allows one)", n);
+		snprintf(s->err, sizeof(s->err),
+		    n == 0
+		        ? "message has no From field"
+		        : "message has %zu From fields (RFC 5322 allows one)",
+		    n);
 		return DKIM_E_FROM;
 	}
 	i = hdr_find(&s->msg, SPAN_LIT("from"), 0);
 	n = hdr_addr_list(s->msg.f[i].value, ar, addrs, 1);
 	if (n == 0 || n == SIZE_MAX) {
-		snprintf(s->err, sizeof(s->err), "From field has no usable "
+		snprintf(s->err, sizeof(s->err),
+		    "From field has no usable "
 		    "address");
 		return DKIM_E_FROM;
 	}
@@ -181,8 +202,8 @@ tag_text_ok(span v, bool at_ok)
 		uint8_t c = v.p[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		    c == '_' || (at_ok && (c == '@' || c == '+'))))
+		        (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		        c == '_' || (at_ok && (c == '@' || c == '+'))))
 			return false;
 	}
 	return true;
@@ -201,8 +222,8 @@ is_oversigned(const struct dkim_sign_conf *c, span name)
 
 /* Build the h= list: each present instance, plus one more if oversigned. */
 static bool
-build_hlist(struct dkim_signer *s, const struct dkim_sign_conf *c,
-    span **names, size_t *nnames)
+build_hlist(struct dkim_signer *s, const struct dkim_sign_conf *c, span **names,
+    size_t *nnames)
 {
 	size_t i, k, n = 0, cap = 0;
 	span *v;
@@ -297,8 +318,8 @@ sig_text(const struct dkim_sign_conf *c, const span *names, size_t nnames,
 	buf_init_fixed(&bh64, bhb, sizeof(bhb));
 	f.ok = buf_add_cstr(out, "DKIM-Signature: v=1;");
 	f.col = sizeof("DKIM-Signature: v=1;") - 1;
-	fold_tag(&f, "a", ed ? SPAN_LIT("ed25519-sha256") :
-	    SPAN_LIT("rsa-sha256"), &tmp);
+	fold_tag(&f, "a",
+	    ed ? SPAN_LIT("ed25519-sha256") : SPAN_LIT("rsa-sha256"), &tmp);
 	tmp.len = 0;
 	f.ok = f.ok && buf_add_cstr(&tmp, "c=") &&
 	    buf_add_cstr(&tmp, canon_alg_str(c->hdr_canon)) &&
@@ -353,10 +374,11 @@ sign_digest(struct dkim_signer *s, const struct dkim_privkey *key,
 	EVP_PKEY_CTX *ctx;
 
 	if (key->type == DKIM_KEY_ED25519) {
-		if (EVP_DigestSignInit_ex(s->edctx, NULL, NULL, NULL, NULL,
-		    key->pk, NULL) != 1 ||
-		    EVP_DigestSign(s->edctx, sig, siglen, dg,
-		    DKIM_HASH_LEN) != 1)
+		if (EVP_MD_CTX_reset(s->edctx) != 1 ||
+		    EVP_DigestSignInit_ex(
+		        s->edctx, NULL, NULL, NULL, NULL, key->pk, NULL) != 1 ||
+		    EVP_DigestSign(s->edctx, sig, siglen, dg, DKIM_HASH_LEN) !=
+		        1)
 			goto fail;
 		return DKIM_OK;
 	}
@@ -397,7 +419,7 @@ body_hash(struct dkim_signer *s, enum canon_alg alg)
 
 	if (!s->have_bh[alg]) {
 		if (!dkim_hash_body(s->md, s->sha256, s->env->scan, alg,
-		    CANON_NO_LIMIT, s->msg.body, s->bh[alg], &total))
+		        CANON_NO_LIMIT, s->msg.body, s->bh[alg], &total))
 			return NULL;
 		s->have_bh[alg] = true;
 	}
@@ -411,7 +433,8 @@ conf_check(struct dkim_signer *s, const struct dkim_sign_conf *c)
 	    c->selector.len == 0 || !tag_text_ok(c->domain, false) ||
 	    !tag_text_ok(c->selector, false) ||
 	    !tag_text_ok(c->identity, true)) {
-		snprintf(s->err, sizeof(s->err), "signing needs a key and a "
+		snprintf(s->err, sizeof(s->err),
+		    "signing needs a key and a "
 		    "valid domain and selector");
 		return DKIM_E_ARG;
 	}
@@ -438,13 +461,12 @@ sign_one(struct dkim_signer *s, const struct dkim_sign_conf *c, uint64_t now,
 		return DKIM_E_NOMEM;
 	field = span_make(out->p + start, out->len - start);
 	buf_init_arena(&hd, s->ar);
-	if (!dkim_hash_fields(&hd, c->hdr_canon, &s->msg, names, nnames,
-	    s->ar))
+	if (!dkim_hash_fields(&hd, c->hdr_canon, &s->msg, names, nnames, s->ar))
 		return DKIM_E_NOMEM;
-	if (c->hdr_canon == CANON_RELAXED ?
-		!canon_hdr_relaxed(&hd, SPAN_LIT("DKIM-Signature"),
-		    span_sub(field, 15, field.len - 15), true) :
-		!canon_hdr_simple(&hd, field, true))
+	if (c->hdr_canon == CANON_RELAXED
+	        ? !canon_hdr_relaxed(&hd, SPAN_LIT("DKIM-Signature"),
+	              span_sub(field, 15, field.len - 15), true)
+	        : !canon_hdr_simple(&hd, field, true))
 		return DKIM_E_NOMEM;
 	if (!dkim_hash_data(s->md, s->sha256, buf_span(&hd), dg))
 		goto nomem_or_crypto;

@@ -36,33 +36,33 @@ struct dkim_signer;
 
 /* Process lifetime; immutable while workers run. */
 struct dkim_sign_conf {
-	span domain;		/* d= */
-	span selector;		/* s= */
-	span identity;		/* i=, len 0 for none */
+	span domain;   /* d= */
+	span selector; /* s= */
+	span identity; /* i=, len 0 for none */
 	const struct dkim_privkey *key;
 	enum canon_alg hdr_canon;
 	enum canon_alg body_canon;
-	const span *headers;	/* names to sign, in h= order */
+	const span *headers; /* names to sign, in h= order */
 	size_t nheaders;
-	const span *oversign;	/* names signed once more than present */
+	const span *oversign; /* names signed once more than present */
 	size_t noversign;
-	uint64_t expire;	/* x= = t= + expire; 0 for no x= */
+	uint64_t expire; /* x= = t= + expire; 0 for no x= */
 };
 
 /* Fill c with the defaults; the caller sets domain, selector and key. */
-void	dkim_sign_conf_default(struct dkim_sign_conf *c);
+void dkim_sign_conf_default(struct dkim_sign_conf *c);
 
-HANKO_NODISCARD dkim_res dkim_signer_new(const struct core_env *env,
-    struct dkim_signer **out);
-void	dkim_signer_free(struct dkim_signer *s);
+HANKO_NODISCARD dkim_res dkim_signer_new(
+    const struct core_env *env, struct dkim_signer **out);
+void dkim_signer_free(struct dkim_signer *s);
 /* Parse msg (borrowed until the next parse); *from is the From addr-spec. */
-HANKO_NODISCARD dkim_res dkim_sign_parse(struct dkim_signer *s, span msg,
-    struct arena *ar, span *from);
+HANKO_NODISCARD dkim_res dkim_sign_parse(
+    struct dkim_signer *s, span msg, struct arena *ar, span *from);
 HANKO_NODISCARD dkim_res dkim_sign_emit(struct dkim_signer *s,
     const struct dkim_sign_conf *confs, size_t n, uint64_t now,
     struct buf *out);
 /* Line-ending style of the parsed message. */
-bool	dkim_sign_msg_is_crlf(const struct dkim_signer *s);
+bool dkim_sign_msg_is_crlf(const struct dkim_signer *s);
 /* The reason for the last error, for the user. */
 const char *dkim_signer_err(const struct dkim_signer *s);
 

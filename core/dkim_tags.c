@@ -87,8 +87,8 @@ add_tag(struct dkim_tags *tl, span spec, char *err, size_t errlen)
 		return DKIM_TAGS_E_SYNTAX;
 	}
 	name = span_trim_ws(span_make(spec.p, (size_t)(eq - spec.p)));
-	value = span_trim_ws(span_make(eq + 1, spec.len -
-	    (size_t)(eq - spec.p) - 1));
+	value = span_trim_ws(
+	    span_make(eq + 1, spec.len - (size_t)(eq - spec.p) - 1));
 	if (!tag_name_ok(name) || !tag_value_ok(value)) {
 		snprintf(err, errlen, "malformed tag \"%.*s\"",
 		    (int)(name.len > 40 ? 40 : name.len), (const char *)name.p);

@@ -37,7 +37,8 @@ struct bodyhash {
 struct dkim_verifier {
 	const struct core_env *env;
 	EVP_MD *sha256;
-	EVP_MD_CTX *md;
+	EVP_MD_CTX *md;    /* hashing */
+	EVP_MD_CTX *edctx; /* Ed25519 verification (holds a pkey ctx) */
 	/* Message lifetime: */
 	struct arena *ar;
 	struct hdr_msg msg;
@@ -45,8 +46,8 @@ struct dkim_verifier {
 	struct dkim_result *results;
 	size_t nsigs;
 	size_t skipped;
-	size_t outstanding;	/* DNS answers still to come */
-	bool hashed;		/* all hashes computed */
+	size_t outstanding; /* DNS answers still to come */
+	bool hashed;        /* all hashes computed */
 	struct bodyhash bhs[4];
 	size_t nbhs;
 	char err[160];
@@ -63,7 +64,8 @@ dkim_verifier_new(const struct core_env *env, struct dkim_verifier **out)
 	v->env = env;
 	v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	v->md = EVP_MD_CTX_new();
-	if (v->sha256 == NULL || v->md == NULL) {
+	v->edctx = EVP_MD_CTX_new();
+	if (v->sha256 == NULL || v->md == NULL || v->edctx == NULL) {
 		dkim_verifier_free(v);
 		ERR_clear_error();
 		return DKIM_E_CRYPTO;
@@ -72,23 +74,17 @@ dkim_verifier_new(const struct core_env *env, struct dkim_verifier **out)
 	return DKIM_OK;
 }
 
-static void
-release_keys(struct dkim_verifier *v)
-{
-	size_t i;
-
-	for (i = 0; i < v->nsigs; i++)
-		dkim_keyrec_fini(&v->sigs[i].key);
-	v->nsigs = 0;
-}
-
 void
 dkim_verifier_free(struct dkim_verifier *v)
 {
 	if (v == NULL)
 		return;
-	release_keys(v);
+	/*
+	 * No key to release: verdict() frees each key as its result becomes
+	 * final, and the last message's arena may be gone by now.
+	 */
 	EVP_MD_CTX_free(v->md);
+	EVP_MD_CTX_free(v->edctx);
 	EVP_MD_free(v->sha256);
 	v->env->alloc->free(v->env->alloc->ctx, v);
 }
@@ -112,8 +108,8 @@ dkim_verify_skipped(const struct dkim_verifier *v)
 }
 
 size_t
-dkim_verify_results(const struct dkim_verifier *v,
-    const struct dkim_result **res)
+dkim_verify_results(
+    const struct dkim_verifier *v, const struct dkim_result **res)
 {
 	size_t i;
 
@@ -147,12 +143,15 @@ key_acceptable(struct vsig *vs)
 	} else if (!k->sha256_ok) {
 		verdict(vs, DKIM_V_PERMERROR, "key h= does not allow sha256");
 	} else if (k->type == DKIM_KEY_RSA && k->bits < 1024) {
-		snprintf(r, sizeof(r), "RSA key of %u bits is too small "
-		    "(RFC 8301)", k->bits);
+		snprintf(r, sizeof(r),
+		    "RSA key of %u bits is too small "
+		    "(RFC 8301)",
+		    k->bits);
 		verdict(vs, DKIM_V_PERMERROR, r);
 	} else if (k->strict && vs->sig.i.len > 0 &&
 	    !span_ieq_ascii(hdr_addr_domain(vs->sig.i), vs->sig.d)) {
-		verdict(vs, DKIM_V_PERMERROR, "key t=s forbids a subdomain "
+		verdict(vs, DKIM_V_PERMERROR,
+		    "key t=s forbids a subdomain "
 		    "in i=");
 	} else {
 		return true;
@@ -167,10 +166,11 @@ sig_matches(struct dkim_verifier *v, struct vsig *vs)
 	bool ok;
 
 	if (vs->key.type == DKIM_KEY_ED25519) {
-		ok = EVP_DigestVerifyInit_ex(v->md, NULL, NULL, NULL, NULL,
-		    vs->key.pk, NULL) == 1 &&
-		    EVP_DigestVerify(v->md, vs->sig.b, vs->sig.blen,
-		    vs->hdr_digest, DKIM_HASH_LEN) == 1;
+		ok = EVP_MD_CTX_reset(v->edctx) == 1 &&
+		    EVP_DigestVerifyInit_ex(v->edctx, NULL, NULL, NULL, NULL,
+		        vs->key.pk, NULL) == 1 &&
+		    EVP_DigestVerify(v->edctx, vs->sig.b, vs->sig.blen,
+		        vs->hdr_digest, DKIM_HASH_LEN) == 1;
 		ERR_clear_error();
 		return ok;
 	}
@@ -179,7 +179,7 @@ sig_matches(struct dkim_verifier *v, struct vsig *vs)
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
 	    EVP_PKEY_CTX_set_signature_md(ctx, v->sha256) == 1 &&
 	    EVP_PKEY_verify(ctx, vs->sig.b, vs->sig.blen, vs->hdr_digest,
-	    DKIM_HASH_LEN) == 1;
+	        DKIM_HASH_LEN) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
@@ -295,7 +295,7 @@ body_hash(struct dkim_verifier *v, enum canon_alg alg, uint64_t limit)
 	bh->alg = alg;
 	bh->limit = limit;
 	if (!dkim_hash_body(v->md, v->sha256, v->env->scan, alg, limit,
-	    v->msg.body, bh->digest, &bh->total))
+	        v->msg.body, bh->digest, &bh->total))
 		return NULL;
 	return bh;
 }
@@ -316,18 +316,18 @@ hash_sig(struct dkim_verifier *v, struct vsig *vs)
 	if (!dkim_hash_fields(&hd, s->hc, &v->msg, s->h, s->nh, v->ar))
 		return false;
 	if (s->hc == CANON_RELAXED) {
-		const uint8_t *colon = memchr(s->field_nob.p, ':',
-		    s->field_nob.len);
+		const uint8_t *colon =
+		    memchr(s->field_nob.p, ':', s->field_nob.len);
 		size_t off = (size_t)(colon - s->field_nob.p) + 1;
 
 		if (!canon_hdr_relaxed(&hd, SPAN_LIT("dkim-signature"),
-		    span_sub(s->field_nob, off, s->field_nob.len - off), true))
+		        span_sub(s->field_nob, off, s->field_nob.len - off),
+		        true))
 			return false;
 	} else if (!canon_hdr_simple(&hd, s->field_nob, true)) {
 		return false;
 	}
-	return dkim_hash_data(v->md, v->sha256, buf_span(&hd),
-	    vs->hdr_digest);
+	return dkim_hash_data(v->md, v->sha256, buf_span(&hd), vs->hdr_digest);
 }
 
 static void
@@ -376,7 +376,7 @@ collect_sigs(struct dkim_verifier *v, uint64_t now)
 		v->nsigs = ++k;
 		err[0] = '\0';
 		if (!dkim_sig_parse(&v->msg.f[i], now, lim->max_tags, v->ar,
-		    &vs->sig, &nomem, err, sizeof(err))) {
+		        &vs->sig, &nomem, err, sizeof(err))) {
 			if (nomem)
 				return DKIM_E_NOMEM;
 			init_result(vs);
@@ -389,14 +389,16 @@ collect_sigs(struct dkim_verifier *v, uint64_t now)
 }
 
 dkim_res
-dkim_verify_start(struct dkim_verifier *v, span msg, uint64_t now,
-    struct arena *ar)
+dkim_verify_start(
+    struct dkim_verifier *v, span msg, uint64_t now, struct arena *ar)
 {
 	size_t i;
 	hdr_res hr;
 	dkim_res r;
 
-	release_keys(v);
+	/* The previous message's arena may be reset: forget, do not touch. */
+	v->sigs = NULL;
+	v->nsigs = 0;
 	v->ar = ar;
 	v->outstanding = 0;
 	v->hashed = false;
@@ -404,8 +406,8 @@ dkim_verify_start(struct dkim_verifier *v, span msg, uint64_t now,
 	v->skipped = 0;
 	v->err[0] = '\0';
 	v->results = NULL;
-	hr = hdr_split(msg, v->env->limits, ar, &v->msg, v->err,
-	    sizeof(v->err));
+	hr =
+	    hdr_split(msg, v->env->limits, ar, &v->msg, v->err, sizeof(v->err));
 	if (hr != HDR_OK)
 		return hr == HDR_E_NOMEM ? DKIM_E_NOMEM : DKIM_E_SYNTAX;
 	if ((r = collect_sigs(v, now)) != DKIM_OK)

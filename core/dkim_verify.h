@@ -50,38 +50,38 @@ struct dkim_result {
 	enum dkim_verdict verdict;
 	enum dkim_alg alg;
 	bool alg_known;
-	span d;			/* d=, may be empty when missing */
-	span s;			/* s= */
-	span i;			/* i= as given, or empty */
-	char bpref[12];		/* first 8 characters of b=, for header.b */
+	span d;         /* d=, may be empty when missing */
+	span s;         /* s= */
+	span i;         /* i= as given, or empty */
+	char bpref[12]; /* first 8 characters of b=, for header.b */
 	bool has_l;
-	uint64_t l;		/* l= value */
-	uint64_t body_len;	/* canonical body length */
+	uint64_t l;        /* l= value */
+	uint64_t body_len; /* canonical body length */
 	unsigned key_bits;
-	bool testing;		/* key record t=y */
-	int dnssec;		/* 1 secure, 0 insecure, -1 bogus */
+	bool testing; /* key record t=y */
+	int dnssec;   /* 1 secure, 0 insecure, -1 bogus */
 	char reason[128];
 };
 
 /* Allowed clock skew for t= in the future, seconds. */
 #define DKIM_VERIFY_SKEW 300
 
-HANKO_NODISCARD dkim_res dkim_verifier_new(const struct core_env *env,
-    struct dkim_verifier **out);
-void	dkim_verifier_free(struct dkim_verifier *v);
+HANKO_NODISCARD dkim_res dkim_verifier_new(
+    const struct core_env *env, struct dkim_verifier **out);
+void dkim_verifier_free(struct dkim_verifier *v);
 /*
  * Start verifying msg at time now. DKIM_OK when every result is final,
  * DKIM_PENDING while DNS answers are outstanding, DKIM_E_SYNTAX when the
  * message itself cannot be parsed (see dkim_verifier_err), DKIM_E_NOMEM.
  */
-HANKO_NODISCARD dkim_res dkim_verify_start(struct dkim_verifier *v,
-    span msg, uint64_t now, struct arena *ar);
-bool	dkim_verify_is_done(const struct dkim_verifier *v);
+HANKO_NODISCARD dkim_res dkim_verify_start(
+    struct dkim_verifier *v, span msg, uint64_t now, struct arena *ar);
+bool dkim_verify_is_done(const struct dkim_verifier *v);
 /* Results of the last message, one per signature examined. */
-size_t	dkim_verify_results(const struct dkim_verifier *v,
-	    const struct dkim_result **res);
+size_t dkim_verify_results(
+    const struct dkim_verifier *v, const struct dkim_result **res);
 /* Signatures present beyond max_sigs and not examined. */
-size_t	dkim_verify_skipped(const struct dkim_verifier *v);
+size_t dkim_verify_skipped(const struct dkim_verifier *v);
 const char *dkim_verifier_err(const struct dkim_verifier *v);
 const char *dkim_verdict_str(enum dkim_verdict v);
 

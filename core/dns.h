@@ -27,9 +27,9 @@ enum dns_rcode {
 struct dns_answer {
 	enum dns_rcode rcode;
 	uint32_t ttl;
-	const span *txt;	/* one span per TXT RR, strings joined */
+	const span *txt; /* one span per TXT RR, strings joined */
 	size_t ntxt;
-	int secure;		/* 1 DNSSEC-validated, 0 not, -1 bogus */
+	int secure; /* 1 DNSSEC-validated, 0 not, -1 bogus */
 };
 
 typedef void dns_done_fn(void *cookie, const struct dns_answer *ans);

@@ -17,22 +17,22 @@ struct scan_ops;
 
 /* Safety limits; exceeding one is a reported error, never a crash. */
 struct hanko_limits {
-	size_t max_msg_bytes;		/* whole message */
-	size_t max_header_fields;	/* fields in the header section */
-	size_t max_field_bytes;		/* one header field, folded */
-	size_t max_sigs;		/* DKIM signatures verified per message */
-	size_t max_tags;		/* tags in one tag=value list */
-	size_t max_arena_bytes;		/* memory for one message */
+	size_t max_msg_bytes;     /* whole message */
+	size_t max_header_fields; /* fields in the header section */
+	size_t max_field_bytes;   /* one header field, folded */
+	size_t max_sigs;          /* DKIM signatures verified per message */
+	size_t max_tags;          /* tags in one tag=value list */
+	size_t max_arena_bytes;   /* memory for one message */
 };
 
 struct core_env {
 	const struct hanko_alloc *alloc;
-	const struct dns_ops *dns;	/* NULL: no lookups (sign only) */
+	const struct dns_ops *dns; /* NULL: no lookups (sign only) */
 	const struct scan_ops *scan;
 	const struct hanko_limits *limits;
 };
 
 /* The defaults documented in the README and the man page. */
-void	hanko_limits_default(struct hanko_limits *l);
+void hanko_limits_default(struct hanko_limits *l);
 
 #endif

@@ -12,14 +12,14 @@
 #include <assert.h>
 
 #define HANKO_NODISCARD __attribute__((warn_unused_result))
-#define HANKO_UNUSED	__attribute__((unused))
+#define HANKO_UNUSED    __attribute__((unused))
 
 #ifdef NDEBUG
 #define HANKO_ALWAYS(x) (x)
-#define HANKO_NEVER(x)	(x)
+#define HANKO_NEVER(x)  (x)
 #else
 #define HANKO_ALWAYS(x) ((x) ? 1 : (assert(0), 0))
-#define HANKO_NEVER(x)	((x) ? (assert(0), 1) : 0)
+#define HANKO_NEVER(x)  ((x) ? (assert(0), 1) : 0)
 #endif
 
 #endif

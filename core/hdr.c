@@ -150,12 +150,14 @@ hdr_split(span msg, const struct hanko_limits *lim, struct arena *ar,
 			break;
 		}
 		if (e >= msg.len) {
-			snprintf(err, errlen, "no empty line between header "
+			snprintf(err, errlen,
+			    "no empty line between header "
 			    "and body (truncated message?)");
 			return HDR_E_NOSEP;
 		}
 		if (cont && !infield && m.nf == 0) {
-			snprintf(err, errlen, "message starts with a "
+			snprintf(err, errlen,
+			    "message starts with a "
 			    "continuation line");
 			return HDR_E_NAME;
 		}

@@ -28,9 +28,9 @@ struct arena;
 struct hanko_limits;
 
 struct hdr_field {
-	span raw;	/* name through value, without the final line ending */
-	span name;	/* without trailing WSP */
-	span value;	/* everything after the colon, folding included */
+	span raw;   /* name through value, without the final line ending */
+	span name;  /* without trailing WSP */
+	span value; /* everything after the colon, folding included */
 };
 
 /* Message lifetime: fields live in the arena, spans in the message. */
@@ -38,18 +38,18 @@ struct hdr_msg {
 	struct hdr_field *f;
 	size_t nf;
 	span body;
-	size_t header_len;	/* bytes before the body, separator included */
-	bool crlf;		/* first line ends in CRLF */
+	size_t header_len; /* bytes before the body, separator included */
+	bool crlf;         /* first line ends in CRLF */
 };
 
 typedef enum hdr_res {
 	HDR_OK = 0,
-	HDR_E_EMPTY,		/* zero bytes */
-	HDR_E_NOCOLON,		/* a header line with no colon */
-	HDR_E_NAME,		/* empty or invalid field name */
-	HDR_E_NUL,		/* NUL byte in the header */
-	HDR_E_NOSEP,		/* no empty line ends the header */
-	HDR_E_LIMIT,		/* too many or too long fields, or too big */
+	HDR_E_EMPTY,   /* zero bytes */
+	HDR_E_NOCOLON, /* a header line with no colon */
+	HDR_E_NAME,    /* empty or invalid field name */
+	HDR_E_NUL,     /* NUL byte in the header */
+	HDR_E_NOSEP,   /* no empty line ends the header */
+	HDR_E_LIMIT,   /* too many or too long fields, or too big */
 	HDR_E_NOMEM,
 } hdr_res;
 
@@ -58,8 +58,8 @@ HANKO_NODISCARD hdr_res hdr_split(span msg, const struct hanko_limits *lim,
 const char *hdr_res_str(hdr_res r);
 
 /* Index of the n-th field (0-based, top-down) named name, or nf. */
-size_t	hdr_find(const struct hdr_msg *m, span name, size_t nth);
-size_t	hdr_count(const struct hdr_msg *m, span name);
+size_t hdr_find(const struct hdr_msg *m, span name, size_t nth);
+size_t hdr_count(const struct hdr_msg *m, span name);
 
 /*
  * RFC 5322 §3.4 address-list parsing, enough for DKIM and DMARC: stores up
@@ -68,8 +68,8 @@ size_t	hdr_count(const struct hdr_msg *m, span name);
  * the value holds (which may exceed max), or SIZE_MAX when it is
  * malformed (unbalanced quotes, comments or brackets) or ar is spent.
  */
-size_t	hdr_addr_list(span value, struct arena *ar, span *addrs, size_t max);
+size_t hdr_addr_list(span value, struct arena *ar, span *addrs, size_t max);
 /* The domain of an addr-spec: what follows its last '@' (may be empty). */
-span	hdr_addr_domain(span addr);
+span hdr_addr_domain(span addr);
 
 #endif

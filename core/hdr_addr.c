@@ -13,8 +13,8 @@ struct addr_state {
 	struct arena *ar;
 	span *addrs;
 	size_t max, n;
-	struct buf cur;		/* addr-spec text outside <> */
-	struct buf angle;	/* text inside <> */
+	struct buf cur;   /* addr-spec text outside <> */
+	struct buf angle; /* text inside <> */
 	bool has_angle;
 	int depth_angle;
 };
@@ -86,7 +86,8 @@ step(struct addr_state *st, span v, size_t i)
 	case '"':
 		return take_quoted(v, i, b);
 	case '<':
-		if (st->depth_angle++ != 0)
+		/* One angle-addr per mailbox; a second would be glued on. */
+		if (st->depth_angle++ != 0 || st->has_angle)
 			return SIZE_MAX;
 		st->has_angle = true;
 		return i + 1;

@@ -49,7 +49,7 @@ struct scan_ops {
  */
 const struct scan_ops *scan_select(enum scan_isa isa);
 /* Parse "ref", "swar", "sse2", "avx2" or "auto"; -1 when unknown. */
-int	scan_isa_parse(const char *name);
+int scan_isa_parse(const char *name);
 
 extern const struct scan_ops scan_ops_ref;
 extern const struct scan_ops scan_ops_swar;

@@ -32,9 +32,9 @@ struct buf {
 	struct arena *ar;
 };
 
-#define SPAN_INIT(s)                                                           \
-	{                                                                      \
-		(const uint8_t *)(s), sizeof(s) - 1                            \
+#define SPAN_INIT(s)                                \
+	{                                           \
+		(const uint8_t *)(s), sizeof(s) - 1 \
 	}
 #define SPAN_LIT(s) ((span)SPAN_INIT(s))
 
@@ -53,25 +53,25 @@ span_sub(span s, size_t off, size_t len)
 }
 
 /* A span over a NUL-terminated C string (CLI values only). */
-span	span_cstr(const char *s);
-bool	span_eq(span a, span b);
+span span_cstr(const char *s);
+bool span_eq(span a, span b);
 /* ASCII-only case-insensitive comparison; no locale. */
-bool	span_ieq_ascii(span a, span b);
-bool	span_ieq_cstr(span a, const char *s);
+bool span_ieq_ascii(span a, span b);
+bool span_ieq_cstr(span a, const char *s);
 /* Strip leading and trailing SP, HTAB, CR and LF. */
-span	span_trim_ws(span s);
+span span_trim_ws(span s);
 /* Parse an unsigned decimal number of at most 20 digits; false on junk. */
-bool	span_to_u64(span s, uint64_t *out);
-bool	span_has_prefix_ci(span s, span prefix);
+bool span_to_u64(span s, uint64_t *out);
+bool span_has_prefix_ci(span s, span prefix);
 
-void	buf_init_fixed(struct buf *b, uint8_t *p, size_t cap);
-void	buf_init_arena(struct buf *b, struct arena *ar);
+void buf_init_fixed(struct buf *b, uint8_t *p, size_t cap);
+void buf_init_arena(struct buf *b, struct arena *ar);
 /* Append bytes; false (buf unchanged) when full or the arena is spent. */
-bool	buf_add(struct buf *b, const void *p, size_t len);
-bool	buf_add_span(struct buf *b, span s);
-bool	buf_add_cstr(struct buf *b, const char *s);
-bool	buf_add_byte(struct buf *b, uint8_t c);
-bool	buf_add_u64(struct buf *b, uint64_t v);
+bool buf_add(struct buf *b, const void *p, size_t len);
+bool buf_add_span(struct buf *b, span s);
+bool buf_add_cstr(struct buf *b, const char *s);
+bool buf_add_byte(struct buf *b, uint8_t c);
+bool buf_add_u64(struct buf *b, uint64_t v);
 static inline span
 buf_span(const struct buf *b)
 {

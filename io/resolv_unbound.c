@@ -7,8 +7,8 @@
 
 #include <unbound.h>
 
-#define TXT_MAX	 8	/* TXT records per answer */
-#define TXT_SIZE 4096	/* joined bytes per record */
+#define TXT_MAX  8    /* TXT records per answer */
+#define TXT_SIZE 4096 /* joined bytes per record */
 
 struct resolv_ub {
 	struct ub_ctx *ctx;
@@ -97,11 +97,12 @@ ub_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
 		ans.rcode = ub_rcode(res);
 		ans.ttl = (uint32_t)res->ttl;
 		ans.secure = res->bogus ? -1 : res->secure ? 1 : 0;
-		for (i = 0; ans.rcode == DNS_OK && i < TXT_MAX &&
-		     res->data[i] != NULL; i++)
+		for (i = 0;
+		     ans.rcode == DNS_OK && i < TXT_MAX && res->data[i] != NULL;
+		     i++)
 			txt[i] = span_make(store[i],
 			    txt_join((const uint8_t *)res->data[i],
-				(size_t)res->len[i], store[i], TXT_SIZE));
+			        (size_t)res->len[i], store[i], TXT_SIZE));
 		ans.txt = txt;
 		ans.ntxt = ans.rcode == DNS_OK ? i : 0;
 	}

@@ -26,9 +26,9 @@ struct resolv_ub;
  * trust_anchor: NULL, or a file of DNSSEC trust anchors. Returns 0 or
  * -EINVAL with err filled.
  */
-int	resolv_ub_new(const char *server, const char *trust_anchor,
-	    struct resolv_ub **out, char *err, size_t errlen);
-void	resolv_ub_free(struct resolv_ub *r);
-void	resolv_ub_ops(struct resolv_ub *r, struct dns_ops *out);
+int resolv_ub_new(const char *server, const char *trust_anchor,
+    struct resolv_ub **out, char *err, size_t errlen);
+void resolv_ub_free(struct resolv_ub *r);
+void resolv_ub_ops(struct resolv_ub *r, struct dns_ops *out);
 
 #endif

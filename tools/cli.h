@@ -18,18 +18,18 @@
 #include "core/dns.h"
 #include "core/env.h"
 
-#define CLI_EX_OK	   0
-#define CLI_EX_SOMEFAIL	   1	/* done, but some messages failed */
-#define CLI_EX_USAGE	   64
-#define CLI_EX_DATAERR	   65
-#define CLI_EX_NOINPUT	   66
-#define CLI_EX_SOFTWARE	   70
-#define CLI_EX_OSERR	   71
-#define CLI_EX_CANTCREAT   73
-#define CLI_EX_IOERR	   74
-#define CLI_EX_TEMPFAIL	   75
-#define CLI_EX_NOPERM	   77
-#define CLI_EX_CONFIG	   78
+#define CLI_EX_OK        0
+#define CLI_EX_SOMEFAIL  1 /* done, but some messages failed */
+#define CLI_EX_USAGE     64
+#define CLI_EX_DATAERR   65
+#define CLI_EX_NOINPUT   66
+#define CLI_EX_SOFTWARE  70
+#define CLI_EX_OSERR     71
+#define CLI_EX_CANTCREAT 73
+#define CLI_EX_IOERR     74
+#define CLI_EX_TEMPFAIL  75
+#define CLI_EX_NOPERM    77
+#define CLI_EX_CONFIG    78
 
 struct dkim_privkey;
 
@@ -41,17 +41,16 @@ struct cli_env {
 };
 
 /* Fill e: allocator, scanner (HANKO_SIMD may force one), limits. */
-int	cli_env_init(struct cli_env *e);
+int cli_env_init(struct cli_env *e);
 
 /*
  * Read all of fd (stdin) or path into a malloc'd buffer, at most max
  * bytes; -EFBIG when larger, -errno otherwise.
  */
-int	cli_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
-int	cli_read_file(const char *path, size_t max, uint8_t **out,
-	    size_t *len);
+int cli_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
+int cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Write all of p to fd; -errno on failure. */
-int	cli_write_all(int fd, const void *p, size_t len);
+int cli_write_all(int fd, const void *p, size_t len);
 
 /*
  * Load a private key file. Unless allow_unsafe, a key readable or
@@ -59,17 +58,16 @@ int	cli_write_all(int fd, const void *p, size_t len);
  * stderr for RSA under 2048 bits. The file buffer is wiped after use.
  * Returns 0 or an exit code with the message already printed.
  */
-int	cli_key_load(const char *path, bool allow_unsafe,
-	    struct dkim_privkey *out);
+int cli_key_load(const char *path, bool allow_unsafe, struct dkim_privkey *out);
 
 /* "hanko: " + message on stderr. */
-void	cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parse a non-negative decimal; false on junk. */
-bool	cli_parse_u64(const char *s, uint64_t *out);
+bool cli_parse_u64(const char *s, uint64_t *out);
 
-int	cli_sign_main(struct cli_env *e, int argc, char **argv);
-int	cli_verify_main(struct cli_env *e, int argc, char **argv);
-int	cli_keygen_main(struct cli_env *e, int argc, char **argv);
+int cli_sign_main(struct cli_env *e, int argc, char **argv);
+int cli_verify_main(struct cli_env *e, int argc, char **argv);
+int cli_keygen_main(struct cli_env *e, int argc, char **argv);
 
 #endif

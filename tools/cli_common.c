@@ -55,14 +55,14 @@ cli_env_init(struct cli_env *e)
 	memset(e, 0, sizeof(*e));
 	hanko_limits_default(&e->limits);
 	if (simd != NULL && (isa = scan_isa_parse(simd)) < 0) {
-		cli_err("HANKO_SIMD=%s: use ref, swar, sse2, avx2 or auto",
-		    simd);
+		cli_err(
+		    "HANKO_SIMD=%s: use ref, swar, sse2, avx2 or auto", simd);
 		return CLI_EX_USAGE;
 	}
 	e->core.scan = scan_select((enum scan_isa)isa);
 	if (e->core.scan == NULL) {
-		cli_err("HANKO_SIMD=%s: this CPU lacks that instruction set",
-		    simd);
+		cli_err(
+		    "HANKO_SIMD=%s: this CPU lacks that instruction set", simd);
 		return CLI_EX_USAGE;
 	}
 	e->core.alloc = cli_alloc();
@@ -159,9 +159,9 @@ key_perm_check(int fd, const char *path, bool allow_unsafe)
 	}
 	if ((st.st_mode & 0066) != 0 && !allow_unsafe) {
 		cli_err("%s: private key is accessible by group or others "
-		    "(mode %04o); run 'chmod 600 %s' or pass "
-		    "--allow-unsafe-key-perms", path,
-		    (unsigned)(st.st_mode & 07777), path);
+		        "(mode %04o); run 'chmod 600 %s' or pass "
+		        "--allow-unsafe-key-perms",
+		    path, (unsigned)(st.st_mode & 07777), path);
 		return CLI_EX_NOPERM;
 	}
 	return 0;

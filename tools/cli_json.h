@@ -13,7 +13,7 @@
 
 #include "core/span.h"
 
-bool	cli_json_str(struct buf *b, span s);
-bool	cli_json_key(struct buf *b, const char *key, bool first);
+bool cli_json_str(struct buf *b, span s);
+bool cli_json_key(struct buf *b, const char *key, bool first);
 
 #endif

@@ -60,8 +60,9 @@ keygen_parse(struct keygen_opts *o, int argc, char **argv)
 			o->domain = optarg;
 		else if (ch == 's')
 			o->selector = optarg;
-		else if (ch == 'a' && (strcmp(optarg, "rsa") == 0 ||
-		    strcmp(optarg, "ed25519") == 0))
+		else if (ch == 'a' &&
+		    (strcmp(optarg, "rsa") == 0 ||
+		        strcmp(optarg, "ed25519") == 0))
 			o->ed25519 = strcmp(optarg, "ed25519") == 0;
 		else if (ch == 'b' && cli_parse_u64(optarg, &o->bits) &&
 		    o->bits >= 1024 && o->bits <= 8192)
@@ -84,11 +85,10 @@ usage:
 }
 
 static int
-write_file(const char *path, mode_t mode, bool force, const void *p,
-    size_t len)
+write_file(const char *path, mode_t mode, bool force, const void *p, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
-	    (force ? O_TRUNC : O_EXCL), mode);
+	int fd = open(path,
+	    O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), mode);
 
 	if (fd < 0) {
 		cli_err("%s: %s%s", path, strerror(errno),
@@ -139,8 +139,10 @@ keygen_write(const struct keygen_opts *o, struct dkim_privkey *k)
 	int r = CLI_EX_SOFTWARE;
 
 	buf_init_fixed(&rec, recb, sizeof(recb));
-	if (bio == NULL || PEM_write_bio_PrivateKey(bio, k->pk, NULL, NULL,
-	    0, NULL, NULL) != 1 || (pemlen = BIO_get_mem_data(bio, &pem)) <= 0)
+	if (bio == NULL ||
+	    PEM_write_bio_PrivateKey(bio, k->pk, NULL, NULL, 0, NULL, NULL) !=
+	        1 ||
+	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0)
 		goto done;
 	if (dkim_privkey_record(k, &rec, err, sizeof(err)) != DKIM_OK) {
 		cli_err("%s", err);
@@ -152,7 +154,7 @@ keygen_write(const struct keygen_opts *o, struct dkim_privkey *k)
 	snprintf(path, sizeof(path), "%s/%s.txt", o->dir, o->selector);
 	r = write_record(o, buf_span(&rec), path);
 done:
-	BIO_free(bio);	/* BIO_s_mem clears its buffer on free */
+	BIO_free(bio); /* BIO_s_mem clears its buffer on free */
 	return r;
 }
 
@@ -169,8 +171,8 @@ cli_keygen_main(struct cli_env *e, int argc, char **argv)
 		return r < 0 ? CLI_EX_OK : r;
 	k.type = o.ed25519 ? DKIM_KEY_ED25519 : DKIM_KEY_RSA;
 	k.bits = o.ed25519 ? 256 : (unsigned)o.bits;
-	k.pk = o.ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") :
-	    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o.bits);
+	k.pk = o.ed25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
+	                 : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o.bits);
 	if (k.pk == NULL) {
 		cli_err("key generation failed");
 		return CLI_EX_SOFTWARE;

@@ -120,14 +120,14 @@ parse_canon(const char *s, struct dkim_sign_conf *c)
 	span b = slash ? span_cstr(slash + 1) : SPAN_LIT("simple");
 
 	if ((!span_eq(h, SPAN_LIT("relaxed")) &&
-	    !span_eq(h, SPAN_LIT("simple"))) ||
+	        !span_eq(h, SPAN_LIT("simple"))) ||
 	    (!span_eq(b, SPAN_LIT("relaxed")) &&
-	    !span_eq(b, SPAN_LIT("simple"))))
+	        !span_eq(b, SPAN_LIT("simple"))))
 		return -1;
-	c->hdr_canon = span_eq(h, SPAN_LIT("relaxed")) ? CANON_RELAXED :
-	    CANON_SIMPLE;
-	c->body_canon = span_eq(b, SPAN_LIT("relaxed")) ? CANON_RELAXED :
-	    CANON_SIMPLE;
+	c->hdr_canon =
+	    span_eq(h, SPAN_LIT("relaxed")) ? CANON_RELAXED : CANON_SIMPLE;
+	c->body_canon =
+	    span_eq(b, SPAN_LIT("relaxed")) ? CANON_RELAXED : CANON_SIMPLE;
 	return 0;
 }
 
@@ -136,8 +136,8 @@ static int
 add_key(struct sign_opts *o, const char *path)
 {
 	if (o->domain == NULL || o->selector == NULL) {
-		cli_err("-k %s needs -d DOMAIN and -s SELECTOR before it",
-		    path);
+		cli_err(
+		    "-k %s needs -d DOMAIN and -s SELECTOR before it", path);
 		return CLI_EX_USAGE;
 	}
 	if (o->nconfs == MAX_CONFS) {
@@ -161,8 +161,8 @@ load_keys(struct sign_opts *o)
 	for (i = 0; i < o->nconfs; i++) {
 		struct dkim_sign_conf *c = &o->confs[i];
 
-		if ((r = cli_key_load(o->specs[i].path, o->allow_unsafe,
-		    &o->keys[i])) != 0)
+		if ((r = cli_key_load(
+		         o->specs[i].path, o->allow_unsafe, &o->keys[i])) != 0)
 			return r;
 		*c = o->base;
 		c->domain = span_cstr(o->specs[i].domain);
@@ -254,8 +254,8 @@ load_tables(struct sign_opts *o)
 	if (o->key_table == NULL)
 		return 0;
 	if (cli_keytable_load(o->key_table, &o->kt, err, sizeof(err)) != 0 ||
-	    cli_signtable_load(o->sign_table, o->kt, &o->st, err,
-	    sizeof(err)) != 0) {
+	    cli_signtable_load(
+	        o->sign_table, o->kt, &o->st, err, sizeof(err)) != 0) {
 		cli_err("%s", err);
 		return CLI_EX_CONFIG;
 	}
@@ -275,13 +275,13 @@ table_confs(struct sign_opts *o, span from, size_t *nconfs)
 		return 0;
 	memcpy(addr, from.p, from.len);
 	addr[from.len] = '\0';
-	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, refs,
-	    MAX_CONFS - k);
+	n = cli_signtable_match(
+	    o->st, o->kt, addr, o->multiple, refs, MAX_CONFS - k);
 	for (i = 0; i < n; i++, k++) {
 		struct dkim_sign_conf *c = &o->confs[k];
 
-		if ((r = cli_key_load(refs[i].keypath, o->allow_unsafe,
-		    &o->keys[k])) != 0)
+		if ((r = cli_key_load(
+		         refs[i].keypath, o->allow_unsafe, &o->keys[k])) != 0)
 			return r;
 		*c = o->base;
 		c->domain = span_cstr(refs[i].domain);
@@ -343,9 +343,10 @@ sign_filter(struct cli_env *e, struct sign_opts *o, span msg)
 		goto done;
 	if (nconfs == 0) {
 		cli_warn("no SigningTable entry for %.*s; message passed "
-		    "through unsigned", (int)from.len, (const char *)from.p);
-	} else if ((r = dkim_sign_emit(s, o->confs, nconfs, o->now,
-	    &out)) != DKIM_OK) {
+		         "through unsigned",
+		    (int)from.len, (const char *)from.p);
+	} else if ((r = dkim_sign_emit(s, o->confs, nconfs, o->now, &out)) !=
+	    DKIM_OK) {
 		ex = res_exit(r);
 		cli_err("message not signed: %s", dkim_signer_err(s));
 		goto done;
@@ -382,8 +383,8 @@ sign_setup(struct sign_opts *o, int argc, char **argv)
 
 	dkim_sign_conf_default(&o->base);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:s:k:c:i:x:h", sign_longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(
+	            argc, argv, "d:s:k:c:i:x:h", sign_longopts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(sign_usage, stdout);
 			return -1;
@@ -397,13 +398,13 @@ sign_setup(struct sign_opts *o, int argc, char **argv)
 	}
 	if (optind != argc) {
 		cli_err("batch spool mode (SPOOL_DIR OUT_DIR) is not "
-		    "available in this version; pipe one message through "
-		    "'hanko sign' instead");
+		        "available in this version; pipe one message through "
+		        "'hanko sign' instead");
 		return CLI_EX_USAGE;
 	}
 	if (o->nconfs == 0 && o->key_table == NULL) {
 		cli_err("no key: give -d DOMAIN -s SELECTOR -k KEYFILE or "
-		    "--key-table/--signing-table");
+		        "--key-table/--signing-table");
 		return CLI_EX_USAGE;
 	}
 	if ((r = load_tables(o)) != 0 || (r = load_keys(o)) != 0)
@@ -428,10 +429,10 @@ cli_sign_main(struct cli_env *e, int argc, char **argv)
 	}
 	if (o.max_size > 0)
 		e->limits.max_msg_bytes = (size_t)o.max_size;
-	if ((r = cli_read_fd(STDIN_FILENO, e->limits.max_msg_bytes, &msg,
-	    &len)) != 0) {
-		cli_err("cannot read the message: %s", r == -EFBIG ?
-		    "larger than --max-size" : strerror(-r));
+	if ((r = cli_read_fd(
+	         STDIN_FILENO, e->limits.max_msg_bytes, &msg, &len)) != 0) {
+		cli_err("cannot read the message: %s",
+		    r == -EFBIG ? "larger than --max-size" : strerror(-r));
 		sign_opts_fini(&o);
 		return r == -EFBIG ? CLI_EX_DATAERR : CLI_EX_IOERR;
 	}

@@ -79,12 +79,12 @@ json_result(struct buf *b, const struct dkim_result *r)
 	    cli_json_key(b, "s", false) && cli_json_str(b, r->s) &&
 	    cli_json_key(b, "i", false) && cli_json_str(b, r->i) &&
 	    cli_json_key(b, "a", false) &&
-	    cli_json_str(b, r->alg_known ? span_cstr(dkim_alg_str(r->alg)) :
-		span_make(NULL, 0)) &&
+	    cli_json_str(b,
+	        r->alg_known ? span_cstr(dkim_alg_str(r->alg))
+	                     : span_make(NULL, 0)) &&
 	    cli_json_key(b, "b", false) &&
 	    cli_json_str(b, span_cstr(r->bpref)) &&
-	    cli_json_key(b, "key_bits", false) &&
-	    buf_add_u64(b, r->key_bits) &&
+	    cli_json_key(b, "key_bits", false) && buf_add_u64(b, r->key_bits) &&
 	    cli_json_key(b, "testing", false) &&
 	    buf_add_cstr(b, r->testing ? "true" : "false") &&
 	    cli_json_key(b, "dnssec", false) &&
@@ -105,17 +105,17 @@ json_msg(struct buf *b, const char *name, const struct dkim_result *res,
 {
 	size_t i;
 	bool ok = buf_add_byte(b, '{') && cli_json_key(b, "file", true) &&
-	    cli_json_str(b, span_cstr(name)) &&
-	    cli_json_key(b, "error", false);
+	    cli_json_str(b, span_cstr(name)) && cli_json_key(b, "error", false);
 
-	ok = ok && (error ? cli_json_str(b, span_cstr(error)) :
-			    buf_add_cstr(b, "null"));
+	ok = ok &&
+	    (error ? cli_json_str(b, span_cstr(error))
+	           : buf_add_cstr(b, "null"));
 	ok = ok && cli_json_key(b, "skipped", false) &&
 	    buf_add_u64(b, skipped) && cli_json_key(b, "dkim", false) &&
 	    buf_add_byte(b, '[');
 	for (i = 0; ok && i < n; i++)
-		ok = (i == 0 || buf_add_byte(b, ',')) &&
-		    json_result(b, &res[i]);
+		ok =
+		    (i == 0 || buf_add_byte(b, ',')) && json_result(b, &res[i]);
 	return ok && buf_add_byte(b, ']') &&
 	    cli_json_key(b, "authentication_results", false) &&
 	    cli_json_str(b, ar) && buf_add_cstr(b, "}\n");
@@ -155,14 +155,16 @@ emit(struct verify_opts *o, const char *name, dkim_res r)
 	tally(o, res, n);
 	buf_init_arena(&out, &o->ar);
 	buf_init_arena(&arf, &o->ar);
-	ok = authres_dkim(&arf, span_cstr(o->authserv), res, n, skipped,
-	    error, o->json ? NULL : "\n");
+	ok = authres_dkim(&arf, span_cstr(o->authserv), res, n, skipped, error,
+	    o->json ? NULL : "\n");
 	if (ok && o->json)
-		ok = json_msg(&out, name, res, n, skipped, error,
-		    buf_span(&arf));
+		ok = json_msg(
+		    &out, name, res, n, skipped, error, buf_span(&arf));
 	else if (ok)
-		ok = (o->nmsgs == 1 || (buf_add_cstr(&out, "# ") &&
-		    buf_add_cstr(&out, name) && buf_add_byte(&out, '\n'))) &&
+		ok =
+		    (o->nmsgs == 1 ||
+		        (buf_add_cstr(&out, "# ") && buf_add_cstr(&out, name) &&
+		            buf_add_byte(&out, '\n'))) &&
 		    buf_add_span(&out, buf_span(&arf)) &&
 		    buf_add_byte(&out, '\n');
 	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
@@ -235,7 +237,7 @@ verify_dir(struct verify_opts *o, const char *dir)
 
 		if (r == 0 && ents[i]->d_name[0] != '.' &&
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-			ents[i]->d_name) < sizeof(path) &&
+		        ents[i]->d_name) < sizeof(path) &&
 		    stat(path, &st) == 0 && S_ISREG(st.st_mode))
 			r = verify_path(o, path);
 		free(ents[i]);
@@ -250,8 +252,8 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", verify_longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "h", verify_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(verify_usage, stdout);
@@ -292,15 +294,15 @@ usage:
 
 /* The DNS backend: a zone file, or libunbound. */
 static int
-verify_dns(struct cli_env *e, struct verify_opts *o,
-    struct resolv_zone **zone, struct resolv_ub **ub)
+verify_dns(struct cli_env *e, struct verify_opts *o, struct resolv_zone **zone,
+    struct resolv_ub **ub)
 {
 	char err[256];
 
-	if (o->zone != NULL && (o->resolver != NULL ||
-	    o->trust_anchor != NULL)) {
+	if (o->zone != NULL &&
+	    (o->resolver != NULL || o->trust_anchor != NULL)) {
 		cli_err("--dns-zone answers offline; it excludes --resolver "
-		    "and --dnssec");
+		        "and --dnssec");
 		return CLI_EX_USAGE;
 	}
 	if (o->zone != NULL) {
@@ -311,7 +313,7 @@ verify_dns(struct cli_env *e, struct verify_opts *o,
 		resolv_zone_ops(*zone, &e->dns);
 	} else {
 		if (resolv_ub_new(o->resolver, o->trust_anchor, ub, err,
-		    sizeof(err)) != 0) {
+		        sizeof(err)) != 0) {
 			cli_err("%s", err);
 			return CLI_EX_CONFIG;
 		}

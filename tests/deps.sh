@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install the Debian packages hanko builds and tests with, if missing.
+# Runs apt-get as root; otherwise says what to install and fails.
+BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
+libcmocka-dev libldns-dev libunbound-dev"
+TEST="python3 python3-dkim libmail-dkim-perl opendkim-tools"
+missing=""
+for p in $BUILD $TEST; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "hanko: missing packages:$missing" >&2
+	echo "hanko: run as root, or: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "hanko: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null ||
+    { echo "hanko: apt-get install failed" >&2; exit 1; }

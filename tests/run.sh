@@ -1,0 +1,46 @@
+#!/bin/sh
+# Run every suite in every built configuration and print one closing line
+# "N passed, N failed". cmocka programs report in TAP; shell suites print
+# "ok"/"not ok" lines. A program that dies without reporting a failure
+# counts as one failed test.
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP" || exit 1
+pass=0
+fail=0
+log=$(mktemp)
+
+count() {	# count NAME EXIT-STATUS < output
+	_p=$(grep -c '^ok ' "$log")
+	_f=$(grep -c '^not ok ' "$log")
+	if [ "$2" -ne 0 ] && [ "$2" -ne 77 ] && [ "$_f" -eq 0 ]; then
+		echo "not ok - $1 exited with status $2"
+		_f=1
+	fi
+	grep '^not ok ' "$log"
+	[ "$2" -eq 77 ] && echo "# $1: skipped"
+	echo "# $1: $_p passed, $_f failed"
+	pass=$((pass + _p))
+	fail=$((fail + _f))
+}
+
+for cfg in ${CONFIGS:-release asan}; do
+	[ -x "build/$cfg/hanko" ] || continue
+	for t in build/$cfg/tests/test_*; do
+		case $t in *.d) continue ;; esac
+		[ -x "$t" ] || continue
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+		count "$cfg/$(basename "$t")" $?
+	done
+	for s in tests/sh/*.sh; do
+		[ -f "$s" ] || continue
+		# Interop and benchmark suites need the release binary only.
+		case $(basename "$s") in interop_*|bench_*)
+			[ "$cfg" = release ] || continue ;;
+		esac
+		HANKO="$TOP/build/$cfg/hanko" CONFIG=$cfg sh "$s" >"$log" 2>&1
+		count "$cfg/$(basename "$s" .sh)" $?
+	done
+done
+rm -f "$log"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
