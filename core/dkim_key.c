@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -68,17 +69,29 @@ load_pem(span data)
 	return pk;
 }
 
-/* RFC 8463 Appendix A prints the seed; libsodium stores seed || pub. */
+/*
+ * RFC 8463 Appendix A prints the seed; libsodium stores seed || pub, whose
+ * second half must then match the key the seed derives.
+ */
 static EVP_PKEY *
 load_ed25519_b64(span data)
 {
-	uint8_t raw[72];
-	size_t n;
+	uint8_t raw[72], pub[32];
+	size_t n, np = sizeof(pub);
+	EVP_PKEY *pk;
 
 	if (!b64_decode(span_trim_ws(data), raw, sizeof(raw), &n) ||
 	    (n != 32 && n != 64))
 		return NULL;
-	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32);
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw, 32);
+	if (pk != NULL && n == 64 &&
+	    (EVP_PKEY_get_raw_public_key(pk, pub, &np) != 1 ||
+	        memcmp(pub, raw + 32, sizeof(pub)) != 0)) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return pk;
 }
 
 dkim_res

@@ -182,6 +182,8 @@ dkim_sign_parse(struct dkim_signer *s, span msg, struct arena *ar, span *from)
 	}
 	i = hdr_find(&s->msg, SPAN_LIT("from"), 0);
 	n = hdr_addr_list(s->msg.f[i].value, ar, addrs, 1);
+	if (n == HDR_ADDR_NOMEM)
+		return DKIM_E_NOMEM;
 	if (n == 0 || n == SIZE_MAX) {
 		snprintf(s->err, sizeof(s->err),
 		    "From field has no usable "
@@ -207,6 +209,17 @@ tag_text_ok(span v, bool at_ok)
 			return false;
 	}
 	return true;
+}
+
+static bool
+is_signed(const struct dkim_sign_conf *c, span name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nheaders; i++)
+		if (span_ieq_ascii(c->headers[i], name))
+			return true;
+	return false;
 }
 
 static bool
@@ -438,6 +451,12 @@ conf_check(struct dkim_signer *s, const struct dkim_sign_conf *c)
 		    "valid domain and selector");
 		return DKIM_E_ARG;
 	}
+	/* RFC 6376 §5.4: the From field MUST be signed. */
+	if (!is_signed(c, SPAN_LIT("from"))) {
+		snprintf(s->err, sizeof(s->err),
+		    "the header list does not include From");
+		return DKIM_E_ARG;
+	}
 	return DKIM_OK;
 }
 
@@ -454,9 +473,10 @@ sign_one(struct dkim_signer *s, const struct dkim_sign_conf *c, uint64_t now,
 
 	if ((r = conf_check(s, c)) != DKIM_OK)
 		return r;
-	if ((bh = body_hash(s, c->body_canon)) == NULL ||
-	    !build_hlist(s, c, &names, &nnames))
+	if ((bh = body_hash(s, c->body_canon)) == NULL)
 		goto nomem_or_crypto;
+	if (!build_hlist(s, c, &names, &nnames))
+		return DKIM_E_NOMEM;
 	if (!sig_text(c, names, nnames, bh, now, out))
 		return DKIM_E_NOMEM;
 	field = span_make(out->p + start, out->len - start);

@@ -237,6 +237,10 @@ on_key(void *cookie, const struct dns_answer *ans)
 		r = dkim_keyrec_parse(span_make(copy, t.len),
 		    v->env->limits->max_tags, v->ar, &vs->key, err,
 		    sizeof(err));
+		if (r == DKIM_E_NOMEM) {
+			verdict(vs, DKIM_V_TEMPERROR, "out of memory");
+			return;
+		}
 	}
 	if (r != DKIM_OK) {
 		verdict(vs, DKIM_V_PERMERROR, err);

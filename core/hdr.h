@@ -65,9 +65,11 @@ size_t hdr_count(const struct hdr_msg *m, span name);
  * RFC 5322 §3.4 address-list parsing, enough for DKIM and DMARC: stores up
  * to max addr-specs ("local@domain", comments, display names and group
  * syntax removed) in addrs, copied into ar. Returns how many addresses
- * the value holds (which may exceed max), or SIZE_MAX when it is
- * malformed (unbalanced quotes, comments or brackets) or ar is spent.
+ * the value holds (which may exceed max), SIZE_MAX when it is
+ * malformed (unbalanced quotes, comments or brackets), or HDR_ADDR_NOMEM
+ * when ar is spent.
  */
+#define HDR_ADDR_NOMEM (SIZE_MAX - 1)
 size_t hdr_addr_list(span value, struct arena *ar, span *addrs, size_t max);
 /* The domain of an addr-spec: what follows its last '@' (may be empty). */
 span hdr_addr_domain(span addr);

@@ -49,7 +49,7 @@ take_quoted(span v, size_t i, struct buf *b)
 		} else if (v.p[i] == '"') {
 			if (b != NULL &&
 			    !buf_add(b, v.p + start, i + 1 - start))
-				return SIZE_MAX;
+				return HDR_ADDR_NOMEM;
 			return i + 1;
 		}
 	}
@@ -116,7 +116,7 @@ step(struct addr_state *st, span v, size_t i)
 	default:
 		break;
 	}
-	return buf_add_byte(b, c) ? i + 1 : SIZE_MAX;
+	return buf_add_byte(b, c) ? i + 1 : HDR_ADDR_NOMEM;
 }
 
 size_t
@@ -132,8 +132,8 @@ hdr_addr_list(span value, struct arena *ar, span *addrs, size_t max)
 	buf_init_arena(&st.cur, ar);
 	buf_init_arena(&st.angle, ar);
 	while (i < value.len) {
-		if ((i = step(&st, value, i)) == SIZE_MAX)
-			return SIZE_MAX;
+		if ((i = step(&st, value, i)) >= HDR_ADDR_NOMEM)
+			return i;
 	}
 	if (st.depth_angle != 0)
 		return SIZE_MAX;
