@@ -79,12 +79,14 @@ step(struct addr_state *st, span v, size_t i)
 {
 	uint8_t c = v.p[i];
 	struct buf *b = st->depth_angle ? &st->angle : &st->cur;
+	/* After "<...>" only comments and white space may end the mailbox. */
+	bool closed = st->has_angle && st->depth_angle == 0;
 
 	switch (c) {
 	case '(':
 		return skip_comment(v, i);
 	case '"':
-		return take_quoted(v, i, b);
+		return closed ? SIZE_MAX : take_quoted(v, i, b);
 	case '<':
 		/* One angle-addr per mailbox; a second would be glued on. */
 		if (st->depth_angle++ != 0 || st->has_angle)
@@ -116,6 +118,8 @@ step(struct addr_state *st, span v, size_t i)
 	default:
 		break;
 	}
+	if (closed)
+		return SIZE_MAX;
 	return buf_add_byte(b, c) ? i + 1 : HDR_ADDR_NOMEM;
 }
 
