@@ -133,3 +133,7 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Regenerate tests/vectors/*/ golden .expect files (review git diff after).
+vectors-update: $(B)/hanko
+	@sh tests/vectors-update.sh $(abspath $(B)/hanko)

@@ -13,10 +13,33 @@ is_token_char(uint8_t c)
 	return c > ' ' && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
+/*
+ * Copy v escaping the bytes in esc with a backslash. Control bytes and
+ * invalid UTF-8 become '?', so hostile input always yields a field that
+ * is well-formed (RFC 8601 allows UTF-8 per RFC 6532).
+ */
 static bool
-safe_byte(uint8_t c)
+add_escaped(struct buf *out, span v, const char *esc)
 {
-	return c >= ' ' && c != 0x7f;
+	size_t i = 0, n;
+
+	while (i < v.len) {
+		uint8_t c = v.p[i];
+
+		if (c >= 0x80 && (n = span_utf8_len(v.p + i, v.len - i)) > 0) {
+			if (!buf_add(out, v.p + i, n))
+				return false;
+			i += n;
+			continue;
+		}
+		if (c < ' ' || c >= 0x7f)
+			c = '?';
+		if ((strchr(esc, c) != NULL && !buf_add_byte(out, '\\')) ||
+		    !buf_add_byte(out, c))
+			return false;
+		i++;
+	}
+	return true;
 }
 
 bool
@@ -29,18 +52,9 @@ authres_value(struct buf *out, span v)
 		token = is_token_char(v.p[i]);
 	if (token)
 		return buf_add_span(out, v);
-	if (!buf_add_byte(out, '"'))
-		return false;
-	for (i = 0; i < v.len; i++) {
-		uint8_t c = safe_byte(v.p[i]) ? v.p[i] : '?';
-
-		if (((c == '"' || c == '\\') && !buf_add_byte(out, '\\')) ||
-		    !buf_add_byte(out, c))
-			goto full;
-	}
-	if (buf_add_byte(out, '"'))
+	if (buf_add_byte(out, '"') && add_escaped(out, v, "\"\\") &&
+	    buf_add_byte(out, '"'))
 		return true;
-full:
 	out->len = mark;
 	return false;
 }
@@ -48,19 +62,12 @@ full:
 bool
 authres_comment_text(struct buf *out, span v)
 {
-	size_t i, mark = out->len;
+	size_t mark = out->len;
 
-	for (i = 0; i < v.len; i++) {
-		uint8_t c = safe_byte(v.p[i]) ? v.p[i] : '?';
-
-		if (((c == '(' || c == ')' || c == '\\') &&
-		        !buf_add_byte(out, '\\')) ||
-		    !buf_add_byte(out, c)) {
-			out->len = mark;
-			return false;
-		}
-	}
-	return true;
+	if (add_escaped(out, v, "()\\"))
+		return true;
+	out->len = mark;
+	return false;
 }
 
 /* RFC 5322 atext, and '.' for a dot-atom local-part. */

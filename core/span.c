@@ -170,3 +170,27 @@ buf_add_u64(struct buf *b, uint64_t v)
 	} while (v != 0);
 	return buf_add(b, tmp + n, sizeof(tmp) - n);
 }
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
+size_t
+span_utf8_len(const uint8_t *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	if (len > n)
+		return 0;
+	cp = p[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}

@@ -63,6 +63,8 @@ span span_trim_ws(span s);
 /* Parse an unsigned decimal number of at most 20 digits; false on junk. */
 bool span_to_u64(span s, uint64_t *out);
 bool span_has_prefix_ci(span s, span prefix);
+/* Length of the valid UTF-8 sequence (RFC 3629) at p[0..n), or 0. */
+size_t span_utf8_len(const uint8_t *p, size_t n);
 
 void buf_init_fixed(struct buf *b, uint8_t *p, size_t cap);
 void buf_init_arena(struct buf *b, struct arena *ar);

@@ -2,30 +2,6 @@
 
 #include <stdio.h>
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t
-utf8_len(const uint8_t *p, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = p[0] & (0x7f >> len);
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 static bool
 esc_byte(struct buf *b, uint8_t c)
 {
@@ -61,7 +37,7 @@ cli_json_str(struct buf *b, span s)
 	while (ok && i < s.len) {
 		if (s.p[i] < 0x80) {
 			ok = esc_byte(b, s.p[i++]);
-		} else if ((n = utf8_len(s.p + i, s.len - i)) > 0) {
+		} else if ((n = span_utf8_len(s.p + i, s.len - i)) > 0) {
 			ok = buf_add(b, s.p + i, n);
 			i += n;
 		} else {
@@ -70,6 +46,12 @@ cli_json_str(struct buf *b, span s)
 		}
 	}
 	return ok && buf_add_byte(b, '"');
+}
+
+bool
+cli_json_opt_str(struct buf *b, span s)
+{
+	return s.len == 0 ? buf_add_cstr(b, "null") : cli_json_str(b, s);
 }
 
 bool

@@ -14,6 +14,8 @@
 #include "core/span.h"
 
 bool cli_json_str(struct buf *b, span s);
+/* As cli_json_str, but null for an empty span. */
+bool cli_json_opt_str(struct buf *b, span s);
 bool cli_json_key(struct buf *b, const char *key, bool first);
 
 #endif

@@ -75,9 +75,9 @@ json_result(struct buf *b, const struct dkim_result *r)
 	    cli_json_str(b, span_cstr(dkim_verdict_str(r->verdict))) &&
 	    cli_json_key(b, "reason", false) &&
 	    cli_json_str(b, span_cstr(r->reason)) &&
-	    cli_json_key(b, "d", false) && cli_json_str(b, r->d) &&
-	    cli_json_key(b, "s", false) && cli_json_str(b, r->s) &&
-	    cli_json_key(b, "i", false) && cli_json_str(b, r->i) &&
+	    cli_json_key(b, "d", false) && cli_json_opt_str(b, r->d) &&
+	    cli_json_key(b, "s", false) && cli_json_opt_str(b, r->s) &&
+	    cli_json_key(b, "i", false) && cli_json_opt_str(b, r->i) &&
 	    cli_json_key(b, "a", false) &&
 	    cli_json_str(b,
 	        r->alg_known ? span_cstr(dkim_alg_str(r->alg))
@@ -138,15 +138,16 @@ tally(struct verify_opts *o, const struct dkim_result *res, size_t n)
 }
 
 static int
-emit(struct verify_opts *o, const char *name, dkim_res r)
+emit(struct verify_opts *o, const char *name, dkim_res r, const char *error)
 {
 	const struct dkim_result *res = NULL;
-	const char *error = NULL;
 	struct buf out, arf;
 	size_t n = 0, skipped = dkim_verify_skipped(o->v);
 	bool ok;
 
-	if (r == DKIM_OK)
+	if (error != NULL)
+		skipped = 0;
+	else if (r == DKIM_OK)
 		n = dkim_verify_results(o->v, &res);
 	else if (r == DKIM_E_SYNTAX)
 		error = dkim_verifier_err(o->v);
@@ -189,7 +190,7 @@ verify_msg(struct verify_opts *o, const char *name, span msg)
 	}
 	if (r == DKIM_E_SYNTAX)
 		o->any_nopass = true;
-	ex = emit(o, name, r);
+	ex = emit(o, name, r, NULL);
 	return ex;
 }
 
@@ -205,9 +206,10 @@ verify_path(struct verify_opts *o, const char *path)
 	else
 		r = cli_read_file(path, o->max_size, &msg, &len);
 	if (r == -EFBIG) {
-		cli_err("%s: larger than --max-size", path);
 		o->any_nopass = true;
-		return 0;
+		return emit(o, path, DKIM_E_LIMIT,
+		    "message larger than "
+		    "--max-size");
 	}
 	if (r != 0) {
 		cli_err("%s: %s", path, strerror(-r));
