@@ -24,7 +24,7 @@
 struct verify_opts {
 	const char *zone, *resolver, *trust_anchor, *authserv;
 	bool json;
-	uint64_t now, max_size;
+	uint64_t now, max_size, max_sigs;
 	char host[256];
 	struct dkim_verifier *v;
 	struct arena ar;
@@ -43,6 +43,7 @@ static const char verify_usage[] =
     "  --authserv-id NAME       authserv-id in the field (default: host name)\n"
     "  --time T                 verify as of time T (x= and t= checks)\n"
     "  --max-size BYTES         largest message accepted (default 64 MiB)\n"
+    "  --max-signatures N       signatures examined per message (default 10)\n"
     "exit: 0 every message has a passing signature; 1 some message has none;\n"
     "      75 a DNS failure left a message without a pass; 66 unreadable input\n";
 
@@ -54,6 +55,7 @@ enum {
 	OPT_AUTHSERV,
 	OPT_TIME,
 	OPT_MAXSIZE,
+	OPT_MAXSIGS,
 };
 
 static const struct option verify_longopts[] = {
@@ -64,6 +66,7 @@ static const struct option verify_longopts[] = {
 	{ "authserv-id", required_argument, NULL, OPT_AUTHSERV },
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
+	{ "max-signatures", required_argument, NULL, OPT_MAXSIGS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -284,6 +287,11 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 			    o->max_size == 0)
 				goto usage;
 			break;
+		case OPT_MAXSIGS:
+			if (!cli_parse_u64(optarg, &o->max_sigs) ||
+			    o->max_sigs == 0 || o->max_sigs > 1000)
+				goto usage;
+			break;
 		default:
 			goto usage;
 		}
@@ -357,9 +365,11 @@ cli_verify_main(struct cli_env *e, int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.now = (uint64_t)time(NULL);
 	o.max_size = e->limits.max_msg_bytes;
+	o.max_sigs = e->limits.max_sigs;
 	if ((r = verify_parse(&o, argc, argv)) != 0)
 		return r < 0 ? CLI_EX_OK : r;
 	e->limits.max_msg_bytes = (size_t)o.max_size;
+	e->limits.max_sigs = (size_t)o.max_sigs;
 	if (o.authserv == NULL) {
 		if (gethostname(o.host, sizeof(o.host) - 1) != 0)
 			snprintf(o.host, sizeof(o.host), "localhost");

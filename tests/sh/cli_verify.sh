@@ -120,4 +120,14 @@ check_exit "--dns-zone missing file: 78" 78 vfy --dns-zone "$T/nozone" "$PASS"
 check_exit "--max-size smaller than the message: not a pass" 1 \
     vfy --max-size 100 "$PASS"
 
+# --max-signatures bounds the work per message (12 signatures here).
+"$HANKO" verify --dns-zone "$ZONE" --time 1700000000 --authserv-id t \
+    --max-signatures 3 "$V/022-too-many-signatures.eml" >"$T/ms.out" 2>&1
+check "--max-signatures 3: three results" \
+    test "$(grep -c 'dkim=' "$T/ms.out")" -eq 3
+check "--max-signatures 3: the rest reported as not checked" \
+    grep -q '(9 more signatures not checked)' "$T/ms.out"
+check_exit "--max-signatures 0 is a usage error" 64 \
+    "$HANKO" verify --dns-zone "$ZONE" --max-signatures 0 "$PASS"
+
 finish
