@@ -563,8 +563,7 @@ t_hdr_addr_list_nomem(void **state)
 
 	(void)state;
 	arena_init(&small, fake_alloc_get(), 1024, 0);
-	assert_int_equal(
-	    hdr_addr_list(SPAN_LIT("a@b.example"), &small, a, 1),
+	assert_int_equal(hdr_addr_list(SPAN_LIT("a@b.example"), &small, a, 1),
 	    HDR_ADDR_NOMEM);
 	arena_fini(&small);
 }
