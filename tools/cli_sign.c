@@ -12,33 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_sign.h"
 #include "cli_table.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
 
-#define MAX_CONFS 16
-#define MAX_NAMES 64
-
-/* Process lifetime. */
-struct sign_opts {
-	struct dkim_sign_conf base;
-	struct dkim_sign_conf confs[MAX_CONFS];
-	struct dkim_privkey keys[MAX_CONFS];
-	struct {
-		const char *domain, *selector, *path;
-	} specs[MAX_CONFS];
-	size_t nconfs;
-	span headers[MAX_NAMES], oversign[MAX_NAMES];
-	const char *domain, *selector, *key_table, *sign_table;
-	bool allow_unsafe, multiple, fixed_time;
-	uint64_t now, max_size;
-	struct cli_keytable *kt;
-	struct cli_signtable *st;
-	struct cli_key_ref refs[MAX_CONFS];
-};
-
 static const char sign_usage[] =
     "usage: hanko sign [KEYS] [OPTIONS] < message > signed\n"
+    "       hanko sign [KEYS] [OPTIONS] [BATCH] SPOOL_DIR OUT_DIR\n"
     "KEYS:\n"
     "  -d, --domain DOMAIN        signing domain (d=) for the keys that follow\n"
     "  -s, --selector SELECTOR    selector (s=) for the next -k\n"
@@ -56,7 +37,17 @@ static const char sign_usage[] =
     "  --no-oversign              sign only the fields present\n"
     "  --time T                   use T as the signing time (t=)\n"
     "  --max-size BYTES           largest message accepted (default 64 MiB)\n"
-    "  --allow-unsafe-key-perms   accept keys readable by group or others\n";
+    "  --allow-unsafe-key-perms   accept keys readable by group or others\n"
+    "BATCH (sign every file in SPOOL_DIR, hand each off to OUT_DIR once):\n"
+    "  -j, --jobs N               worker threads (default: CPUs online)\n"
+    "  --failed DIR               unsignable messages + NAME.reason\n"
+    "                             (default SPOOL_DIR/failed; same file system)\n"
+    "  --io uring|sync|auto       I/O backend (default auto)\n"
+    "  --no-fsync                 skip durability: throwaway benchmarks only\n"
+    "  --batch N                  messages per worker batch (default 64)\n"
+    "  --watch                    keep signing as messages arrive (SIGTERM\n"
+    "                             drains and exits, SIGHUP reloads keys)\n"
+    "  --stats-json FILE          write the run's summary as JSON\n";
 
 enum {
 	OPT_KEYTABLE = 256,
@@ -86,6 +77,13 @@ static const struct option sign_longopts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
 	{ "allow-unsafe-key-perms", no_argument, NULL, OPT_UNSAFE },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "failed", required_argument, NULL, CLI_OPT_FAILED },
+	{ "io", required_argument, NULL, CLI_OPT_IO },
+	{ "no-fsync", no_argument, NULL, CLI_OPT_NOFSYNC },
+	{ "batch", required_argument, NULL, CLI_OPT_BATCH },
+	{ "watch", no_argument, NULL, CLI_OPT_WATCH },
+	{ "stats-json", required_argument, NULL, CLI_OPT_STATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -133,7 +131,7 @@ parse_canon(const char *s, struct dkim_sign_conf *c)
 
 /* Keys are recorded while parsing and loaded once all options are known. */
 static int
-add_key(struct sign_opts *o, const char *path)
+add_key(struct cli_sign_opts *o, const char *path)
 {
 	if (o->domain == NULL || o->selector == NULL) {
 		cli_err(
@@ -153,7 +151,7 @@ add_key(struct sign_opts *o, const char *path)
 }
 
 static int
-load_keys(struct sign_opts *o)
+load_keys(struct cli_sign_opts *o)
 {
 	size_t i;
 	int r;
@@ -173,7 +171,7 @@ load_keys(struct sign_opts *o)
 }
 
 static int
-parse_opt(struct sign_opts *o, int ch, const char *arg)
+parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
 {
 	size_t n;
 
@@ -236,14 +234,14 @@ parse_opt(struct sign_opts *o, int ch, const char *arg)
 			break;
 		return 0;
 	default:
-		break;
+		return cli_sign_batch_opt(o, ch, arg);
 	}
 	cli_err("bad value %s", arg ? arg : "");
 	return CLI_EX_USAGE;
 }
 
 static int
-load_tables(struct sign_opts *o)
+load_tables(struct cli_sign_opts *o)
 {
 	char err[256];
 
@@ -264,7 +262,7 @@ load_tables(struct sign_opts *o)
 
 /* The SigningTable keys for this From address, loaded on demand. */
 static int
-table_confs(struct sign_opts *o, span from, size_t *nconfs)
+table_confs(struct cli_sign_opts *o, span from, size_t *nconfs)
 {
 	struct cli_key_ref *refs = o->refs;
 	char addr[512];
@@ -317,7 +315,7 @@ res_exit(dkim_res r)
 
 /* Sign one message held in memory; writes the result to stdout. */
 static int
-sign_filter(struct cli_env *e, struct sign_opts *o, span msg)
+sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
 {
 	struct dkim_signer *s = NULL;
 	struct arena ar;
@@ -366,7 +364,7 @@ done:
 }
 
 static void
-sign_opts_fini(struct sign_opts *o)
+sign_opts_fini(struct cli_sign_opts *o)
 {
 	size_t i;
 
@@ -377,14 +375,14 @@ sign_opts_fini(struct sign_opts *o)
 }
 
 static int
-sign_setup(struct sign_opts *o, int argc, char **argv)
+sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 {
 	int ch, r;
 
 	dkim_sign_conf_default(&o->base);
 	optind = 1;
-	while ((ch = getopt_long(
-	            argc, argv, "d:s:k:c:i:x:h", sign_longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:s:k:c:i:x:j:h", sign_longopts,
+	            NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(sign_usage, stdout);
 			return -1;
@@ -396,10 +394,9 @@ sign_setup(struct sign_opts *o, int argc, char **argv)
 		if ((r = parse_opt(o, ch, optarg)) != 0)
 			return r;
 	}
-	if (optind != argc) {
-		cli_err("batch spool mode (SPOOL_DIR OUT_DIR) is not "
-		        "available in this version; pipe one message through "
-		        "'hanko sign' instead");
+	if (optind != argc && optind + 2 != argc) {
+		cli_err("give SPOOL_DIR and OUT_DIR for batch mode, or neither "
+		        "for filter mode");
 		return CLI_EX_USAGE;
 	}
 	if (o->nconfs == 0 && o->key_table == NULL) {
@@ -417,7 +414,7 @@ sign_setup(struct sign_opts *o, int argc, char **argv)
 int
 cli_sign_main(struct cli_env *e, int argc, char **argv)
 {
-	static struct sign_opts o;
+	static struct cli_sign_opts o;
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	int r;
@@ -429,6 +426,11 @@ cli_sign_main(struct cli_env *e, int argc, char **argv)
 	}
 	if (o.max_size > 0)
 		e->limits.max_msg_bytes = (size_t)o.max_size;
+	if (optind + 2 == argc) {
+		r = cli_sign_batch(e, &o, argv[optind], argv[optind + 1]);
+		sign_opts_fini(&o);
+		return r;
+	}
 	if ((r = cli_read_fd(
 	         STDIN_FILENO, e->limits.max_msg_bytes, &msg, &len)) != 0) {
 		cli_err("cannot read the message: %s",

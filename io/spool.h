@@ -1,0 +1,142 @@
+/*
+ * NAME
+ *	spool.h - the batch pipeline: spool directory in, signed messages out,
+ *	exactly once
+ * SYNOPSIS
+ *	spool_runner_new(&conf, &r, err, sizeof(err));	(recovers)
+ *	spool_runner_pass(r, &stats);			(until quiet)
+ *	spool_runner_free(r);
+ * DESCRIPTION
+ *	Every regular, non-dot file in spool_dir is a message. Workers (one
+ *	thread each, with their own ring or syscall backend, arena and work
+ *	state) take names in batches, read the messages, hand each to the
+ *	work callback, and hand the result off in four grouped steps:
+ *
+ *	1. write OUT/.hanko-tmp.NAME and make it durable (fsync each file,
+ *	   then the directory once per batch);
+ *	2. rename SPOOL/NAME to SPOOL/.hanko-done/NAME and sync: the commit
+ *	   point, after which the message belongs to the output side;
+ *	3. rename OUT/.hanko-tmp.NAME to OUT/NAME (never replacing an
+ *	   existing file) and sync OUT;
+ *	4. unlink SPOOL/.hanko-done/NAME.
+ *
+ *	spool_runner_new() finishes or undoes whatever a crash left: a done
+ *	entry with its temporary file is published, a done entry without one
+ *	was published already, a temporary file without a done entry is
+ *	removed (its source is still in the spool). So after a restart every
+ *	message ends in OUT exactly once, even if the MTA consumed the output
+ *	before the crash. A message the callback rejects goes the same way
+ *	to failed_dir by rename, unchanged, with NAME.reason beside it.
+ *
+ *	Writers must put complete files into the spool atomically (write a
+ *	dot file or elsewhere on the same file system, then rename), as with
+ *	maildir. Names longer than SPOOL_NAME_MAX are failed.
+ * OWNERSHIP
+ *	The conf and what it points to must outlive the runner. Memory is
+ *	bounded by workers x batch x the largest message in flight; the
+ *	spool is read as a stream, never listed whole.
+ */
+#ifndef HANKO_IO_SPOOL_H
+#define HANKO_IO_SPOOL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/span.h"
+
+#define SPOOL_NAME_MAX 240
+#define SPOOL_TMP      ".hanko-tmp."
+#define SPOOL_DONE     ".hanko-done"
+
+enum spool_io {
+	SPOOL_IO_AUTO = 0,
+	SPOOL_IO_URING,
+	SPOOL_IO_SYNC,
+};
+
+/* What the work callback decided for one message. */
+enum spool_verdict {
+	SPOOL_OUT = 0,	/* hand off prefix + message to out_dir */
+	SPOOL_FAIL,	/* move the message to failed_dir with reason */
+};
+
+/*
+ * Per-worker callbacks. work() gets the message and appends what to
+ * write before it (the signature fields) to prefix, an arena-backed buf
+ * valid until the batch ends; on SPOOL_FAIL it fills reason.
+ */
+struct spool_work {
+	void *ctx;
+	void *(*worker_new)(void *ctx, unsigned idx);
+	void (*worker_free)(void *w);
+	enum spool_verdict (*work)(void *w, span msg, struct arena *ar,
+	    struct buf *prefix, char *reason, size_t reasonlen);
+};
+
+/* Fault injection for tests: op "write", "fsync", "rename", "read". */
+struct spool_fault {
+	const char *op;
+	unsigned long nth;	/* the nth call of op fails (1-based) */
+	int err;		/* with this errno */
+};
+
+struct spool_stats {
+	uint64_t done;		/* handed off to out_dir */
+	uint64_t failed;	/* moved to failed_dir */
+	uint64_t left;		/* left in the spool after an OS error */
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	double seconds;
+	int first_err;		/* -errno of the first OS error, or 0 */
+	char err[256];		/* what it was */
+};
+
+typedef void spool_progress_fn(void *ctx, const struct spool_stats *s);
+
+struct spool_conf {
+	const char *spool_dir;
+	const char *out_dir;
+	const char *failed_dir;
+	unsigned workers;
+	enum spool_io io;
+	bool durable;		/* fsync; false only for throwaway runs */
+	size_t batch;		/* messages per worker batch */
+	size_t max_msg;		/* larger messages are failed unread */
+	const struct hanko_alloc *alloc;
+	const struct spool_work *work;
+	const struct spool_fault *fault;
+	volatile sig_atomic_t *stop;	/* set: finish in-flight work, return */
+	spool_progress_fn *progress;	/* called about twice a second */
+	void *progress_ctx;
+};
+
+struct spool_runner;
+
+/*
+ * Take the spool (an exclusive lock: one hanko per spool), create missing
+ * directories, check that failed_dir shares the spool's file system (so a
+ * failed message moves by rename, never by copy), and finish or undo
+ * whatever a crash left. Then create each worker's state once. 0, or
+ * -errno with err filled.
+ */
+int	spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
+	    char *err, size_t errlen);
+/*
+ * Process the spool until a pass finds nothing more to do, adding to
+ * stats. Returns 0, or -errno when an OS error stopped the run
+ * (stats->err says which); every message is then still safe in the
+ * spool, out_dir or failed_dir.
+ */
+int	spool_runner_pass(struct spool_runner *r, struct spool_stats *stats);
+/* The spool directory's fd, for inotify and the like. */
+int	spool_runner_spool_fd(const struct spool_runner *r);
+void	spool_runner_free(struct spool_runner *r);
+/* Count the spool's messages (for progress). */
+uint64_t spool_count(const char *spool_dir);
+/* io_uring usable here? (containers often forbid it) */
+bool	spool_uring_available(void);
+const char *spool_io_str(enum spool_io io);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * NAME
+ *	cli_sign.h - hanko sign's options, shared by filter and batch modes
+ * DESCRIPTION
+ *	cli_sign.c parses the command line and runs filter mode;
+ *	cli_batch.c runs the spool pipeline with the same keys and
+ *	signature settings. Process lifetime.
+ */
+#ifndef HANKO_TOOLS_CLI_SIGN_H
+#define HANKO_TOOLS_CLI_SIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "cli_table.h"
+#include "core/dkim_key.h"
+#include "core/dkim_sign.h"
+
+#define MAX_CONFS 16
+#define MAX_NAMES 64
+
+struct cli_sign_opts {
+	struct dkim_sign_conf base;
+	struct dkim_sign_conf confs[MAX_CONFS];
+	struct dkim_privkey keys[MAX_CONFS];
+	struct {
+		const char *domain, *selector, *path;
+	} specs[MAX_CONFS];
+	size_t nconfs;
+	span headers[MAX_NAMES], oversign[MAX_NAMES];
+	const char *domain, *selector, *key_table, *sign_table;
+	bool allow_unsafe, multiple, fixed_time;
+	uint64_t now, max_size;
+	struct cli_keytable *kt;
+	struct cli_signtable *st;
+	struct cli_key_ref refs[MAX_CONFS];
+	/* Batch mode: */
+	uint64_t jobs, batch;
+	const char *failed, *stats_json, *io;
+	bool no_fsync, watch;
+};
+
+/* Batch-only long options (getopt values). */
+enum cli_batch_opt {
+	CLI_OPT_FAILED = 512,
+	CLI_OPT_IO,
+	CLI_OPT_NOFSYNC,
+	CLI_OPT_BATCH,
+	CLI_OPT_WATCH,
+	CLI_OPT_STATS,
+};
+
+/* Parse a batch-only option; CLI_EX_USAGE when ch is not one. */
+int	cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg);
+/* Run the spool pipeline from spool to out; returns an exit code. */
+int	cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o,
+	    const char *spool, const char *out);
+
+#endif
