@@ -1,10 +1,10 @@
 #include "cli_table.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* One non-empty line of a flat data set: key, then the rest as value. */
 struct tline {
@@ -12,6 +12,32 @@ struct tline {
 	char *val;
 	unsigned line;
 };
+
+/*
+ * Open-addressing hash index over the keys of a table, built once at load
+ * so that a lookup costs a few probes rather than a scan of every line:
+ * an ESP KeyTable can name 100,000 domains, and the SigningTable is
+ * checked against it line by line at load (O(n^2) by scanning). The
+ * slots are kept at most half full, so linear probing stays short, and
+ * each carries its key's hash so that a probe, and above all a miss (most
+ * of the ~6 SigningTable lookups per message miss), reads the key string
+ * only when the hashes agree. Only the first line with a given key is
+ * indexed, so a repeated key keeps its first line (see cli_table.h). Holds
+ * indices, not pointers, so the table array may move before the build.
+ */
+struct hslot {
+	size_t line; /* line index + 1; 0 for an empty slot */
+	size_t hash;
+};
+
+struct hidx {
+	struct hslot *slot;
+	size_t mask; /* slot count - 1; the count is a power of two */
+	bool icase;  /* keys compare ASCII case-insensitively */
+};
+
+/* The key of line i of a table, for struct hidx. */
+typedef const char *hidx_key_fn(const void *tab, size_t i);
 
 struct kent {
 	struct cli_key_entry pub;
@@ -22,6 +48,7 @@ struct kent {
 struct cli_keytable {
 	struct kent *v;
 	size_t n;
+	struct hidx byname; /* exact, as OpenDKIM's KeyTable */
 };
 
 struct sent {
@@ -36,6 +63,7 @@ struct cli_signtable {
 	struct sent *v;
 	size_t n;
 	bool refile;
+	struct hidx bypat; /* plain form only; refile patterns are globs */
 };
 
 static char *
@@ -50,6 +78,105 @@ trim(char *s)
 	    (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
 		*--e = '\0';
 	return s;
+}
+
+static unsigned char
+ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * FNV-1a over the (ASCII-lowered, when icase) bytes. The high half is
+ * folded in because the index uses only the low bits.
+ */
+static size_t
+hidx_hash(const char *s, bool icase)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	unsigned char c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		h ^= icase ? ascii_lower(c) : c;
+		h *= 0x100000001b3u;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+/*
+ * ASCII only, as OpenDKIM opens the SigningTable with
+ * DKIMF_DB_FLAG_ASCIIONLY; strcasecmp() would follow the locale.
+ */
+static bool
+hidx_eq(const char *a, const char *b, bool icase)
+{
+	if (!icase)
+		return strcmp(a, b) == 0;
+	while (*a != '\0' &&
+	    ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b);
+}
+
+/* The slot of key s (hash hs), or of the empty one ending its run. */
+static size_t
+hidx_probe(const struct hidx *x, const void *tab, hidx_key_fn *key,
+    const char *s, size_t hs)
+{
+	const struct hslot *e;
+	size_t i = hs & x->mask;
+
+	for (e = &x->slot[i]; e->line != 0; e = &x->slot[i]) {
+		if (e->hash == hs &&
+		    hidx_eq(key(tab, e->line - 1), s, x->icase))
+			break;
+		i = (i + 1) & x->mask;
+	}
+	return i;
+}
+
+/* Index the n lines of tab in file order; 0 or -ENOMEM. */
+static int
+hidx_build(
+    struct hidx *x, const void *tab, size_t n, hidx_key_fn *key, bool icase)
+{
+	struct hslot *e;
+	size_t cap = 16, i, hs;
+
+	while (cap / 2 < n) {
+		if (cap > SIZE_MAX / 2 / sizeof(*x->slot))
+			return -ENOMEM;
+		cap *= 2;
+	}
+	if ((x->slot = calloc(cap, sizeof(*x->slot))) == NULL)
+		return -ENOMEM;
+	x->mask = cap - 1;
+	x->icase = icase;
+	for (i = 0; i < n; i++) {
+		hs = hidx_hash(key(tab, i), icase);
+		e = &x->slot[hidx_probe(x, tab, key, key(tab, i), hs)];
+		if (e->line == 0) { /* a repeated key keeps its first line */
+			e->line = i + 1;
+			e->hash = hs;
+		}
+	}
+	return 0;
+}
+
+/* The first line whose key is s, or SIZE_MAX. */
+static size_t
+hidx_find(
+    const struct hidx *x, const void *tab, hidx_key_fn *key, const char *s)
+{
+	const struct hslot *e;
+
+	if (x->slot == NULL)
+		return SIZE_MAX;
+	e = &x->slot[hidx_probe(x, tab, key, s, hidx_hash(s, x->icase))];
+	return e->line != 0 ? e->line - 1 : SIZE_MAX;
 }
 
 static void
@@ -206,6 +333,12 @@ strip_prefix(const char *spec, const char *prefix)
 	return strncmp(spec, prefix, n) == 0 ? spec + n : NULL;
 }
 
+static const char *
+kent_name(const void *tab, size_t i)
+{
+	return ((const struct kent *)tab)[i].pub.name;
+}
+
 int
 cli_keytable_load(
     const char *path, struct cli_keytable **out, char *err, size_t errlen)
@@ -238,6 +371,11 @@ cli_keytable_load(
 			cli_keytable_free(kt);
 			return rc;
 		}
+	if ((rc = hidx_build(&kt->byname, kt->v, n, kent_name, false)) != 0) {
+		cli_keytable_free(kt);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return rc;
+	}
 	*out = kt;
 	return 0;
 }
@@ -254,6 +392,7 @@ cli_keytable_free(struct cli_keytable *kt)
 		free(kt->v[i].val);
 	}
 	free(kt->v);
+	free(kt->byname.slot);
 	free(kt);
 }
 
@@ -273,12 +412,9 @@ cli_keytable_entry(const struct cli_keytable *kt, size_t i)
 static const struct cli_key_entry *
 keytable_find(const struct cli_keytable *kt, const char *name)
 {
-	size_t i;
+	size_t i = hidx_find(&kt->byname, kt->v, kent_name, name);
 
-	for (i = 0; i < kt->n; i++)
-		if (strcmp(kt->v[i].pub.name, name) == 0)
-			return &kt->v[i].pub;
-	return NULL;
+	return i < kt->n ? &kt->v[i].pub : NULL;
 }
 
 static int
@@ -306,6 +442,12 @@ sent_parse(struct sent *s, const struct cli_keytable *kt, const char *path,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static const char *
+sent_pat(const void *tab, size_t i)
+{
+	return ((const struct sent *)tab)[i].pat;
 }
 
 /* Resolve the data set type; NULL (err set) for types we cannot read. */
@@ -367,6 +509,12 @@ cli_signtable_load(const char *spec, const struct cli_keytable *kt,
 			cli_signtable_free(st);
 			return rc;
 		}
+	if (!refile &&
+	    (rc = hidx_build(&st->bypat, st->v, n, sent_pat, true)) != 0) {
+		cli_signtable_free(st);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return rc;
+	}
 	*out = st;
 	return 0;
 }
@@ -383,6 +531,7 @@ cli_signtable_free(struct cli_signtable *st)
 		free(st->v[i].val);
 	}
 	free(st->v);
+	free(st->bypat.slot);
 	free(st);
 }
 
@@ -486,16 +635,17 @@ match_refile(struct match *m, const char *addr)
 			return;
 }
 
-/* Look up one exact key; true when the search should stop. */
+/*
+ * Look up one exact key; true when the search should stop. Only the key's
+ * first line is used, even for multiple signatures: OpenDKIM does one
+ * dkimf_db_get() per key.
+ */
 static bool
 match_key(struct match *m, const char *key)
 {
-	size_t i;
+	size_t i = hidx_find(&m->st->bypat, m->st->v, sent_pat, key);
 
-	for (i = 0; i < m->st->n; i++)
-		if (strcasecmp(m->st->v[i].pat, key) == 0)
-			return match_emit(m, &m->st->v[i]);
-	return false;
+	return i < m->st->n && match_emit(m, &m->st->v[i]);
 }
 
 /* opendkim.c dkimf_apply_signtable(), non-refile branch, in order. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "tools/cli_table.h"
 
 #define NREF 8
+#define NBIG 100000
 
 static char tmpdir[64];
 static char kpath[128], spath[128];
@@ -261,6 +263,131 @@ t_cli_signtable_match_multiple(void **state)
 }
 
 static void
+t_cli_signtable_match_plain_duplicate(void **state)
+{
+	struct cli_keytable *kt = load_kt();
+	struct cli_signtable *st;
+	size_t n;
+
+	(void)state;
+	/*
+	 * OpenDKIM does one data set lookup per key (dkimf_apply_signtable),
+	 * so even with multiple signatures a repeated key yields only its
+	 * first line; later steps still add theirs, in lookup order.
+	 */
+	st = load_st(kt, "",
+	    "example.com        sub\n"
+	    "A@Example.com      rsa\n"
+	    "a@example.COM      ed\n"
+	    "a@example.com      user\n");
+	assert_string_equal(first_key(st, kt, "a@example.com"), "rsa");
+	n = cli_signtable_match(st, kt, "A@EXAMPLE.com", true, refs, NREF);
+	assert_int_equal(n, 2);
+	assert_string_equal(refs[0].name, "rsa");
+	assert_string_equal(refs[1].name, "sub");
+	cli_signtable_free(st);
+	cli_keytable_free(kt);
+}
+
+/* KeyTable "k<i> d<i>.example:s<i>:/keys/d<i>.pem", plus a repeat of k0. */
+static void
+write_big_keytable(char *path, size_t cap)
+{
+	FILE *fp;
+	size_t i;
+
+	snprintf(path, cap, "%s/BigKeys", tmpdir);
+	assert_non_null(fp = fopen(path, "w"));
+	for (i = 0; i < NBIG; i++)
+		assert_true(
+		    fprintf(fp, "k%zu d%zu.example:s%zu:/keys/d%zu.pem\n", i, i,
+		        i, i) > 0);
+	assert_true(fputs("k0 dup.example:dup:/keys/dup.pem\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* SigningTable "d<i>.example k<i>", odd lines in mixed case, a repeat. */
+static void
+write_big_signtable(char *path, size_t cap)
+{
+	FILE *fp;
+	size_t i;
+
+	snprintf(path, cap, "%s/BigSigning", tmpdir);
+	assert_non_null(fp = fopen(path, "w"));
+	for (i = 0; i < NBIG; i++)
+		assert_true(
+		    fprintf(fp,
+		        i % 2 ? "D%zu.Example k%zu\n" : "d%zu.example k%zu\n",
+		        i, i) > 0);
+	assert_true(fputs("d0.example k1\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+check_big(const struct cli_signtable *st, const struct cli_keytable *kt,
+    const char *from, size_t i)
+{
+	char want[64];
+
+	assert_int_equal(
+	    cli_signtable_match(st, kt, from, false, refs, NREF), 1);
+	snprintf(want, sizeof(want), "k%zu", i);
+	assert_string_equal(refs[0].name, want);
+	snprintf(want, sizeof(want), "s%zu", i);
+	assert_string_equal(refs[0].selector, want);
+	snprintf(want, sizeof(want), "d%zu.example", i);
+	assert_string_equal(refs[0].domain, want);
+	snprintf(want, sizeof(want), "/keys/d%zu.pem", i);
+	assert_string_equal(refs[0].keypath, want);
+}
+
+static void
+t_cli_signtable_load_100k(void **state)
+{
+	struct cli_keytable *kt = NULL;
+	struct cli_signtable *st = NULL;
+	char bk[128], bs[128], err[256];
+	struct timespec t0;
+
+	(void)state;
+	write_big_keytable(bk, sizeof(bk));
+	write_big_signtable(bs, sizeof(bs));
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cli_keytable_load(bk, &kt, err, sizeof(err)) != 0)
+		fail_msg("keytable: %s", err);
+	if (cli_signtable_load(bs, kt, &st, err, sizeof(err)) != 0)
+		fail_msg("signtable: %s", err);
+	print_message("loaded %d-line KeyTable + SigningTable in %.3f s\n",
+	    NBIG, elapsed(&t0));
+	assert_int_equal(cli_keytable_count(kt), NBIG + 1);
+	check_big(st, kt, "user@d0.example", 0);
+	check_big(st, kt, "user@d50000.example", 50000);
+	check_big(st, kt, "user@d99999.example", 99999);
+	check_big(st, kt, "User@D50000.EXAMPLE", 50000);
+	check_big(st, kt, "user@d12345.example", 12345);
+	/* A bare-domain key does not cover its subdomains. */
+	assert_int_equal(cli_signtable_match(st, kt, "user@mail.d77777.example",
+	                     true, refs, NREF),
+	    0);
+	assert_int_equal(
+	    cli_signtable_match(st, kt, "u@d100000.example", true, refs, NREF),
+	    0);
+	cli_signtable_free(st);
+	cli_keytable_free(kt);
+}
+
+static void
 t_cli_signtable_load_unknown_key(void **state)
 {
 	struct cli_keytable *kt = load_kt();
@@ -322,7 +449,7 @@ static int
 teardown(void **state)
 {
 	static const char *const names[] = { "KeyTable", "BadKeys",
-		"InlineKeys", "SigningTable" };
+		"InlineKeys", "SigningTable", "BigKeys", "BigSigning" };
 	char path[128];
 	size_t i;
 
@@ -346,6 +473,8 @@ main(void)
 		cmocka_unit_test(t_cli_signtable_match_subdomain),
 		cmocka_unit_test(t_cli_signtable_match_percent),
 		cmocka_unit_test(t_cli_signtable_match_multiple),
+		cmocka_unit_test(t_cli_signtable_match_plain_duplicate),
+		cmocka_unit_test(t_cli_signtable_load_100k),
 		cmocka_unit_test(t_cli_signtable_load_unknown_key),
 		cmocka_unit_test(t_cli_signtable_load_malformed_line),
 		cmocka_unit_test(t_cli_table_free_null),
