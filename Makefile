@@ -95,11 +95,12 @@ $(B)/bench/%: bench/%.c $(B)/libhanko.a
 deps:
 	@sh tests/deps.sh
 
-# The one test command: bootstrap, build release and sanitizer configs, run
-# every suite in both, print one summary line.
+# The one test command: bootstrap, build release, ASan+UBSan and TSan
+# configs, run every suite (TSan: the pipeline suites), print one summary.
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=asan all
+	@$(MAKE) --no-print-directory SAN=tsan build/tsan/hanko
 	@sh tests/run.sh
 
 test-suites:

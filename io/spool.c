@@ -33,8 +33,7 @@ now_s(void)
 }
 
 void
-spool_run_err(struct spool_runner *r, int err, bool fatal, const char *fmt,
-    ...)
+spool_run_err(struct spool_runner *r, int err, bool fatal, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,13 +82,15 @@ classify_read(struct spool_runner *r, struct spool_msg *m)
 		m->err = 0;
 		m->verdict = SPOOL_FAIL;
 		m->data = NULL;
-		snprintf(m->reason, sizeof(m->reason), "message larger than "
-		    "%zu bytes", r->c->max_msg);
+		snprintf(m->reason, sizeof(m->reason),
+		    "message larger than "
+		    "%zu bytes",
+		    r->c->max_msg);
 	} else if (m->err == -ENOENT) {
-		m->skip = true;	/* gone: nothing to do */
+		m->skip = true; /* gone: nothing to do */
 	} else if (m->err != 0) {
-		spool_run_err(r, m->err, false, "%s: %s", m->name,
-		    strerror(-m->err));
+		spool_run_err(
+		    r, m->err, false, "%s: %s", m->name, strerror(-m->err));
 		atomic_fetch_add(&r->left, 1);
 		m->skip = true;
 	}
@@ -123,9 +124,9 @@ work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 		}
 		atomic_fetch_add(&r->bytes_in, m[i].len);
 		buf_init_arena(&prefix, &w->ar);
-		m[i].verdict = r->c->work->work(w->state,
-		    span_make(m[i].data, m[i].len), &w->ar, &prefix,
-		    m[i].reason, sizeof(m[i].reason));
+		m[i].verdict =
+		    r->c->work->work(w->state, span_make(m[i].data, m[i].len),
+		        &w->ar, &prefix, m[i].reason, sizeof(m[i].reason));
 		m[i].iov[0].iov_base = prefix.p;
 		m[i].iov[0].iov_len = prefix.len;
 		m[i].iov[1].iov_base = m[i].data;
@@ -148,11 +149,13 @@ process_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 		size_t end = start, bytes = 0;
 
 		for (; end < n; end++) {
-			size_t need = m[end].skip || m[end].verdict !=
-			    SPOOL_OUT ? 0 : m[end].len;
+			size_t need = m[end].skip || m[end].verdict != SPOOL_OUT
+			    ? 0
+			    : m[end].len;
 
-			if (end > start && (bytes >= SUBBATCH_BYTES ||
-			    need > SUBBATCH_BYTES - bytes))
+			if (end > start &&
+			    (bytes >= SUBBATCH_BYTES ||
+			        need > SUBBATCH_BYTES - bytes))
 				break;
 			bytes += need;
 		}
@@ -189,8 +192,8 @@ worker_init(struct spool_runner *r, struct spool_worker *w, unsigned idx)
 	arena_init(&w->ar, r->c->alloc, (size_t)1 << 20, SIZE_MAX / 2);
 	if ((w->msgs = calloc(r->c->batch, sizeof(*w->msgs))) == NULL)
 		return -ENOMEM;
-	if ((e = r->be->init(&w->be, (unsigned)r->c->batch * 4,
-	    &r->faults)) != 0) {
+	if ((e = r->be->init(&w->be, (unsigned)r->c->batch * 4, &r->faults)) !=
+	    0) {
 		free(w->msgs);
 		w->msgs = NULL;
 	}
@@ -308,8 +311,9 @@ spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
 	r->faults.f = c->fault;
 	pthread_mutex_init(&r->lock, NULL);
 	r->be = c->io == SPOOL_IO_SYNC ||
-	    (c->io == SPOOL_IO_AUTO && !spool_uring_available()) ?
-	    &spool_be_sync : &spool_be_ring;
+	        (c->io == SPOOL_IO_AUTO && !spool_uring_available())
+	    ? &spool_be_sync
+	    : &spool_be_ring;
 	if ((e = spool_recover(r, err, errlen)) != 0)
 		goto fail;
 	if ((fd = dup(r->spool_fd)) < 0 || (r->dir = fdopendir(fd)) == NULL) {
@@ -354,7 +358,7 @@ spool_runner_free(struct spool_runner *r)
 	if (r->failed_fd >= 0)
 		close(r->failed_fd);
 	if (r->done_fd >= 0)
-		close(r->done_fd);	/* releases the lock */
+		close(r->done_fd); /* releases the lock */
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

@@ -58,8 +58,8 @@ enum spool_io {
 
 /* What the work callback decided for one message. */
 enum spool_verdict {
-	SPOOL_OUT = 0,	/* hand off prefix + message to out_dir */
-	SPOOL_FAIL,	/* move the message to failed_dir with reason */
+	SPOOL_OUT = 0, /* hand off prefix + message to out_dir */
+	SPOOL_FAIL,    /* move the message to failed_dir with reason */
 };
 
 /*
@@ -78,19 +78,19 @@ struct spool_work {
 /* Fault injection for tests: op "write", "fsync", "rename", "read". */
 struct spool_fault {
 	const char *op;
-	unsigned long nth;	/* the nth call of op fails (1-based) */
-	int err;		/* with this errno */
+	unsigned long nth; /* the nth call of op fails (1-based) */
+	int err;           /* with this errno */
 };
 
 struct spool_stats {
-	uint64_t done;		/* handed off to out_dir */
-	uint64_t failed;	/* moved to failed_dir */
-	uint64_t left;		/* left in the spool after an OS error */
+	uint64_t done;   /* handed off to out_dir */
+	uint64_t failed; /* moved to failed_dir */
+	uint64_t left;   /* left in the spool after an OS error */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	double seconds;
-	int first_err;		/* -errno of the first OS error, or 0 */
-	char err[256];		/* what it was */
+	int first_err; /* -errno of the first OS error, or 0 */
+	char err[256]; /* what it was */
 };
 
 typedef void spool_progress_fn(void *ctx, const struct spool_stats *s);
@@ -101,14 +101,14 @@ struct spool_conf {
 	const char *failed_dir;
 	unsigned workers;
 	enum spool_io io;
-	bool durable;		/* fsync; false only for throwaway runs */
-	size_t batch;		/* messages per worker batch */
-	size_t max_msg;		/* larger messages are failed unread */
+	bool durable;   /* fsync; false only for throwaway runs */
+	size_t batch;   /* messages per worker batch */
+	size_t max_msg; /* larger messages are failed unread */
 	const struct hanko_alloc *alloc;
 	const struct spool_work *work;
 	const struct spool_fault *fault;
-	volatile sig_atomic_t *stop;	/* set: finish in-flight work, return */
-	spool_progress_fn *progress;	/* called about twice a second */
+	volatile sig_atomic_t *stop; /* set: finish in-flight work, return */
+	spool_progress_fn *progress; /* called about twice a second */
 	void *progress_ctx;
 };
 
@@ -121,22 +121,22 @@ struct spool_runner;
  * whatever a crash left. Then create each worker's state once. 0, or
  * -errno with err filled.
  */
-int	spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
-	    char *err, size_t errlen);
+int spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
+    char *err, size_t errlen);
 /*
  * Process the spool until a pass finds nothing more to do, adding to
  * stats. Returns 0, or -errno when an OS error stopped the run
  * (stats->err says which); every message is then still safe in the
  * spool, out_dir or failed_dir.
  */
-int	spool_runner_pass(struct spool_runner *r, struct spool_stats *stats);
+int spool_runner_pass(struct spool_runner *r, struct spool_stats *stats);
 /* The spool directory's fd, for inotify and the like. */
-int	spool_runner_spool_fd(const struct spool_runner *r);
-void	spool_runner_free(struct spool_runner *r);
+int spool_runner_spool_fd(const struct spool_runner *r);
+void spool_runner_free(struct spool_runner *r);
 /* Count the spool's messages (for progress). */
 uint64_t spool_count(const char *spool_dir);
 /* io_uring usable here? (containers often forbid it) */
-bool	spool_uring_available(void);
+bool spool_uring_available(void);
 const char *spool_io_str(enum spool_io io);
 
 #endif

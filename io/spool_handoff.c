@@ -19,8 +19,8 @@ sync_dir(struct spool_worker *w, int fd, const char *what)
 	int e;
 
 	if (r->c->durable && (e = r->be->fsync_dir(w->be, fd)) != 0)
-		spool_run_err(r, e, true, "fsync of %s: %s", what,
-		    strerror(-e));
+		spool_run_err(
+		    r, e, true, "fsync of %s: %s", what, strerror(-e));
 }
 
 /* Take the messages a step failed for out of the pipeline. */
@@ -49,7 +49,7 @@ drop_tmp(int dirfd, const struct spool_msg *m, const char *suffix)
 	char path[SPOOL_PATH_MAX], name[SPOOL_PATH_MAX];
 
 	if ((size_t)snprintf(name, sizeof(name), "%s%s", m->name, suffix) <
-		sizeof(name) &&
+	        sizeof(name) &&
 	    spool_path(path, SPOOL_TMP, name))
 		unlinkat(dirfd, path, 0);
 }
@@ -65,13 +65,16 @@ publish_conflict(struct spool_worker *w, struct spool_msg *m)
 
 	drop_tmp(r->out_fd, m, "");
 	if (renameat2(r->done_fd, m->name, r->failed_fd, m->name,
-		RENAME_NOREPLACE) == 0) {
-		spool_write_reason(r, m->name, "out_dir already holds a file "
+	        RENAME_NOREPLACE) == 0) {
+		spool_write_reason(r, m->name,
+		    "out_dir already holds a file "
 		    "of this name; not replaced");
 		atomic_fetch_add(&r->failed, 1);
 	} else {
-		spool_run_err(r, -errno, false, "%s: name taken in out_dir "
-		    "and failed_dir; left in %s", m->name, SPOOL_DONE);
+		spool_run_err(r, -errno, false,
+		    "%s: name taken in out_dir "
+		    "and failed_dir; left in %s",
+		    m->name, SPOOL_DONE);
 		atomic_fetch_add(&r->left, 1);
 	}
 	m->skip = true;
@@ -89,7 +92,7 @@ handoff_out(struct spool_worker *w, struct spool_msg *m, size_t n)
 	step_failed(w, m, n, "write", 0);
 	sync_dir(w, r->out_fd, "out_dir");
 	if (atomic_load(&r->abort))
-		return;	/* recovery removes the uncommitted copies */
+		return; /* recovery removes the uncommitted copies */
 	/* 2. Commit: the source moves to the done directory. */
 	be->rename(w->be, r->spool_fd, "", r->done_fd, "", m, n, 0);
 	for (i = 0; i < n; i++)
@@ -99,8 +102,8 @@ handoff_out(struct spool_worker *w, struct spool_msg *m, size_t n)
 	sync_dir(w, r->done_fd, SPOOL_DONE);
 	sync_dir(w, r->spool_fd, "the spool");
 	/* 3. Publish, never replacing a file the MTA has not taken yet. */
-	be->rename(w->be, r->out_fd, SPOOL_TMP, r->out_fd, "", m, n,
-	    RENAME_NOREPLACE);
+	be->rename(
+	    w->be, r->out_fd, SPOOL_TMP, r->out_fd, "", m, n, RENAME_NOREPLACE);
 	for (i = 0; i < n; i++) {
 		if (m[i].err == -EEXIST && !m[i].skip)
 			publish_conflict(w, &m[i]);
@@ -131,8 +134,8 @@ handoff_failed(struct spool_worker *w, struct spool_msg *m, size_t n)
 	sync_dir(w, r->failed_fd, "failed_dir");
 	if (atomic_load(&r->abort))
 		return;
-	r->be->rename(w->be, r->spool_fd, "", r->failed_fd, "", m, n,
-	    RENAME_NOREPLACE);
+	r->be->rename(
+	    w->be, r->spool_fd, "", r->failed_fd, "", m, n, RENAME_NOREPLACE);
 	for (i = 0; i < n; i++)
 		if (m[i].err != 0 && !m[i].skip)
 			drop_tmp(r->failed_fd, &m[i], ".reason");

@@ -23,13 +23,13 @@
 /* One message in a worker's batch; batch lifetime. */
 struct spool_msg {
 	char name[SPOOL_NAME_MAX + 1];
-	char path_a[SPOOL_PATH_MAX];	/* scratch paths kept alive for */
-	char path_b[SPOOL_PATH_MAX];	/* the ring until completion */
+	char path_a[SPOOL_PATH_MAX]; /* scratch paths kept alive for */
+	char path_b[SPOOL_PATH_MAX]; /* the ring until completion */
 	uint8_t *data;
 	size_t len;
 	struct iovec iov[2];
-	int err;			/* -errno of the failed step, or 0 */
-	bool skip;			/* out of the pipeline (vanished, left) */
+	int err;   /* -errno of the failed step, or 0 */
+	bool skip; /* out of the pipeline (vanished, left) */
 	enum spool_verdict verdict;
 	char reason[160];
 };
@@ -41,21 +41,21 @@ struct spool_faults {
 };
 
 /* 0, or the injected -errno when this call of op is the chosen one. */
-int	spool_fault_hit(struct spool_faults *fs, const char *op);
+int spool_fault_hit(struct spool_faults *fs, const char *op);
 
 struct spool_be;
 
 struct spool_be_ops {
 	const char *name;
-	int (*init)(struct spool_be **out, unsigned depth,
-	    struct spool_faults *fs);
+	int (*init)(
+	    struct spool_be **out, unsigned depth, struct spool_faults *fs);
 	void (*fini)(struct spool_be *be);
 	/* Size of each regular file dirfd/name into len (-EFBIG over max). */
 	void (*stat)(struct spool_be *be, int dirfd, struct spool_msg *m,
 	    size_t n, size_t max);
 	/* Read len bytes of each dirfd/name into data (allocated by caller). */
-	void (*read)(struct spool_be *be, int dirfd, struct spool_msg *m,
-	    size_t n);
+	void (*read)(
+	    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n);
 	/* Create dirfd/SPOOL_TMP+name afresh, write iov, fsync if durable. */
 	void (*write)(struct spool_be *be, int dirfd, struct spool_msg *m,
 	    size_t n, bool durable);
@@ -72,6 +72,6 @@ extern const struct spool_be_ops spool_be_sync;
 extern const struct spool_be_ops spool_be_ring;
 
 /* "pre" + "name" into out; false when it does not fit. */
-bool	spool_path(char *out, const char *pre, const char *name);
+bool spool_path(char *out, const char *pre, const char *name);
 
 #endif

@@ -37,12 +37,11 @@ write_file(int dirfd, const char *path, const char *text, bool durable)
 	size_t len = strlen(text);
 	int fd, e = 0;
 
-	fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644);
+	fd =
+	    openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, text, len) != (ssize_t)len ||
-	    (durable && fsync(fd) != 0))
+	if (write(fd, text, len) != (ssize_t)len || (durable && fsync(fd) != 0))
 		e = errno != 0 ? -errno : -EIO;
 	if (close(fd) != 0 && e == 0)
 		e = -errno;
@@ -75,8 +74,8 @@ spool_publish_reason(struct spool_runner *r, const char *msgname)
 }
 
 void
-spool_write_reason(struct spool_runner *r, const char *msgname,
-    const char *reason)
+spool_write_reason(
+    struct spool_runner *r, const char *msgname, const char *reason)
 {
 	char name[SPOOL_PATH_MAX], text[200];
 
@@ -91,8 +90,8 @@ open_dir(const char *path, bool create, char *err, size_t errlen)
 	int fd;
 
 	if (create && mkdir(path, 0755) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -117,12 +116,13 @@ recover_done(struct spool_runner *r, const char *name)
 
 	if (spool_path(tmp, SPOOL_TMP, name) && exists_at(r->out_fd, tmp)) {
 		if (renameat2(r->out_fd, tmp, r->out_fd, name,
-			RENAME_NOREPLACE) != 0) {
+		        RENAME_NOREPLACE) != 0) {
 			/* Name taken: keep the message, in failed_dir. */
 			unlinkat(r->out_fd, tmp, 0);
 			if (renameat2(r->done_fd, name, r->failed_fd, name,
-				RENAME_NOREPLACE) == 0)
-				spool_write_reason(r, name, "out_dir already "
+			        RENAME_NOREPLACE) == 0)
+				spool_write_reason(r, name,
+				    "out_dir already "
 				    "holds a file of this name; not replaced");
 			return;
 		}
@@ -191,8 +191,8 @@ recover(struct spool_runner *r)
 
 	if ((e = each_entry(r, r->done_fd, "", recover_done)) != 0 ||
 	    (e = each_entry(r, r->out_fd, SPOOL_TMP, recover_tmp_out)) != 0 ||
-	    (e = each_entry(r, r->failed_fd, SPOOL_TMP,
-		 recover_tmp_failed)) != 0)
+	    (e = each_entry(r, r->failed_fd, SPOOL_TMP, recover_tmp_failed)) !=
+	        0)
 		return e;
 	if (fsync(r->out_fd) != 0 || fsync(r->done_fd) != 0 ||
 	    fsync(r->failed_fd) != 0 || fsync(r->spool_fd) != 0)
@@ -215,17 +215,19 @@ open_all(struct spool_runner *r, char *err, size_t errlen)
 		    SPOOL_DONE, strerror(errno));
 		return -errno;
 	}
-	r->done_fd = openat(r->spool_fd, SPOOL_DONE,
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r->done_fd =
+	    openat(r->spool_fd, SPOOL_DONE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->done_fd < 0 || flock(r->done_fd, LOCK_EX | LOCK_NB) != 0) {
 		snprintf(err, errlen, "%s: %s", c->spool_dir,
 		    errno == EWOULDBLOCK ? "another hanko is processing this "
-		    "spool" : strerror(errno));
+		                           "spool"
+		                         : strerror(errno));
 		return -EBUSY;
 	}
 	if (fstat(r->spool_fd, &a) != 0 || fstat(r->failed_fd, &b) != 0 ||
 	    a.st_dev != b.st_dev) {
-		snprintf(err, errlen, "the failed directory %s must be on the "
+		snprintf(err, errlen,
+		    "the failed directory %s must be on the "
 		    "spool's file system (messages move there by rename)",
 		    c->failed_dir);
 		return -EXDEV;

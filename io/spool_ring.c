@@ -30,8 +30,8 @@ struct spool_be {
 	struct io_uring ring;
 	unsigned depth;
 	struct spool_faults *fs;
-	struct statx *stx;	/* depth entries */
-	int *fds;		/* depth entries */
+	struct statx *stx; /* depth entries */
+	int *fds;          /* depth entries */
 };
 
 static uint64_t
@@ -76,8 +76,8 @@ ring_fini(struct spool_be *be)
 	free(be);
 }
 
-typedef void cqe_fn(struct spool_be *be, struct spool_msg *m, uint64_t data,
-    int res);
+typedef void cqe_fn(
+    struct spool_be *be, struct spool_msg *m, uint64_t data, int res);
 
 /* Submit what is queued and reap exactly n completions. */
 static void
@@ -136,14 +136,14 @@ on_statx(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 
 	m[i].err = res;
 	if (res == 0 && !S_ISREG(be->stx[i].stx_mode))
-		m[i].err = -ENOENT;	/* not a message: ignore it */
+		m[i].err = -ENOENT; /* not a message: ignore it */
 	else if (res == 0)
 		m[i].len = (size_t)be->stx[i].stx_size;
 }
 
 static void
-ring_stat(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n,
-    size_t max)
+ring_stat(
+    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, size_t max)
 {
 	size_t base, i, end;
 	unsigned q;
@@ -222,7 +222,7 @@ close_chunk(struct spool_be *be, size_t n)
 		q++;
 	}
 	run(be, NULL, q, on_close);
-	for (i = 0; i < n; i++)	/* should the ring have failed */
+	for (i = 0; i < n; i++) /* should the ring have failed */
 		if (be->fds[i] >= 0)
 			close(be->fds[i]);
 }
@@ -233,8 +233,11 @@ on_read(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 	size_t i = (uint32_t)data, got = res > 0 ? (size_t)res : 0;
 	ssize_t r = 1;
 
-	/* A short read of a regular file: finish it with pread. */
-	while (res >= 0 && got < m[i].len + 1 && r > 0) {
+	/*
+	 * Asking for len + 1 bytes, len means EOF as expected and len + 1
+	 * a file still growing; fewer is a short read: finish it with pread.
+	 */
+	while (res >= 0 && got < m[i].len && r > 0) {
 		r = pread(be->fds[i], m[i].data + got, m[i].len + 1 - got,
 		    (off_t)got);
 		if (r < 0 && errno != EINTR)
@@ -245,9 +248,9 @@ on_read(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 	if (res < 0)
 		m[i].err = res;
 	else if ((size_t)res == m[i].len + 1)
-		m[i].err = -EAGAIN;	/* still growing: contract broken */
+		m[i].err = -EAGAIN; /* still growing: contract broken */
 	else if ((size_t)res != m[i].len)
-		m[i].err = -EIO;	/* shrank under us */
+		m[i].err = -EIO; /* shrank under us */
 	else
 		m[i].err = 0;
 }
@@ -299,7 +302,7 @@ on_write(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 			m[i].err = res;
 	} else if (op == OP_WRITE) {
 		if (m[i].err == 0 && (res < 0 || (size_t)res != want))
-			m[i].err = res < 0 ? res : -EIO;	/* disk full */
+			m[i].err = res < 0 ? res : -EIO; /* disk full */
 	} else if (res < 0 && m[i].err == 0) {
 		m[i].err = res;
 	}
@@ -334,8 +337,8 @@ queue_write(struct spool_be *be, struct spool_msg *m, size_t i, bool durable)
 }
 
 static void
-ring_write(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n,
-    bool durable)
+ring_write(
+    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, bool durable)
 {
 	size_t base, i, end, per = be->depth / 3;
 	unsigned q;
@@ -346,8 +349,8 @@ ring_write(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n,
 		    O_WRONLY | O_CREAT | O_TRUNC);
 		for (i = base, q = 0; i < end; i++)
 			if (live(&m[i]))
-				q += queue_write(be, m + base, i - base,
-				    durable);
+				q += queue_write(
+				    be, m + base, i - base, durable);
 		/* A fault hit before the writev still has to be reaped. */
 		run(be, m + base, q, on_write);
 		close_chunk(be, end - base);
@@ -445,7 +448,7 @@ spool_uring_available(void)
 	size_t i;
 
 	if (io_uring_queue_init(4, &ring, 0) != 0)
-		return false;	/* EPERM/ENOSYS: seccomp or an old kernel */
+		return false; /* EPERM/ENOSYS: seccomp or an old kernel */
 	if ((p = io_uring_get_probe_ring(&ring)) == NULL) {
 		ok = false;
 	} else {

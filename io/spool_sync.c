@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 struct spool_be {
 	struct spool_faults *fs;
 };
@@ -46,7 +45,7 @@ read_all(int fd, uint8_t *p, size_t len)
 		if (r < 0)
 			return -errno;
 		if (r == 0)
-			return -EIO;	/* shrank under us */
+			return -EIO; /* shrank under us */
 		got += (size_t)r;
 	}
 	return 0;
@@ -61,7 +60,7 @@ stat_one(struct spool_be *be, int dirfd, struct spool_msg *m, size_t max)
 	if (fstatat(dirfd, m->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
-		return -ENOENT;	/* not a message: ignore it */
+		return -ENOENT; /* not a message: ignore it */
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
 	m->len = (size_t)st.st_size;
@@ -69,8 +68,8 @@ stat_one(struct spool_be *be, int dirfd, struct spool_msg *m, size_t max)
 }
 
 static void
-sync_stat(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n,
-    size_t max)
+sync_stat(
+    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, size_t max)
 {
 	size_t i;
 
@@ -120,8 +119,8 @@ write_one(struct spool_be *be, int dirfd, struct spool_msg *m, bool durable)
 	/* A stale temporary file is an unfinished earlier attempt. */
 	if (unlinkat(dirfd, m->path_a, 0) != 0 && errno != ENOENT)
 		return -errno;
-	fd = openat(dirfd, m->path_a, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644);
+	fd = openat(
+	    dirfd, m->path_a, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	if ((r = spool_fault_hit(be->fs, "write")) == 0) {
@@ -131,7 +130,7 @@ write_one(struct spool_be *be, int dirfd, struct spool_msg *m, bool durable)
 		if (w < 0)
 			r = -errno;
 		else if ((size_t)w != want)
-			r = -EIO;	/* short write: disk full */
+			r = -EIO; /* short write: disk full */
 	}
 	if (r == 0 && durable && (r = spool_fault_hit(be->fs, "fsync")) == 0 &&
 	    fsync(fd) != 0)
@@ -144,8 +143,8 @@ write_one(struct spool_be *be, int dirfd, struct spool_msg *m, bool durable)
 }
 
 static void
-sync_write(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n,
-    bool durable)
+sync_write(
+    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, bool durable)
 {
 	size_t i;
 

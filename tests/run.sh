@@ -23,9 +23,11 @@ count() {	# count NAME EXIT-STATUS < output
 	fail=$((fail + _f))
 }
 
-for cfg in ${CONFIGS:-release asan}; do
+for cfg in ${CONFIGS:-release asan tsan}; do
 	[ -x "build/$cfg/hanko" ] || continue
+	# ThreadSanitizer is for the threaded pipeline only.
 	for t in build/$cfg/tests/test_*; do
+		[ "$cfg" = tsan ] && break
 		case $t in *.d) continue ;; esac
 		[ -x "$t" ] || continue
 		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
@@ -36,6 +38,8 @@ for cfg in ${CONFIGS:-release asan}; do
 		# Interop and benchmark suites need the release binary only.
 		case $(basename "$s") in interop_*|bench_*)
 			[ "$cfg" = release ] || continue ;;
+		esac
+		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
 		esac
 		HANKO="$TOP/build/$cfg/hanko" CONFIG=$cfg sh "$s" >"$log" 2>&1
 		count "$cfg/$(basename "$s" .sh)" $?

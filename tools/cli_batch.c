@@ -24,11 +24,11 @@
 struct batch {
 	struct cli_env *e;
 	struct cli_sign_opts *o;
-	struct cli_keymap *keys;	/* every KeyTable key, loaded at start */
+	struct cli_keymap *keys; /* every KeyTable key, loaded at start */
 	struct spool_conf conf;
 	struct spool_work work;
 	struct spool_fault fault;
-	uint64_t total;			/* messages at start, for progress */
+	uint64_t total; /* messages at start, for progress */
 	bool tty;
 };
 
@@ -36,7 +36,7 @@ struct batch {
 struct bworker {
 	struct batch *b;
 	struct dkim_signer *signer;
-	struct cli_keymap *own;		/* keys whose path has '%' */
+	struct cli_keymap *own; /* keys whose path has '%' */
 	struct cli_key_ref refs[MAX_CONFS];
 };
 
@@ -128,8 +128,8 @@ arena_str(struct arena *ar, const char *s)
 
 /* The SigningTable's keys for this From, as confs in the arena. */
 static size_t
-table_confs(struct bworker *w, span from, struct arena *ar,
-    struct dkim_sign_conf **out)
+table_confs(
+    struct bworker *w, span from, struct arena *ar, struct dkim_sign_conf **out)
 {
 	struct cli_sign_opts *o = w->b->o;
 	struct dkim_sign_conf *c;
@@ -140,8 +140,8 @@ table_confs(struct bworker *w, span from, struct arena *ar,
 		return 0;
 	memcpy(addr, from.p, from.len);
 	addr[from.len] = '\0';
-	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, w->refs,
-	    MAX_CONFS);
+	n = cli_signtable_match(
+	    o->st, o->kt, addr, o->multiple, w->refs, MAX_CONFS);
 	if (n == 0 || (c = arena_alloc(ar, n * sizeof(*c))) == NULL)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -150,8 +150,8 @@ table_confs(struct bworker *w, span from, struct arena *ar,
 
 		key = cli_keymap_find(w->b->keys, ref->keypath);
 		if (key == NULL)
-			key = cli_keymap_load(w->own, ref->keypath,
-			    o->allow_unsafe);
+			key = cli_keymap_load(
+			    w->own, ref->keypath, o->allow_unsafe);
 		if (key == NULL)
 			continue;
 		c[k] = o->base;
@@ -167,8 +167,8 @@ table_confs(struct bworker *w, span from, struct arena *ar,
 }
 
 static enum spool_verdict
-sign_work(void *p, span msg, struct arena *ar, struct buf *prefix,
-    char *reason, size_t reasonlen)
+sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
+    size_t reasonlen)
 {
 	struct bworker *w = p;
 	struct cli_sign_opts *o = w->b->o;
@@ -188,8 +188,7 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix,
 		    (const char *)from.p);
 		return SPOOL_FAIL;
 	}
-	if ((r = dkim_sign_emit(w->signer, confs, n, now, prefix)) !=
-	    DKIM_OK) {
+	if ((r = dkim_sign_emit(w->signer, confs, n, now, prefix)) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
 		return SPOOL_FAIL;
 	}
@@ -209,8 +208,7 @@ load_table_keys(struct batch *b)
 		const char *path = cli_keytable_entry(kt, i)->keypath;
 
 		if (strchr(path, '%') == NULL &&
-		    cli_keymap_load(b->keys, path, b->o->allow_unsafe) ==
-			NULL)
+		    cli_keymap_load(b->keys, path, b->o->allow_unsafe) == NULL)
 			return CLI_EX_CONFIG;
 	}
 	return 0;
@@ -222,13 +220,14 @@ progress(void *ctx, const struct spool_stats *s)
 	struct batch *b = ctx;
 	uint64_t done = s->done + s->failed;
 	double rate = s->seconds > 0 ? (double)done / s->seconds : 0;
-	double eta = rate > 0 && b->total > done ?
-	    (double)(b->total - done) / rate : 0;
+	double eta =
+	    rate > 0 && b->total > done ? (double)(b->total - done) / rate : 0;
 
-	fprintf(stderr, "\rhanko: %llu/%llu signed, %llu failed, %.0f msgs/s, "
-	    "ETA %.0fs   ", (unsigned long long)s->done,
-	    (unsigned long long)b->total, (unsigned long long)s->failed,
-	    rate, eta);
+	fprintf(stderr,
+	    "\rhanko: %llu/%llu signed, %llu failed, %.0f msgs/s, "
+	    "ETA %.0fs   ",
+	    (unsigned long long)s->done, (unsigned long long)b->total,
+	    (unsigned long long)s->failed, rate, eta);
 }
 
 static void
@@ -238,15 +237,18 @@ summary(const struct batch *b, const struct spool_stats *s)
 
 	if (b->tty)
 		fputc('\n', stderr);
-	fprintf(stderr, "hanko: signed %llu, failed %llu, left %llu in %.2fs: "
+	fprintf(stderr,
+	    "hanko: signed %llu, failed %llu, left %llu in %.2fs: "
 	    "%.0f msgs/s, %.1f MB/s (%s, %u workers%s)\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
 	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
 	    (double)s->bytes_in / secs / 1e6, spool_io_str(b->conf.io),
 	    b->conf.workers, b->conf.durable ? "" : ", NOT durable");
 	if (s->failed > 0)
-		fprintf(stderr, "hanko: failed messages and their reasons are "
-		    "in %s\n", b->conf.failed_dir);
+		fprintf(stderr,
+		    "hanko: failed messages and their reasons are "
+		    "in %s\n",
+		    b->conf.failed_dir);
 	if (s->first_err != 0)
 		fprintf(stderr, "hanko: %s\n", s->err);
 }
@@ -263,16 +265,16 @@ write_stats(const struct batch *b, const struct spool_stats *s)
 		cli_err("%s: %s", b->o->stats_json, strerror(errno));
 		return CLI_EX_CANTCREAT;
 	}
-	fprintf(f, "{\"signed\":%llu,\"failed\":%llu,\"left\":%llu,"
+	fprintf(f,
+	    "{\"signed\":%llu,\"failed\":%llu,\"left\":%llu,"
 	    "\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
 	    "\"bytes_in\":%llu,\"bytes_out\":%llu,\"workers\":%u,"
 	    "\"io\":\"%s\",\"durable\":%s}\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
 	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
-	    (double)s->bytes_in / secs / 1e6,
-	    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
-	    b->conf.workers, spool_io_str(b->conf.io),
-	    b->conf.durable ? "true" : "false");
+	    (double)s->bytes_in / secs / 1e6, (unsigned long long)s->bytes_in,
+	    (unsigned long long)s->bytes_out, b->conf.workers,
+	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false");
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
@@ -297,7 +299,7 @@ static int
 exit_code(int e, const struct spool_stats *s)
 {
 	if (e == -ENOSPC || e == -EDQUOT || e == -EBUSY)
-		return CLI_EX_TEMPFAIL;	/* retry later */
+		return CLI_EX_TEMPFAIL; /* retry later */
 	if (e != 0)
 		return CLI_EX_IOERR;
 	return s->failed > 0 || s->left > 0 ? CLI_EX_SOMEFAIL : CLI_EX_OK;
@@ -324,11 +326,12 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	c->spool_dir = spool;
 	c->out_dir = out;
 	c->failed_dir = b->o->failed;
-	c->workers = b->o->jobs > 0 ? (unsigned)b->o->jobs :
-	    (unsigned)(ncpu > 0 ? ncpu : 1);
-	c->io = b->o->io == NULL || strcmp(b->o->io, "auto") == 0 ?
-	    (spool_uring_available() ? SPOOL_IO_URING : SPOOL_IO_SYNC) :
-	    strcmp(b->o->io, "uring") == 0 ? SPOOL_IO_URING : SPOOL_IO_SYNC;
+	c->workers = b->o->jobs > 0 ? (unsigned)b->o->jobs
+	                            : (unsigned)(ncpu > 0 ? ncpu : 1);
+	c->io = b->o->io == NULL || strcmp(b->o->io, "auto") == 0
+	    ? (spool_uring_available() ? SPOOL_IO_URING : SPOOL_IO_SYNC)
+	    : strcmp(b->o->io, "uring") == 0 ? SPOOL_IO_URING
+	                                     : SPOOL_IO_SYNC;
 	if (c->io == SPOOL_IO_URING && !spool_uring_available()) {
 		cli_err("--io uring: io_uring is not available here");
 		return CLI_EX_USAGE;
@@ -344,7 +347,8 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	c->progress = b->tty ? progress : NULL;
 	c->progress_ctx = b;
 	if (!c->durable)
-		cli_warn("--no-fsync: a crash or power loss can lose or "
+		cli_warn(
+		    "--no-fsync: a crash or power loss can lose or "
 		    "duplicate messages; use it for throwaway benchmarks only");
 	return 0;
 }
@@ -382,17 +386,17 @@ reload(struct batch *b, struct spool_runner **r)
 		o->st = NULL;
 		o->kt = NULL;
 		if (cli_keytable_load(o->key_table, &o->kt, err, sizeof(err)) !=
-			0 ||
-		    cli_signtable_load(o->sign_table, o->kt, &o->st, err,
-			sizeof(err)) != 0) {
+		        0 ||
+		    cli_signtable_load(
+		        o->sign_table, o->kt, &o->st, err, sizeof(err)) != 0) {
 			cli_err("reload: %s", err);
 			return CLI_EX_CONFIG;
 		}
 	}
 	for (i = 0; i < o->nconfs; i++) {
 		dkim_privkey_fini(&o->keys[i]);
-		if ((ex = cli_key_load(o->specs[i].path, o->allow_unsafe,
-			 &o->keys[i])) != 0)
+		if ((ex = cli_key_load(
+		         o->specs[i].path, o->allow_unsafe, &o->keys[i])) != 0)
 			return ex;
 	}
 	if ((ex = load_table_keys(b)) != 0)
@@ -420,8 +424,8 @@ watch_loop(struct batch *b, struct spool_runner **r, struct spool_stats *s)
 	int ifd, e = 0, ex;
 
 	if ((ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0 ||
-	    inotify_add_watch(ifd, b->conf.spool_dir,
-		IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+	    inotify_add_watch(
+	        ifd, b->conf.spool_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
 		cli_err("--watch %s: %s", b->conf.spool_dir, strerror(errno));
 		if (ifd >= 0)
 			close(ifd);

@@ -15,7 +15,7 @@ struct slot {
 
 struct cli_keymap {
 	struct slot *v;
-	size_t cap;	/* power of two */
+	size_t cap; /* power of two */
 	size_t n;
 };
 

@@ -18,16 +18,16 @@ struct dkim_privkey;
 struct cli_keymap;
 
 struct cli_keymap *cli_keymap_new(void);
-void	cli_keymap_free(struct cli_keymap *m);
+void cli_keymap_free(struct cli_keymap *m);
 /* The key loaded from path, or NULL when the map has none. */
-const struct dkim_privkey *cli_keymap_find(const struct cli_keymap *m,
-	    const char *path);
+const struct dkim_privkey *cli_keymap_find(
+    const struct cli_keymap *m, const char *path);
 /*
  * Load path (with the permission check) unless the map has it already.
  * Returns the key, or NULL with the error printed.
  */
-const struct dkim_privkey *cli_keymap_load(struct cli_keymap *m,
-	    const char *path, bool allow_unsafe);
-size_t	cli_keymap_count(const struct cli_keymap *m);
+const struct dkim_privkey *cli_keymap_load(
+    struct cli_keymap *m, const char *path, bool allow_unsafe);
+size_t cli_keymap_count(const struct cli_keymap *m);
 
 #endif

@@ -52,9 +52,9 @@ enum cli_batch_opt {
 };
 
 /* Parse a batch-only option; CLI_EX_USAGE when ch is not one. */
-int	cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg);
+int cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg);
 /* Run the spool pipeline from spool to out; returns an exit code. */
-int	cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o,
-	    const char *spool, const char *out);
+int cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o,
+    const char *spool, const char *out);
 
 #endif
