@@ -96,9 +96,9 @@ classify_read(struct spool_runner *r, struct spool_msg *m)
 	}
 }
 
-/* Read and run the work callback over m[0..n), within one arena. */
+/* Read m[0..n) into the worker's arena. */
 static void
-work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
+read_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 {
 	struct spool_runner *r = w->r;
 	size_t i;
@@ -111,6 +111,16 @@ work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 			m[i].err = -ENOMEM;
 	}
 	r->be->read(w->be, r->spool_fd, m, n);
+}
+
+/* Read and run the work callback over m[0..n), within one arena. */
+static void
+work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
+{
+	struct spool_runner *r = w->r;
+	size_t i;
+
+	read_batch(w, m, n);
 	for (i = 0; i < n; i++) {
 		struct buf prefix;
 
@@ -132,6 +142,31 @@ work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 		m[i].iov[1].iov_base = m[i].data;
 		m[i].iov[1].iov_len = m[i].len;
 	}
+}
+
+/* Read-only runs: hand the batch to work_batch, nothing moves. */
+static void
+work_readonly(struct spool_worker *w, struct spool_msg *m, size_t n)
+{
+	struct spool_item *items = arena_alloc(&w->ar, n * sizeof(*items));
+	size_t i, k = 0;
+
+	if (items == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (m[i].err == -ECANCELED)
+			m[i].err = 0;
+		if (m[i].skip && m[i].err == -ENOENT)
+			continue;
+		items[k].name = m[i].name;
+		items[k].msg = span_make(m[i].data, m[i].len);
+		items[k].err = m[i].verdict == SPOOL_FAIL ? -EFBIG : m[i].err;
+		if (items[k].err == 0)
+			atomic_fetch_add(&w->r->bytes_in, m[i].len);
+		k++;
+	}
+	w->r->c->work->work_batch(w->state, items, k);
+	atomic_fetch_add(&w->r->done, k);
 }
 
 /* Stat a batch, then read, work and hand off in byte-bounded groups. */
@@ -159,8 +194,13 @@ process_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 				break;
 			bytes += need;
 		}
-		work_batch(w, m + start, end - start);
-		spool_handoff(w, m + start, end - start);
+		if (r->c->readonly) {
+			read_batch(w, m + start, end - start);
+			work_readonly(w, m + start, end - start);
+		} else {
+			work_batch(w, m + start, end - start);
+			spool_handoff(w, m + start, end - start);
+		}
 		arena_reset(&w->ar);
 		start = end;
 	}
@@ -279,7 +319,7 @@ spool_runner_pass(struct spool_runner *r, struct spool_stats *s)
 		atomic_store(&r->left, 0);
 		if ((e = one_pass(r, s, &base, t0)) != 0)
 			break;
-	} while (!atomic_load(&r->abort) &&
+	} while (!r->c->readonly && !atomic_load(&r->abort) &&
 	    (r->c->stop == NULL || !*r->c->stop) &&
 	    atomic_load(&r->done) + atomic_load(&r->failed) > before);
 	collect(r, s, &base, t0);
@@ -314,8 +354,17 @@ spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
 	        (c->io == SPOOL_IO_AUTO && !spool_uring_available())
 	    ? &spool_be_sync
 	    : &spool_be_ring;
-	if ((e = spool_recover(r, err, errlen)) != 0)
+	if (c->readonly) {
+		if ((r->spool_fd = open(c->spool_dir,
+		         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			e = -errno;
+			snprintf(err, errlen, "%s: %s", c->spool_dir,
+			    strerror(errno));
+			goto fail;
+		}
+	} else if ((e = spool_recover(r, err, errlen)) != 0) {
 		goto fail;
+	}
 	if ((fd = dup(r->spool_fd)) < 0 || (r->dir = fdopendir(fd)) == NULL) {
 		e = -errno;
 		snprintf(err, errlen, "%s: %s", c->spool_dir, strerror(-e));

@@ -62,6 +62,13 @@ enum spool_verdict {
 	SPOOL_FAIL,    /* move the message to failed_dir with reason */
 };
 
+/* A message as a batch callback sees it (read-only runs). */
+struct spool_item {
+	const char *name;
+	span msg;
+	int err; /* -errno when it could not be read */
+};
+
 /*
  * Per-worker callbacks. work() gets the message and appends what to
  * write before it (the signature fields) to prefix, an arena-backed buf
@@ -73,6 +80,11 @@ struct spool_work {
 	void (*worker_free)(void *w);
 	enum spool_verdict (*work)(void *w, span msg, struct arena *ar,
 	    struct buf *prefix, char *reason, size_t reasonlen);
+	/*
+	 * Read-only runs (verify) get whole batches instead, so one worker
+	 * can keep many messages' DNS lookups in flight at once.
+	 */
+	void (*work_batch)(void *w, struct spool_item *items, size_t n);
 };
 
 /* Fault injection for tests: op "write", "fsync", "rename", "read". */
@@ -102,6 +114,7 @@ struct spool_conf {
 	unsigned workers;
 	enum spool_io io;
 	bool durable;   /* fsync; false only for throwaway runs */
+	bool readonly;  /* read and work_batch only: no hand-off, one pass */
 	size_t batch;   /* messages per worker batch */
 	size_t max_msg; /* larger messages are failed unread */
 	const struct hanko_alloc *alloc;

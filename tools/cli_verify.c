@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +20,35 @@
 #include "core/authres.h"
 #include "core/dkim_verify.h"
 #include "io/resolv_unbound.h"
+#include "io/spool.h"
 #include "io/zone.h"
+
+#define VERIFY_BATCH_MAX 256
 
 /* Process lifetime. */
 struct verify_opts {
 	const char *zone, *resolver, *trust_anchor, *authserv;
 	bool json;
-	uint64_t now, max_size, max_sigs;
+	uint64_t now, max_size, max_sigs, jobs, batch;
+	double timeout;
 	char host[256];
-	struct dkim_verifier *v;
-	struct arena ar;
-	size_t nmsgs;
+	struct cli_env *e;
+	struct resolv_zone *zonedb; /* shared, read-only */
+	bool tagged;                /* "# path" before each result */
+	const char *dir;            /* directory being verified, or NULL */
+	pthread_mutex_t out_lock;   /* output and the tallies */
 	bool any_nopass, any_temp, any_unreadable;
+};
+
+/* One per thread: its own resolver, and a verifier per message in flight. */
+struct vctx {
+	struct verify_opts *o;
+	struct core_env env;
+	struct dns_ops dns;
+	struct resolv_ub *ub;
+	size_t nv;
+	struct dkim_verifier *v[VERIFY_BATCH_MAX];
+	struct arena ar[VERIFY_BATCH_MAX];
 };
 
 static const char verify_usage[] =
@@ -44,6 +63,9 @@ static const char verify_usage[] =
     "  --time T                 verify as of time T (x= and t= checks)\n"
     "  --max-size BYTES         largest message accepted (default 64 MiB)\n"
     "  --max-signatures N       signatures examined per message (default 10)\n"
+    "  --dns-timeout SECONDS    give up on a key lookup (temperror) (default 5)\n"
+    "  -j, --jobs N             worker threads for directories (default: CPUs)\n"
+    "  --batch N                messages in flight per worker (default 64)\n"
     "exit: 0 every message has a passing signature; 1 some message has none;\n"
     "      75 a DNS failure left a message without a pass; 66 unreadable input\n";
 
@@ -56,6 +78,8 @@ enum {
 	OPT_TIME,
 	OPT_MAXSIZE,
 	OPT_MAXSIGS,
+	OPT_TIMEOUT,
+	OPT_BATCH,
 };
 
 static const struct option verify_longopts[] = {
@@ -67,6 +91,9 @@ static const struct option verify_longopts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
 	{ "max-signatures", required_argument, NULL, OPT_MAXSIGS },
+	{ "dns-timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -140,25 +167,34 @@ tally(struct verify_opts *o, const struct dkim_result *res, size_t n)
 		o->any_nopass = true;
 }
 
+/*
+ * Print one message's result with a single write, under the output lock
+ * (workers print concurrently). v is NULL when error says what went wrong.
+ */
 static int
-emit(struct verify_opts *o, const char *name, dkim_res r, const char *error)
+emit(struct verify_opts *o, struct arena *ar, const char *name,
+    const struct dkim_verifier *v, dkim_res r, const char *error)
 {
 	const struct dkim_result *res = NULL;
 	struct buf out, arf;
-	size_t n = 0, skipped = dkim_verify_skipped(o->v);
+	size_t n = 0, skipped = 0;
+	char full[PATH_MAX];
 	bool ok;
+	int ex = 0;
 
-	if (error != NULL)
-		skipped = 0;
-	else if (r == DKIM_OK)
-		n = dkim_verify_results(o->v, &res);
-	else if (r == DKIM_E_SYNTAX)
-		error = dkim_verifier_err(o->v);
-	else
-		error = dkim_res_str(r);
-	tally(o, res, n);
-	buf_init_arena(&out, &o->ar);
-	buf_init_arena(&arf, &o->ar);
+	if (o->dir != NULL) {
+		snprintf(full, sizeof(full), "%s/%s", o->dir, name);
+		name = full;
+	}
+	if (error == NULL && r == DKIM_OK) {
+		n = dkim_verify_results(v, &res);
+		skipped = dkim_verify_skipped(v);
+	} else if (error == NULL) {
+		error =
+		    r == DKIM_E_SYNTAX ? dkim_verifier_err(v) : dkim_res_str(r);
+	}
+	buf_init_arena(&out, ar);
+	buf_init_arena(&arf, ar);
 	ok = authres_dkim(&arf, span_cstr(o->authserv), res, n, skipped, error,
 	    o->json ? NULL : "\n");
 	if (ok && o->json)
@@ -166,89 +202,255 @@ emit(struct verify_opts *o, const char *name, dkim_res r, const char *error)
 		    &out, name, res, n, skipped, error, buf_span(&arf));
 	else if (ok)
 		ok =
-		    (o->nmsgs == 1 ||
+		    (!o->tagged ||
 		        (buf_add_cstr(&out, "# ") && buf_add_cstr(&out, name) &&
 		            buf_add_byte(&out, '\n'))) &&
 		    buf_add_span(&out, buf_span(&arf)) &&
 		    buf_add_byte(&out, '\n');
+	pthread_mutex_lock(&o->out_lock);
+	if (error != NULL)
+		o->any_nopass = true;
+	else
+		tally(o, res, n);
 	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
 		cli_err("cannot write the result");
-		return CLI_EX_IOERR;
+		ex = CLI_EX_IOERR;
+	}
+	pthread_mutex_unlock(&o->out_lock);
+	return ex;
+}
+
+/* Let the resolver deliver answers until every verifier in v is done. */
+static void
+wait_dns(struct vctx *c, size_t n)
+{
+	size_t i;
+
+	for (;;) {
+		for (i = 0; i < n; i++)
+			if (!dkim_verify_is_done(c->v[i]))
+				break;
+		if (i == n || c->ub == NULL)
+			return;
+		resolv_ub_poll(c->ub, 100);
+	}
+}
+
+static int
+vctx_init(
+    struct vctx *c, struct verify_opts *o, size_t nv, char *err, size_t errlen)
+{
+	struct resolv_ub_opts uo = { o->resolver, o->trust_anchor, o->timeout,
+		nv * (size_t)o->max_sigs + 16 };
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	c->env = o->e->core;
+	if (o->zonedb != NULL) {
+		resolv_zone_ops(o->zonedb, &c->dns);
+	} else {
+		if (resolv_ub_new(&uo, &c->ub, err, errlen) != 0)
+			return CLI_EX_CONFIG;
+		resolv_ub_ops(c->ub, &c->dns);
+	}
+	c->env.dns = &c->dns;
+	for (i = 0; i < nv; i++) {
+		arena_init(&c->ar[i], c->env.alloc, 64 << 10,
+		    o->e->limits.max_arena_bytes);
+		c->nv = i + 1;
+		if (dkim_verifier_new(&c->env, &c->v[i]) != DKIM_OK) {
+			snprintf(err, errlen, "cannot set up verification");
+			return CLI_EX_SOFTWARE;
+		}
 	}
 	return 0;
 }
 
-static int
-verify_msg(struct verify_opts *o, const char *name, span msg)
+static void
+vctx_fini(struct vctx *c)
 {
-	dkim_res r;
-	int ex;
+	size_t i;
 
-	arena_reset(&o->ar);
-	r = dkim_verify_start(o->v, msg, o->now, &o->ar);
-	if (r == DKIM_PENDING) {
-		/* Every backend here answers synchronously. */
-		cli_err("%s: DNS answers still outstanding", name);
-		return CLI_EX_SOFTWARE;
+	for (i = 0; i < c->nv; i++) {
+		dkim_verifier_free(c->v[i]);
+		arena_fini(&c->ar[i]);
 	}
-	if (r == DKIM_E_SYNTAX)
-		o->any_nopass = true;
-	ex = emit(o, name, r, NULL);
-	return ex;
+	resolv_ub_free(c->ub);
 }
 
+/*
+ * Verify up to nv messages together: every key query goes out before any
+ * answer is awaited, so lookups overlap instead of queueing.
+ */
 static int
-verify_path(struct verify_opts *o, const char *path)
+verify_items(struct vctx *c, struct spool_item *it, size_t n)
 {
+	dkim_res r[VERIFY_BATCH_MAX];
+	size_t i;
+	int ex = 0, e;
+
+	for (i = 0; i < n; i++) {
+		arena_reset(&c->ar[i]);
+		if (it[i].err == 0)
+			r[i] = dkim_verify_start(
+			    c->v[i], it[i].msg, c->o->now, &c->ar[i]);
+	}
+	wait_dns(c, n);
+	for (i = 0; i < n; i++) {
+		if (it[i].err == -EFBIG)
+			e = emit(c->o, &c->ar[i], it[i].name, NULL, DKIM_OK,
+			    "message larger than --max-size");
+		else if (it[i].err != 0)
+			e = emit(c->o, &c->ar[i], it[i].name, NULL, DKIM_OK,
+			    strerror(-it[i].err));
+		else
+			e = emit(c->o, &c->ar[i], it[i].name, c->v[i],
+			    r[i] == DKIM_PENDING ? DKIM_OK : r[i], NULL);
+		ex = ex != 0 ? ex : e;
+	}
+	return ex;
+}
+static int
+verify_path(struct vctx *c, const char *path)
+{
+	struct spool_item it = { path, { NULL, 0 }, 0 };
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	int r;
 
 	if (strcmp(path, "-") == 0)
-		r = cli_read_fd(STDIN_FILENO, o->max_size, &msg, &len);
+		r = cli_read_fd(STDIN_FILENO, c->o->max_size, &msg, &len);
 	else
-		r = cli_read_file(path, o->max_size, &msg, &len);
-	if (r == -EFBIG) {
-		o->any_nopass = true;
-		return emit(o, path, DKIM_E_LIMIT,
-		    "message larger than "
-		    "--max-size");
-	}
-	if (r != 0) {
+		r = cli_read_file(path, c->o->max_size, &msg, &len);
+	if (r != 0 && r != -EFBIG) {
 		cli_err("%s: %s", path, strerror(-r));
-		o->any_unreadable = true;
+		c->o->any_unreadable = true;
 		return 0;
 	}
-	r = verify_msg(o, path, span_make(msg, len));
+	it.msg = span_make(msg, len);
+	it.err = r;
+	r = verify_items(c, &it, 1);
 	free(msg);
 	return r;
 }
 
-/* Every regular file in dir, in name order; dot files are skipped. */
+/* Directory workers: the spool pipeline's readers, read-only. */
+static void *
+dir_worker_new(void *ctx, unsigned idx)
+{
+	struct verify_opts *o = ctx;
+	struct vctx *c = malloc(sizeof(*c));
+	char err[256];
+
+	(void)idx;
+	if (c != NULL &&
+	    vctx_init(c, o, (size_t)o->batch, err, sizeof(err)) != 0) {
+		cli_err("%s", err);
+		vctx_fini(c);
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+static void
+dir_worker_free(void *w)
+{
+	vctx_fini(w);
+	free(w);
+}
+
+static void
+dir_work_batch(void *w, struct spool_item *items, size_t n)
+{
+	(void)verify_items(w, items, n);
+}
+
 static int
 verify_dir(struct verify_opts *o, const char *dir)
 {
-	struct dirent **ents = NULL;
-	char path[4096];
-	int n, i, r = 0;
+	struct spool_work work = { o, dir_worker_new, dir_worker_free, NULL,
+		dir_work_batch };
+	struct spool_conf conf;
+	struct spool_runner *r = NULL;
+	struct spool_stats st;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char err[512];
+	int e;
 
-	if ((n = scandir(dir, &ents, NULL, alphasort)) < 0) {
-		cli_err("%s: %s", dir, strerror(errno));
+	memset(&conf, 0, sizeof(conf));
+	memset(&st, 0, sizeof(st));
+	conf.spool_dir = dir;
+	conf.readonly = true;
+	conf.workers =
+	    o->jobs > 0 ? (unsigned)o->jobs : (unsigned)(ncpu > 0 ? ncpu : 1);
+	conf.io = spool_uring_available() ? SPOOL_IO_URING : SPOOL_IO_SYNC;
+	conf.batch = (size_t)o->batch;
+	conf.max_msg = (size_t)o->max_size;
+	conf.alloc = o->e->core.alloc;
+	conf.work = &work;
+	if ((e = spool_runner_new(&conf, &r, err, sizeof(err))) != 0) {
+		cli_err("%s", err);
 		o->any_unreadable = true;
 		return 0;
 	}
-	for (i = 0; i < n; i++) {
-		struct stat st;
-
-		if (r == 0 && ents[i]->d_name[0] != '.' &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-		        ents[i]->d_name) < sizeof(path) &&
-		    stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			r = verify_path(o, path);
-		free(ents[i]);
+	o->dir = dir;
+	e = spool_runner_pass(r, &st);
+	o->dir = NULL;
+	spool_runner_free(r);
+	if (e != 0 || st.first_err != 0) {
+		cli_err("%s", st.err[0] != '\0' ? st.err : strerror(-e));
+		o->any_unreadable = true;
 	}
-	free(ents);
-	return r;
+	return 0;
+}
+
+static int
+verify_num(const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	return cli_parse_u64(arg, out) && *out >= lo && *out <= hi ? 0 : -1;
+}
+
+static int
+verify_opt(struct verify_opts *o, int ch, const char *arg)
+{
+	uint64_t t;
+
+	switch (ch) {
+	case OPT_ZONE:
+		o->zone = arg;
+		return 0;
+	case OPT_RESOLVER:
+		o->resolver = arg;
+		return 0;
+	case OPT_DNSSEC:
+		o->trust_anchor = arg;
+		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_AUTHSERV:
+		o->authserv = arg;
+		return 0;
+	case OPT_TIME:
+		return cli_parse_u64(arg, &o->now) ? 0 : -1;
+	case OPT_MAXSIZE:
+		return verify_num(arg, 1, UINT64_MAX, &o->max_size);
+	case OPT_MAXSIGS:
+		return verify_num(arg, 1, 1000, &o->max_sigs);
+	case OPT_TIMEOUT:
+		if (verify_num(arg, 1, 3600, &t) != 0)
+			return -1;
+		o->timeout = (double)t;
+		return 0;
+	case 'j':
+		return verify_num(arg, 1, 256, &o->jobs);
+	case OPT_BATCH:
+		return verify_num(arg, 1, VERIFY_BATCH_MAX, &o->batch);
+	default:
+		return -1;
+	}
 }
 
 static int
@@ -257,137 +459,94 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 	int ch;
 
 	optind = 1;
-	while (
-	    (ch = getopt_long(argc, argv, "h", verify_longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
+	while ((ch = getopt_long(argc, argv, "hj:", verify_longopts, NULL)) !=
+	    -1) {
+		if (ch == 'h') {
 			fputs(verify_usage, stdout);
 			return -1;
-		case OPT_ZONE:
-			o->zone = optarg;
-			break;
-		case OPT_RESOLVER:
-			o->resolver = optarg;
-			break;
-		case OPT_DNSSEC:
-			o->trust_anchor = optarg;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_AUTHSERV:
-			o->authserv = optarg;
-			break;
-		case OPT_TIME:
-			if (!cli_parse_u64(optarg, &o->now))
-				goto usage;
-			break;
-		case OPT_MAXSIZE:
-			if (!cli_parse_u64(optarg, &o->max_size) ||
-			    o->max_size == 0)
-				goto usage;
-			break;
-		case OPT_MAXSIGS:
-			if (!cli_parse_u64(optarg, &o->max_sigs) ||
-			    o->max_sigs == 0 || o->max_sigs > 1000)
-				goto usage;
-			break;
-		default:
-			goto usage;
+		}
+		if (verify_opt(o, ch, optarg) != 0) {
+			fputs(verify_usage, stderr);
+			return CLI_EX_USAGE;
 		}
 	}
-	return 0;
-usage:
-	fputs(verify_usage, stderr);
-	return CLI_EX_USAGE;
-}
-
-/* The DNS backend: a zone file, or libunbound. */
-static int
-verify_dns(struct cli_env *e, struct verify_opts *o, struct resolv_zone **zone,
-    struct resolv_ub **ub)
-{
-	char err[256];
-
 	if (o->zone != NULL &&
 	    (o->resolver != NULL || o->trust_anchor != NULL)) {
 		cli_err("--dns-zone answers offline; it excludes --resolver "
 		        "and --dnssec");
 		return CLI_EX_USAGE;
 	}
-	if (o->zone != NULL) {
-		if (resolv_zone_load(o->zone, zone, err, sizeof(err)) != 0) {
-			cli_err("%s", err);
-			return CLI_EX_CONFIG;
-		}
-		resolv_zone_ops(*zone, &e->dns);
-	} else {
-		if (resolv_ub_new(o->resolver, o->trust_anchor, ub, err,
-		        sizeof(err)) != 0) {
-			cli_err("%s", err);
-			return CLI_EX_CONFIG;
-		}
-		resolv_ub_ops(*ub, &e->dns);
-	}
-	e->core.dns = &e->dns;
 	return 0;
 }
 
 static int
-verify_inputs(struct verify_opts *o, int argc, char **argv)
+verify_inputs(struct vctx *c, int argc, char **argv)
 {
+	struct verify_opts *o = c->o;
 	struct stat st;
 	int i, r = 0;
 
-	o->nmsgs = argc - optind > 1 ? 2 : 1;
+	o->tagged = argc - optind > 1;
 	for (i = optind; i < argc; i++)
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-			o->nmsgs = 2;
+			o->tagged = true;
 	if (optind == argc)
-		return verify_path(o, "-");
+		return verify_path(c, "-");
 	for (i = optind; i < argc && r == 0; i++) {
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
 			r = verify_dir(o, argv[i]);
 		else
-			r = verify_path(o, argv[i]);
+			r = verify_path(c, argv[i]);
 	}
 	return r;
+}
+
+static int
+verify_setup(struct cli_env *e, struct verify_opts *o)
+{
+	char err[256];
+
+	e->limits.max_msg_bytes = (size_t)o->max_size;
+	e->limits.max_sigs = (size_t)o->max_sigs;
+	o->e = e;
+	if (o->authserv == NULL) {
+		if (gethostname(o->host, sizeof(o->host) - 1) != 0)
+			snprintf(o->host, sizeof(o->host), "localhost");
+		o->authserv = o->host;
+	}
+	if (o->zone != NULL &&
+	    resolv_zone_load(o->zone, &o->zonedb, err, sizeof(err)) != 0) {
+		cli_err("%s", err);
+		return CLI_EX_CONFIG;
+	}
+	return 0;
 }
 
 int
 cli_verify_main(struct cli_env *e, int argc, char **argv)
 {
 	static struct verify_opts o;
-	struct resolv_zone *zone = NULL;
-	struct resolv_ub *ub = NULL;
+	static struct vctx c;
+	char err[256];
 	int r;
 
 	memset(&o, 0, sizeof(o));
+	pthread_mutex_init(&o.out_lock, NULL);
 	o.now = (uint64_t)time(NULL);
 	o.max_size = e->limits.max_msg_bytes;
 	o.max_sigs = e->limits.max_sigs;
+	o.timeout = 5.0;
+	o.batch = 64;
 	if ((r = verify_parse(&o, argc, argv)) != 0)
 		return r < 0 ? CLI_EX_OK : r;
-	e->limits.max_msg_bytes = (size_t)o.max_size;
-	e->limits.max_sigs = (size_t)o.max_sigs;
-	if (o.authserv == NULL) {
-		if (gethostname(o.host, sizeof(o.host) - 1) != 0)
-			snprintf(o.host, sizeof(o.host), "localhost");
-		o.authserv = o.host;
-	}
-	if ((r = verify_dns(e, &o, &zone, &ub)) != 0)
+	if ((r = verify_setup(e, &o)) != 0)
 		return r;
-	arena_init(&o.ar, e->core.alloc, 64 << 10, e->limits.max_arena_bytes);
-	if (dkim_verifier_new(&e->core, &o.v) != DKIM_OK) {
-		cli_err("cannot set up verification");
-		r = CLI_EX_SOFTWARE;
-	} else {
-		r = verify_inputs(&o, argc, argv);
-	}
-	dkim_verifier_free(o.v);
-	arena_fini(&o.ar);
-	resolv_zone_free(zone);
-	resolv_ub_free(ub);
+	if ((r = vctx_init(&c, &o, 1, err, sizeof(err))) != 0)
+		cli_err("%s", err);
+	else
+		r = verify_inputs(&c, argc, argv);
+	vctx_fini(&c);
+	resolv_zone_free(o.zonedb);
 	if (r != 0)
 		return r;
 	if (o.any_unreadable)

@@ -77,8 +77,9 @@ cp "$FAIL" "$T/d/b.eml"; cp "$PASS" "$T/d/a.eml"; cp "$DUAL" "$T/d/c.eml"
 cp "$NONE" "$T/d/10.eml"
 vfy "$T/d" >"$T/o" 2>&1
 check "dir: exit 1 (some message without a pass)" test $? -eq 1
-check "dir: '# path' lines in name order" test \
-    "$(grep '^# ' "$T/o" | tr '\n' ' ')" = \
+# Workers verify a directory concurrently: results are tagged, not ordered.
+check "dir: one '# path' line per file" test \
+    "$(grep '^# ' "$T/o" | LC_ALL=C sort | tr '\n' ' ')" = \
     "# $T/d/10.eml # $T/d/a.eml # $T/d/b.eml # $T/d/c.eml "
 check "dir: one A-R per file" test "$(grep -c '^Authentication-Results:' "$T/o")" -eq 4
 awk '/^# /{f=$2} /dkim=/{print f, $0}' "$T/o" >"$T/map"
