@@ -65,6 +65,12 @@ take_names(struct spool_runner *r, struct spool_msg *m, size_t max)
 			continue;
 		if (len > SPOOL_NAME_MAX) {
 			atomic_fetch_add(&r->left, 1);
+			if (r->first_err == 0)
+				snprintf(r->err, sizeof(r->err), "%.60s...: name "
+				    "longer than %d bytes, left in the spool",
+				    de->d_name, SPOOL_NAME_MAX);
+			r->first_err = r->first_err != 0 ? r->first_err :
+			    -ENAMETOOLONG;
 			continue;
 		}
 		memset(&m[n], 0, offsetof(struct spool_msg, reason));
