@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "arena.h"
@@ -78,6 +79,8 @@ pubkey_rsa(const uint8_t *der, size_t n)
 
 	/* SubjectPublicKeyInfo per RFC 6376; some publish bare PKCS#1. */
 	if ((pk = d2i_PUBKEY(NULL, &p, (long)n)) == NULL) {
+		/* Not SPKI: drop that error, or a later report would show it. */
+		ERR_clear_error();
 		p = der;
 		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)n);
 	}
