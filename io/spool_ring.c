@@ -141,30 +141,77 @@ on_statx(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 		m[i].len = (size_t)be->stx[i].stx_size;
 }
 
+/* What one SQE-per-message step needs to queue its operation. */
+struct step {
+	enum ring_op op;
+	int dirfd, ndirfd;
+	const char *pre, *npre;
+	unsigned flags;
+	const char *fault; /* fault-injection name, or NULL */
+};
+
+/* Queue s's operation for m[i] (index i within the chunk at m). */
+static bool
+queue_step(
+    struct spool_be *be, const struct step *s, struct spool_msg *m, size_t i)
+{
+	int e;
+
+	if (s->op != OP_STATX &&
+	    (!spool_path(m[i].path_a, s->pre, m[i].name) ||
+	        (s->op == OP_RENAME &&
+	            !spool_path(m[i].path_b, s->npre, m[i].name)))) {
+		m[i].err = -ENAMETOOLONG;
+		return false;
+	}
+	if (s->fault != NULL && (e = spool_fault_hit(be->fs, s->fault)) != 0) {
+		m[i].err = e;
+		return false;
+	}
+	if (s->op == OP_STATX)
+		io_uring_prep_statx(sqe_for(be, OP_STATX, i), s->dirfd,
+		    m[i].name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_SIZE,
+		    &be->stx[i]);
+	else if (s->op == OP_RENAME)
+		io_uring_prep_renameat(sqe_for(be, OP_RENAME, i), s->dirfd,
+		    m[i].path_a, s->ndirfd, m[i].path_b, s->flags);
+	else
+		io_uring_prep_unlinkat(
+		    sqe_for(be, OP_UNLINK, i), s->dirfd, m[i].path_a, 0);
+	m[i].err = -EINPROGRESS;
+	return true;
+}
+
+/* Run s over every live message, one ring-sized chunk at a time. */
 static void
-ring_stat(
-    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, size_t max)
+run_step(struct spool_be *be, const struct step *s, struct spool_msg *m,
+    size_t n, cqe_fn *fn)
 {
 	size_t base, i, end;
 	unsigned q;
 
 	for (base = 0; base < n; base = end) {
 		end = n - base < be->depth ? n : base + be->depth;
-		for (i = base, q = 0; i < end; i++) {
-			if (!live(&m[i]))
-				continue;
-			io_uring_prep_statx(sqe_for(be, OP_STATX, i - base),
-			    dirfd, m[i].name, AT_SYMLINK_NOFOLLOW,
-			    STATX_TYPE | STATX_SIZE, &be->stx[i - base]);
-			m[i].err = -EINPROGRESS;
-			q++;
-		}
-		run(be, m + base, q, on_statx);
+		for (i = base, q = 0; i < end; i++)
+			if (live(&m[i]) &&
+			    queue_step(be, s, m + base, i - base))
+				q++;
+		run(be, m + base, q, fn);
 		settle(m + base, end - base);
-		for (i = base; i < end; i++)
-			if (m[i].err == 0 && m[i].len > max)
-				m[i].err = -EFBIG;
 	}
+}
+
+static void
+ring_stat(
+    struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, size_t max)
+{
+	struct step s = { OP_STATX, dirfd, -1, NULL, NULL, 0, NULL };
+	size_t i;
+
+	run_step(be, &s, m, n, on_statx);
+	for (i = 0; i < n; i++)
+		if (m[i].err == 0 && m[i].len > max)
+			m[i].err = -EFBIG;
 }
 
 static void
@@ -372,58 +419,18 @@ static void
 ring_rename(struct spool_be *be, int odir, const char *opre, int ndir,
     const char *npre, struct spool_msg *m, size_t n, unsigned flags)
 {
-	size_t base, i, end;
-	unsigned q;
-	int e;
+	struct step s = { OP_RENAME, odir, ndir, opre, npre, flags, "rename" };
 
-	for (base = 0; base < n; base = end) {
-		end = n - base < be->depth ? n : base + be->depth;
-		for (i = base, q = 0; i < end; i++) {
-			if (!live(&m[i]))
-				continue;
-			if (!spool_path(m[i].path_a, opre, m[i].name) ||
-			    !spool_path(m[i].path_b, npre, m[i].name)) {
-				m[i].err = -ENAMETOOLONG;
-				continue;
-			}
-			if ((e = spool_fault_hit(be->fs, "rename")) != 0) {
-				m[i].err = e;
-				continue;
-			}
-			io_uring_prep_renameat(sqe_for(be, OP_RENAME, i - base),
-			    odir, m[i].path_a, ndir, m[i].path_b, flags);
-			m[i].err = -EINPROGRESS;
-			q++;
-		}
-		run(be, m + base, q, on_result);
-		settle(m + base, end - base);
-	}
+	run_step(be, &s, m, n, on_result);
 }
 
 static void
 ring_unlink(struct spool_be *be, int dirfd, const char *pre,
     struct spool_msg *m, size_t n)
 {
-	size_t base, i, end;
-	unsigned q;
+	struct step s = { OP_UNLINK, dirfd, -1, pre, NULL, 0, NULL };
 
-	for (base = 0; base < n; base = end) {
-		end = n - base < be->depth ? n : base + be->depth;
-		for (i = base, q = 0; i < end; i++) {
-			if (!live(&m[i]))
-				continue;
-			if (!spool_path(m[i].path_a, pre, m[i].name)) {
-				m[i].err = -ENAMETOOLONG;
-				continue;
-			}
-			io_uring_prep_unlinkat(sqe_for(be, OP_UNLINK, i - base),
-			    dirfd, m[i].path_a, 0);
-			m[i].err = -EINPROGRESS;
-			q++;
-		}
-		run(be, m + base, q, on_result);
-		settle(m + base, end - base);
-	}
+	run_step(be, &s, m, n, on_result);
 }
 
 static int
