@@ -212,23 +212,12 @@ tag_text_ok(span v, bool at_ok)
 }
 
 static bool
-is_signed(const struct dkim_sign_conf *c, span name)
+list_has(const span *list, size_t n, span name)
 {
 	size_t i;
 
-	for (i = 0; i < c->nheaders; i++)
-		if (span_ieq_ascii(c->headers[i], name))
-			return true;
-	return false;
-}
-
-static bool
-is_oversigned(const struct dkim_sign_conf *c, span name)
-{
-	size_t i;
-
-	for (i = 0; i < c->noversign; i++)
-		if (span_ieq_ascii(c->oversign[i], name))
+	for (i = 0; i < n; i++)
+		if (span_ieq_ascii(list[i], name))
 			return true;
 	return false;
 }
@@ -247,7 +236,7 @@ build_hlist(struct dkim_signer *s, const struct dkim_sign_conf *c, span **names,
 		return false;
 	for (i = 0; i < c->nheaders; i++) {
 		k = hdr_count(&s->msg, c->headers[i]);
-		if (is_oversigned(c, c->headers[i]))
+		if (list_has(c->oversign, c->noversign, c->headers[i]))
 			k++;
 		while (k-- > 0)
 			v[n++] = c->headers[i];
@@ -452,7 +441,7 @@ conf_check(struct dkim_signer *s, const struct dkim_sign_conf *c)
 		return DKIM_E_ARG;
 	}
 	/* RFC 6376 §5.4: the From field MUST be signed. */
-	if (!is_signed(c, SPAN_LIT("from"))) {
+	if (!list_has(c->headers, c->nheaders, SPAN_LIT("from"))) {
 		snprintf(s->err, sizeof(s->err),
 		    "the header list does not include From");
 		return DKIM_E_ARG;
