@@ -64,7 +64,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test test-suites demo check check-headers check-layering \
-	format lint clean bench fuzz fuzz-replay vectors-update asan
+	format lint clean bench bench-deps fuzz fuzz-replay vectors-update asan
 
 all: $(B)/hanko $(UNIT_BIN) $(BENCH_BIN)
 
@@ -138,3 +138,16 @@ clean:
 # Regenerate tests/vectors/*/ golden .expect files (review git diff after).
 vectors-update: $(B)/hanko
 	@sh tests/vectors-update.sh $(abspath $(B)/hanko)
+
+# Benchmarks (bench/README.md). QUICK=1: tiny run, checks rows only, no speeds.
+# PROFILE=1: adds perf/callgrind top functions (build/bench/profile.txt).
+# FULL=1: every --io/fsync variant for every algorithm and worker count.
+# bench/run.py builds its own helpers; bench/peers/ is outside the
+# bench/*.c wildcard because peer_opendkim needs -lopendkim.
+BENCH_FLAGS := $(if $(QUICK),--quick) $(if $(PROFILE),--profile) $(if $(FULL),--full)
+
+bench: $(B)/hanko
+	@/usr/bin/python3 bench/run.py --hanko $(B)/hanko $(BENCH_FLAGS)
+
+bench-deps:
+	@sh bench/deps.sh
