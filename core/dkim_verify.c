@@ -33,12 +33,30 @@ struct bodyhash {
 	uint8_t digest[DKIM_HASH_LEN];
 };
 
+/*
+ * Parsed key records by their exact TXT bytes: OpenSSL's DER decoding and
+ * the Montgomery set-up of a new RSA key cost more than the verification,
+ * so a worker keeps the keys it has seen (a bulk stream repeats few).
+ */
+#define KEYCACHE_N      64
+#define KEYCACHE_TXTMAX 1024
+
+struct keycache_ent {
+	size_t len; /* 0: empty */
+	uint8_t txt[KEYCACHE_TXTMAX];
+	struct dkim_keyrec rec; /* holds a reference to rec.pk */
+};
+
 /* Worker lifetime; the message part is reset by each start. */
 struct dkim_verifier {
 	const struct core_env *env;
 	EVP_MD *sha256;
-	EVP_MD_CTX *md;    /* hashing */
-	EVP_MD_CTX *edctx; /* Ed25519 verification (holds a pkey ctx) */
+	EVP_MD_CTX *md;            /* hashing */
+	EVP_MD_CTX *edctx;         /* Ed25519 verification (holds a pkey ctx) */
+	struct keycache_ent *keys; /* KEYCACHE_N entries, worker lifetime */
+	size_t *keys_next;         /* round-robin replacement */
+	size_t keys_next_own;
+	bool keys_owned; /* false: borrowed from another verifier */
 	/* Message lifetime: */
 	struct arena *ar;
 	struct hdr_msg msg;
@@ -56,6 +74,13 @@ struct dkim_verifier {
 dkim_res
 dkim_verifier_new(const struct core_env *env, struct dkim_verifier **out)
 {
+	return dkim_verifier_new_shared(env, NULL, out);
+}
+
+dkim_res
+dkim_verifier_new_shared(const struct core_env *env,
+    struct dkim_verifier *share, struct dkim_verifier **out)
+{
 	struct dkim_verifier *v;
 
 	if ((v = env->alloc->alloc(env->alloc->ctx, sizeof(*v))) == NULL)
@@ -65,7 +90,19 @@ dkim_verifier_new(const struct core_env *env, struct dkim_verifier **out)
 	v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	v->md = EVP_MD_CTX_new();
 	v->edctx = EVP_MD_CTX_new();
-	if (v->sha256 == NULL || v->md == NULL || v->edctx == NULL) {
+	if (share != NULL) {
+		v->keys = share->keys;
+		v->keys_next = share->keys_next;
+	} else {
+		v->keys = env->alloc->alloc(
+		    env->alloc->ctx, KEYCACHE_N * sizeof(*v->keys));
+		v->keys_owned = v->keys != NULL;
+		v->keys_next = &v->keys_next_own;
+		if (v->keys != NULL)
+			memset(v->keys, 0, KEYCACHE_N * sizeof(*v->keys));
+	}
+	if (v->sha256 == NULL || v->md == NULL || v->edctx == NULL ||
+	    v->keys == NULL) {
 		dkim_verifier_free(v);
 		ERR_clear_error();
 		return DKIM_E_CRYPTO;
@@ -77,12 +114,18 @@ dkim_verifier_new(const struct core_env *env, struct dkim_verifier **out)
 void
 dkim_verifier_free(struct dkim_verifier *v)
 {
+	size_t i;
+
 	if (v == NULL)
 		return;
 	/*
 	 * No key to release: verdict() frees each key as its result becomes
 	 * final, and the last message's arena may be gone by now.
 	 */
+	for (i = 0; v->keys_owned && i < KEYCACHE_N; i++)
+		dkim_keyrec_fini(&v->keys[i].rec);
+	if (v->keys_owned)
+		v->env->alloc->free(v->env->alloc->ctx, v->keys);
 	EVP_MD_CTX_free(v->md);
 	EVP_MD_CTX_free(v->edctx);
 	EVP_MD_free(v->sha256);
@@ -203,6 +246,58 @@ finish(struct dkim_verifier *v, struct vsig *vs)
 		verdict(vs, DKIM_V_PASS, "good signature");
 }
 
+/* A cached copy of the record for txt, with its own key reference. */
+static bool
+keycache_get(struct dkim_verifier *v, span txt, struct dkim_keyrec *rec)
+{
+	size_t i;
+
+	for (i = 0; i < KEYCACHE_N; i++) {
+		struct keycache_ent *e = &v->keys[i];
+
+		if (e->len != txt.len || memcmp(e->txt, txt.p, txt.len) != 0)
+			continue;
+		if (e->rec.pk != NULL && EVP_PKEY_up_ref(e->rec.pk) != 1)
+			return false;
+		*rec = e->rec;
+		return true;
+	}
+	return false;
+}
+
+static void
+keycache_put(struct dkim_verifier *v, span txt, const struct dkim_keyrec *rec)
+{
+	struct keycache_ent *e = &v->keys[(*v->keys_next)++ % KEYCACHE_N];
+
+	if (txt.len == 0 || txt.len > KEYCACHE_TXTMAX ||
+	    (rec->pk != NULL && EVP_PKEY_up_ref(rec->pk) != 1))
+		return;
+	dkim_keyrec_fini(&e->rec);
+	memcpy(e->txt, txt.p, txt.len);
+	e->len = txt.len;
+	e->rec = *rec;
+}
+
+/* Parse one TXT record, or take it from the worker's cache. */
+static dkim_res
+key_from_txt(struct dkim_verifier *v, span t, struct dkim_keyrec *rec,
+    char *err, size_t errlen)
+{
+	uint8_t *copy;
+	dkim_res r;
+
+	if (keycache_get(v, t, rec))
+		return DKIM_OK;
+	if ((copy = arena_dup(v->ar, t.p, t.len)) == NULL)
+		return DKIM_E_NOMEM;
+	r = dkim_keyrec_parse(span_make(copy, t.len), v->env->limits->max_tags,
+	    v->ar, rec, err, errlen);
+	if (r == DKIM_OK)
+		keycache_put(v, t, rec);
+	return r;
+}
+
 /* The answer's memory dies when we return: copy what we keep. */
 static void
 on_key(void *cookie, const struct dns_answer *ans)
@@ -227,16 +322,7 @@ on_key(void *cookie, const struct dns_answer *ans)
 	}
 	/* §3.6.2.2: several records are undefined; use the first valid one. */
 	for (i = 0; i < ans->ntxt && r != DKIM_OK; i++) {
-		span t = ans->txt[i];
-		uint8_t *copy = arena_dup(v->ar, t.p, t.len);
-
-		if (copy == NULL) {
-			verdict(vs, DKIM_V_TEMPERROR, "out of memory");
-			return;
-		}
-		r = dkim_keyrec_parse(span_make(copy, t.len),
-		    v->env->limits->max_tags, v->ar, &vs->key, err,
-		    sizeof(err));
+		r = key_from_txt(v, ans->txt[i], &vs->key, err, sizeof(err));
 		if (r == DKIM_E_NOMEM) {
 			verdict(vs, DKIM_V_TEMPERROR, "out of memory");
 			return;

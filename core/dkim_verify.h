@@ -68,6 +68,13 @@ struct dkim_result {
 
 HANKO_NODISCARD dkim_res dkim_verifier_new(
     const struct core_env *env, struct dkim_verifier **out);
+/*
+ * As dkim_verifier_new, but sharing share's cache of parsed keys (one
+ * thread's verifiers for messages in flight together); share must be
+ * freed last.
+ */
+HANKO_NODISCARD dkim_res dkim_verifier_new_shared(const struct core_env *env,
+    struct dkim_verifier *share, struct dkim_verifier **out);
 void dkim_verifier_free(struct dkim_verifier *v);
 /*
  * Start verifying msg at time now. DKIM_OK when every result is final,

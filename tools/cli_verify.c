@@ -259,7 +259,8 @@ vctx_init(
 		arena_init(&c->ar[i], c->env.alloc, 64 << 10,
 		    o->e->limits.max_arena_bytes);
 		c->nv = i + 1;
-		if (dkim_verifier_new(&c->env, &c->v[i]) != DKIM_OK) {
+		if (dkim_verifier_new_shared(
+		        &c->env, i > 0 ? c->v[0] : NULL, &c->v[i]) != DKIM_OK) {
 			snprintf(err, errlen, "cannot set up verification");
 			return CLI_EX_SOFTWARE;
 		}
@@ -272,7 +273,7 @@ vctx_fini(struct vctx *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->nv; i++) {
+	for (i = c->nv; i-- > 0;) { /* v[0] owns the shared key cache */
 		dkim_verifier_free(c->v[i]);
 		arena_fini(&c->ar[i]);
 	}
