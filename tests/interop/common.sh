@@ -42,6 +42,14 @@ hanko_keys() {
 	cat "$1/rsa.txt" "$1/ed.txt" >"$1/zone"
 }
 
+# interop_keys: hanko_keys in KEYS=$T/keys, their records in ZONE; a
+# keygen failure ends the suite.
+interop_keys() {
+	KEYS=$T/keys
+	hanko_keys "$KEYS" || { nok "hanko keygen"; finish; exit; }
+	ZONE=$KEYS/zone
+}
+
 # hanko_sign_all OUTDIR SEL ALG CANON: sign every message in $MSGS with
 # hanko (all header fields signed); OUTDIR/NAME.eml. Failures are reported
 # as "not ok" (the peer's verify of the missing file then fails too).
@@ -85,4 +93,84 @@ peer_result() {
 	"") nok "$1 (no result from peer)" ;;
 	*) nok "$1"; echo "#   $_line" | cut -c1-300 ;;
 	esac
+}
+
+# --- the shared two-way run ------------------------------------------------
+# A suite sets PEER (its name in the test names) and defines:
+#   peer_verify KEYS FILE...    verify every FILE, keys from KEYS (the zone
+#                               in whatever form the peer reads), printing
+#                               the lines peer_result reads
+#   peer_sign ALG A CANON DIR   sign every $MSGS/*.eml with $KEYS/ALG.private
+#                               (selector ALG, algorithm A: rsa or ed25519)
+#                               into DIR/NAME.eml
+# and may redefine peer_skip ALG DIR NAME (true: leave that peer-signed
+# message out; interop_peer_to_hanko counts it in $skipped).
+peer_skip() { false; }
+
+# interop_rfc8463 KEYS: harness sanity, the peer verifies the RFC 8463
+# example (rsa + ed25519) and rejects a tampered copy; KEYS is the RFC's
+# keys.zone in the peer's form.
+interop_rfc8463() {
+	peer_verify "$1" "$RFC8463/signed.eml" >"$T/r.out" 2>&1
+	peer_result "$PEER verifies the RFC 8463 example (rsa + ed25519)" pass "$RFC8463/signed.eml" "$T/r.out"
+	tamper_body "$RFC8463/signed.eml" "$T/rfc8463-tampered.eml"
+	peer_verify "$1" "$T/rfc8463-tampered.eml" >"$T/r.out" 2>&1
+	peer_result "$PEER rejects the tampered RFC 8463 example" fail "$T/rfc8463-tampered.eml" "$T/r.out"
+}
+
+# interop_hanko_to_peer KEYS: hanko signs every message with both keys in
+# every canonicalization; the peer (one run, startup dominates otherwise)
+# must pass them and fail their body- and header-tampered copies.
+interop_hanko_to_peer() {
+	_h2p=$T/h2p
+	for _alg in rsa ed; do
+		for _c in $CANONS; do
+			hanko_sign_all "$_h2p/$_alg-$(cslug "$_c")" "$_alg" "$_alg" "$_c"
+		done
+	done
+	for _f in "$_h2p"/*/*.eml; do
+		tamper_body "$_f" "${_f%.eml}.tbody"
+		tamper_header "$_f" "${_f%.eml}.thdr"
+	done
+	peer_verify "$1" "$_h2p"/*/*.eml "$_h2p"/*/*.tbody "$_h2p"/*/*.thdr \
+	    >"$T/h2p.out" 2>&1
+	for _alg in rsa ed; do
+		for _c in $CANONS; do
+			_d=$_h2p/$_alg-$(cslug "$_c")
+			for _m in "$MSGS"/*.eml; do
+				_n=$(basename "$_m" .eml)
+				peer_result "hanko->$PEER $_alg $_c $_n" pass "$_d/$_n.eml" "$T/h2p.out"
+				peer_result "hanko->$PEER $_alg $_c $_n: body tamper rejected" fail "$_d/$_n.tbody" "$T/h2p.out"
+				peer_result "hanko->$PEER $_alg $_c $_n: header tamper rejected" fail "$_d/$_n.thdr" "$T/h2p.out"
+			done
+		done
+	done
+}
+
+# interop_peer_to_hanko ZONE: the peer signs every message with both keys in
+# every canonicalization; hanko must pass them and fail their body- and
+# header-tampered copies.
+interop_peer_to_hanko() {
+	skipped=0
+	for _alg in rsa ed; do
+		_a=rsa; [ "$_alg" = ed ] && _a=ed25519
+		for _c in $CANONS; do
+			_d=$T/p2h/$_alg-$(cslug "$_c")
+			mkdir -p "$_d"
+			peer_sign "$_alg" "$_a" "$_c" "$_d" >"$T/.out" 2>&1 ||
+			    { nok "$PEER sign $_alg $_c"; sed 's/^/#   /' "$T/.out" | head -5; }
+			for _m in "$MSGS"/*.eml; do
+				_n=$(basename "$_m" .eml)
+				if peer_skip "$_alg" "$_d" "$_n"; then
+					skipped=$((skipped + 1))
+					continue
+				fi
+				hanko_verifies "$PEER->hanko $_alg $_c $_n" "$_d/$_n.eml" "$1"
+				tamper_body "$_d/$_n.eml" "$_d/$_n.tbody"
+				hanko_rejects "$PEER->hanko $_alg $_c $_n: body tamper rejected" "$_d/$_n.tbody" "$1"
+				tamper_header "$_d/$_n.eml" "$_d/$_n.thdr"
+				hanko_rejects "$PEER->hanko $_alg $_c $_n: header tamper rejected" "$_d/$_n.thdr" "$1"
+			done
+		done
+	done
 }

@@ -18,6 +18,7 @@
 #include "core/hdr.h"
 #include "core/scan.h"
 #include "tests/fake/fake_alloc.h"
+#include "tests/fake/rng.h"
 
 /*
  * Body and header canonicalization tests. The body canonicalizer is
@@ -48,23 +49,6 @@ struct digest {
 	unsigned len;
 	uint64_t total;
 };
-
-/* splitmix64: a fixed seed makes every run test the same inputs. */
-static uint64_t
-rng_next(struct fixture *f)
-{
-	uint64_t z = (f->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static size_t
-rng_below(struct fixture *f, size_t n)
-{
-	return (size_t)(rng_next(f) % n);
-}
 
 /* ---- the reference canonicalizer ---------------------------------- */
 
@@ -255,8 +239,9 @@ random_cuts(struct fixture *f, size_t len, size_t *cuts, size_t max)
 
 	while (n < max && at < len) {
 		/* Mostly short pieces, sometimes long or empty ones. */
-		size_t step =
-		    rng_below(f, 8) == 0 ? rng_below(f, 700) : rng_below(f, 9);
+		size_t step = rng_below(&f->rng, 8) == 0
+		    ? rng_below(&f->rng, 700)
+		    : rng_below(&f->rng, 9);
 
 		at = step > len - at ? len : at + step;
 		cuts[n++] = at;
@@ -289,10 +274,13 @@ random_body(struct fixture *f, size_t k, uint8_t *buf, size_t cap)
 	size_t na = alpha_len(k), len, i;
 
 	/* Some bodies are long enough to cross the stage and DIRECT_MIN. */
-	len = rng_below(f, 16) == 0 ? rng_below(f, cap) : rng_below(f, 200);
+	len = rng_below(&f->rng, 16) == 0 ? rng_below(&f->rng, cap)
+	                                  : rng_below(&f->rng, 200);
 	for (i = 0; i < len;) {
-		uint8_t c = (uint8_t)a[rng_below(f, na)];
-		size_t run = rng_below(f, 10) == 0 ? 1 + rng_below(f, 600) : 1;
+		uint8_t c = (uint8_t)a[rng_below(&f->rng, na)];
+		size_t run = rng_below(&f->rng, 10) == 0
+		    ? 1 + rng_below(&f->rng, 600)
+		    : 1;
 
 		for (; run > 0 && i < len; run--)
 			buf[i++] = c;
@@ -321,7 +309,7 @@ differential(struct fixture *f, const uint8_t *body, size_t len,
 		    alg, body, len);
 	}
 	/* l=: a random limit, hashed whole and chunked. */
-	limit = rng_below(f, reflen + 3);
+	limit = rng_below(&f->rng, reflen + 3);
 	sha256(f, ref, limit < reflen ? (size_t)limit : reflen, &lwant);
 	prod_hash_cuts(f, ops, alg, limit, body, len, NULL, 0, &got);
 	check(
@@ -383,10 +371,10 @@ t_canon_body_feed_every_split(void **state)
 
 	for (k = 0; k < NALPHA; k++)
 		for (n = 0; n < 100; n++) {
-			len = rng_below(f, SPLIT_MAX + 1);
+			len = rng_below(&f->rng, SPLIT_MAX + 1);
 			for (i = 0; i < len; i++)
-				body[i] = (uint8_t)
-				    alphabets[k][rng_below(f, alpha_len(k))];
+				body[i] = (uint8_t)alphabets[k][rng_below(
+				    &f->rng, alpha_len(k))];
 			split_everywhere(f, body, len, CANON_SIMPLE);
 			split_everywhere(f, body, len, CANON_RELAXED);
 		}
@@ -401,9 +389,9 @@ t_canon_body_feed_byte_at_a_time(void **state)
 	size_t cuts[300], n, o, a, i, len, reflen;
 
 	for (n = 0; n < 200; n++) {
-		len = rng_below(f, sizeof(body));
+		len = rng_below(&f->rng, sizeof(body));
 		for (i = 0; i < len; i++) {
-			body[i] = (uint8_t)alphabets[0][rng_below(f, 6)];
+			body[i] = (uint8_t)alphabets[0][rng_below(&f->rng, 6)];
 			cuts[i] = i;
 		}
 		for (a = 0; a < 2; a++) {
@@ -819,9 +807,9 @@ t_canon_hdr_relaxed_random(void **state)
 	size_t n, i, len, wlen;
 
 	for (n = 0; n < 20000; n++) {
-		len = rng_below(f, sizeof(v));
+		len = rng_below(&f->rng, sizeof(v));
 		for (i = 0; i < len; i++)
-			v[i] = (uint8_t)alphabets[4][rng_below(f, 11)];
+			v[i] = (uint8_t)alphabets[4][rng_below(&f->rng, 11)];
 		memcpy(want, "xy:", 3);
 		wlen = ref_hdr_relaxed(v, len, want + 3);
 		buf_init_fixed(&b, mem, sizeof(mem));

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "tests/fake/rng.h"
+
 /*
  * Differential and edge-case tests for the scan tables. Every input is
  * placed twice: so that it ends exactly at a PROT_NONE page (any read
@@ -43,23 +45,6 @@ struct fixture {
 	size_t nops;
 	uint64_t rng;
 };
-
-/* splitmix64: a fixed seed makes every run test the same inputs. */
-static uint64_t
-rng_next(struct fixture *f)
-{
-	uint64_t z = (f->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static size_t
-rng_below(struct fixture *f, size_t n)
-{
-	return (size_t)(rng_next(f) % n);
-}
 
 static int
 group_setup(void **state)
@@ -202,9 +187,9 @@ fill(struct fixture *f, uint8_t *buf, size_t len, const char *alpha)
 
 	for (i = 0; i < len; i++) {
 		if (n == 0)
-			buf[i] = (uint8_t)rng_next(f);
+			buf[i] = (uint8_t)rng_next(&f->rng);
 		else
-			buf[i] = (uint8_t)alpha[rng_below(f, n)];
+			buf[i] = (uint8_t)alpha[rng_below(&f->rng, n)];
 	}
 }
 
@@ -217,7 +202,7 @@ draw_class(struct fixture *f, struct scan_class *c, size_t n)
 
 	c->nbytes = 0;
 	while (c->nbytes < n) {
-		b = pool[rng_below(f, sizeof(pool))];
+		b = pool[rng_below(&f->rng, sizeof(pool))];
 		for (k = 0; k < c->nbytes; k++)
 			if (c->bytes[k] == b)
 				break;
@@ -230,8 +215,8 @@ static void
 draw_args(struct fixture *f, enum op op, struct args *a, size_t align)
 {
 	memset(a, 0, sizeof(*a));
-	a->a = pool[rng_below(f, sizeof(pool))];
-	a->b = pool[rng_below(f, sizeof(pool))];
+	a->a = pool[rng_below(&f->rng, sizeof(pool))];
+	a->b = pool[rng_below(&f->rng, sizeof(pool))];
 	if (op == OP_CLS)
 		draw_class(f, &a->cls, 1 + align % 8);
 }
