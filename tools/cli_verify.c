@@ -167,17 +167,40 @@ tally(struct verify_opts *o, const struct dkim_result *res, size_t n)
 		o->any_nopass = true;
 }
 
+/* One message's outcome: results, or an error that stopped verification. */
+struct outcome {
+	const struct dkim_result *res;
+	size_t n, skipped;
+	const char *error;
+};
+
+static struct outcome
+outcome_of(const struct dkim_verifier *v, dkim_res r)
+{
+	struct outcome oc = { NULL, 0, 0, NULL };
+
+	if (r == DKIM_OK || r == DKIM_PENDING) {
+		oc.n = dkim_verify_results(v, &oc.res);
+		oc.skipped = dkim_verify_skipped(v);
+	} else {
+		oc.error =
+		    r == DKIM_E_SYNTAX ? dkim_verifier_err(v) : dkim_res_str(r);
+	}
+	return oc;
+}
+
 /*
  * Print one message's result with a single write, under the output lock
- * (workers print concurrently). v is NULL when error says what went wrong.
+ * (workers print concurrently).
  */
 static int
 emit(struct verify_opts *o, struct arena *ar, const char *name,
-    const struct dkim_verifier *v, dkim_res r, const char *error)
+    struct outcome oc)
 {
-	const struct dkim_result *res = NULL;
+	const struct dkim_result *res = oc.res;
+	const char *error = oc.error;
+	size_t n = oc.n, skipped = oc.skipped;
 	struct buf out, arf;
-	size_t n = 0, skipped = 0;
 	char full[PATH_MAX];
 	bool ok;
 	int ex = 0;
@@ -185,13 +208,6 @@ emit(struct verify_opts *o, struct arena *ar, const char *name,
 	if (o->dir != NULL) {
 		snprintf(full, sizeof(full), "%s/%s", o->dir, name);
 		name = full;
-	}
-	if (error == NULL && r == DKIM_OK) {
-		n = dkim_verify_results(v, &res);
-		skipped = dkim_verify_skipped(v);
-	} else if (error == NULL) {
-		error =
-		    r == DKIM_E_SYNTAX ? dkim_verifier_err(v) : dkim_res_str(r);
 	}
 	buf_init_arena(&out, ar);
 	buf_init_arena(&arf, ar);
@@ -299,15 +315,15 @@ verify_items(struct vctx *c, struct spool_item *it, size_t n)
 	}
 	wait_dns(c, n);
 	for (i = 0; i < n; i++) {
+		struct outcome oc = { NULL, 0, 0, NULL };
+
 		if (it[i].err == -EFBIG)
-			e = emit(c->o, &c->ar[i], it[i].name, NULL, DKIM_OK,
-			    "message larger than --max-size");
+			oc.error = "message larger than --max-size";
 		else if (it[i].err != 0)
-			e = emit(c->o, &c->ar[i], it[i].name, NULL, DKIM_OK,
-			    strerror(-it[i].err));
+			oc.error = strerror(-it[i].err);
 		else
-			e = emit(c->o, &c->ar[i], it[i].name, c->v[i],
-			    r[i] == DKIM_PENDING ? DKIM_OK : r[i], NULL);
+			oc = outcome_of(c->v[i], r[i]);
+		e = emit(c->o, &c->ar[i], it[i].name, oc);
 		ex = ex != 0 ? ex : e;
 	}
 	return ex;
