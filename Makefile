@@ -125,10 +125,12 @@ format:
 	clang-format -i core/*.[ch] io/*.[ch] tools/*.[ch] tests/unit/*.c \
 	    tests/fake/*.[ch]
 
+# The same gates as tests/sh/static_analysis.sh (checks in .clang-tidy).
 lint:
-	clang-tidy --quiet $(CORE_SRC) $(IO_SRC) $(TOOLS_SRC) -- $(CFLAGS_BASE)
-	cppcheck --quiet --error-exitcode=1 --inline-suppr \
-	    --enable=warning,portability -I. core io tools
+	clang-tidy --quiet $(CORE_SRC) $(IO_SRC) $(TOOLS_SRC) -- -std=c17 \
+	    -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 \
+	    --enable=warning,portability,performance -I. core io tools
 
 clean:
 	rm -rf build

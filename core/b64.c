@@ -87,8 +87,11 @@ b64_encode(struct buf *b, span in)
 			v |= in.p[i + 2];
 		q[0] = b64_alpha[v >> 18];
 		q[1] = b64_alpha[(v >> 12) & 63];
-		q[2] = left > 1 ? b64_alpha[(v >> 6) & 63] : '=';
-		q[3] = left > 2 ? b64_alpha[v & 63] : '=';
+		q[2] = q[3] = '=';
+		if (left > 1)
+			q[2] = b64_alpha[(v >> 6) & 63];
+		if (left > 2)
+			q[3] = b64_alpha[v & 63];
 		if (!buf_add(b, q, 4)) {
 			b->len = mark;
 			return false;

@@ -156,7 +156,7 @@ parse_hashes(const struct dkim_tags *tl, struct arena *ar, struct dkim_sig *sig,
 		FAIL("bh= is not a base64 SHA-256 hash");
 	memcpy(sig->bh, tmp, n);
 	sig->b_raw = *b;
-	if (b->len > 4 * SIG_MAX_BYTES)
+	if (b->len > (size_t)4 * SIG_MAX_BYTES)
 		FAIL("b= is too long");
 	if ((sig->b = arena_alloc(ar, b64_decoded_max(b->len))) == NULL) {
 		*nomem = true;

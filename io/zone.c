@@ -292,7 +292,8 @@ zone_build(struct resolv_zone *z, struct loader *ld)
 {
 	size_t i, n = ld->n;
 
-	qsort(ld->v, n, sizeof(*ld->v), zent_cmp);
+	if (n > 0)
+		qsort(ld->v, n, sizeof(*ld->v), zent_cmp);
 	z->owner = calloc(n ? n : 1, sizeof(*z->owner));
 	z->blob = calloc(n ? n : 1, sizeof(*z->blob));
 	z->marker = calloc(n ? n : 1, sizeof(*z->marker));

@@ -3,7 +3,7 @@
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev"
-TEST="python3 python3-dkim libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils"
+TEST="python3 python3-dkim libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy"
 missing=""
 for p in $BUILD $TEST; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -176,9 +176,8 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	size_t n = o->nconfs;
 	uint64_t now = o->fixed_time ? o->now : (uint64_t)time(NULL);
 	span from;
-	dkim_res r;
 
-	if ((r = dkim_sign_parse(w->signer, msg, ar, &from)) != DKIM_OK) {
+	if (dkim_sign_parse(w->signer, msg, ar, &from) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
 		return SPOOL_FAIL;
 	}
@@ -188,7 +187,7 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 		    (const char *)from.p);
 		return SPOOL_FAIL;
 	}
-	if ((r = dkim_sign_emit(w->signer, confs, n, now, prefix)) != DKIM_OK) {
+	if (dkim_sign_emit(w->signer, confs, n, now, prefix) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
 		return SPOOL_FAIL;
 	}
@@ -282,17 +281,20 @@ write_stats(const struct batch *b, const struct spool_stats *s)
 static const struct spool_fault *
 fault_from_env(struct spool_fault *f)
 {
-	const char *v = getenv("HANKO_FAULT");
+	const char *v = getenv("HANKO_FAULT"), *c;
 	static char op[16];
-	unsigned long nth = 0;
-	int err = ENOSPC;
+	char *end;
+	size_t len;
 
-	if (v == NULL || sscanf(v, "%15[a-z]:%lu:%d", op, &nth, &err) < 2)
+	if (v == NULL || (c = strchr(v, ':')) == NULL ||
+	    (len = (size_t)(c - v)) == 0 || len >= sizeof(op))
 		return NULL;
+	memcpy(op, v, len);
+	op[len] = '\0';
 	f->op = op;
-	f->nth = nth;
-	f->err = err;
-	return f;
+	f->nth = strtoul(c + 1, &end, 10);
+	f->err = *end == ':' ? (int)strtol(end + 1, NULL, 10) : ENOSPC;
+	return f->nth > 0 ? f : NULL;
 }
 
 static int

@@ -480,8 +480,8 @@ cli_signtable_load(const char *spec, const struct cli_keytable *kt,
 {
 	struct cli_signtable *st;
 	const char *path;
-	struct tline *t;
-	size_t i, n;
+	struct tline *t = NULL;
+	size_t i, n = 0;
 	bool refile;
 	int rc;
 

@@ -407,7 +407,7 @@ verify_dir(struct verify_opts *o, const char *dir)
 	conf.max_msg = (size_t)o->max_size;
 	conf.alloc = o->e->core.alloc;
 	conf.work = &work;
-	if ((e = spool_runner_new(&conf, &r, err, sizeof(err))) != 0) {
+	if (spool_runner_new(&conf, &r, err, sizeof(err)) != 0) {
 		cli_err("%s", err);
 		o->any_unreadable = true;
 		return 0;
