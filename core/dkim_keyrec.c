@@ -79,7 +79,7 @@ pubkey_rsa(const uint8_t *der, size_t n)
 
 	/* SubjectPublicKeyInfo per RFC 6376; some publish bare PKCS#1. */
 	if ((pk = d2i_PUBKEY(NULL, &p, (long)n)) == NULL) {
-		/* Not SPKI: drop that error, or a later report would show it. */
+		/* Not SPKI: forget why, lest a later report show it. */
 		ERR_clear_error();
 		p = der;
 		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)n);
