@@ -153,3 +153,15 @@ bench: $(B)/hanko
 
 bench-deps:
 	@sh bench/deps.sh
+
+# Fuzzing (tests/fuzz/README.md): clang libFuzzer targets with ASan+UBSan.
+# make fuzz FUZZ_SECONDS=600 runs each target that long, two at a time;
+# make fuzz-replay replays the seed corpora under gcc (make test does too).
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	@sh tests/fuzz/build.sh
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-replay:
+	@sh tests/fuzz/replay.sh

@@ -1,0 +1,269 @@
+/*
+ * Shared plumbing for the fuzz targets; see common.h. The key records
+ * are copied from tests/vectors/dkim/keys.zone (hanko.example) and
+ * ../shared/testsuites/rfc8463/keys.zone (football.example.com), so the
+ * seed messages from tests/vectors/dkim/ verify as they do in the CLI
+ * tests and the fuzzer starts from passing signatures.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/scan.h"
+
+void
+fuzz_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: fuzz oracle failed: %s\n", file, line, what);
+	abort();
+}
+
+static void *
+libc_alloc(void *ctx, size_t len)
+{
+	(void)ctx;
+	return malloc(len);
+}
+
+static void
+libc_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static const struct hanko_alloc libc_allocator = { NULL, libc_alloc,
+	libc_free };
+
+const struct hanko_alloc *
+fuzz_alloc(void)
+{
+	return &libc_allocator;
+}
+
+void
+fuzz_env_init(
+    struct core_env *env, struct hanko_limits *lim, const struct dns_ops *dns)
+{
+	hanko_limits_default(lim);
+	env->alloc = fuzz_alloc();
+	env->dns = dns;
+	env->scan = scan_select(SCAN_AUTO);
+	env->limits = lim;
+}
+
+const char *
+fuzz_file(unsigned slot, const uint8_t *data, size_t size)
+{
+	static int fds[4] = { -1, -1, -1, -1 };
+	static char paths[4][64];
+
+	if (slot >= 4)
+		fuzz_fail(__FILE__, __LINE__, "fuzz_file slot");
+	if (fds[slot] < 0) {
+		if ((fds[slot] = memfd_create("hanko-fuzz", 0)) < 0)
+			fuzz_fail(__FILE__, __LINE__, "memfd_create");
+		snprintf(paths[slot], sizeof(paths[slot]), "/proc/self/fd/%d",
+		    fds[slot]);
+	}
+	if (ftruncate(fds[slot], 0) != 0 ||
+	    (size > 0 && pwrite(fds[slot], data, size, 0) != (ssize_t)size))
+		fuzz_fail(__FILE__, __LINE__, "writing the memfd");
+	return paths[slot];
+}
+
+#define ED_P "p=vgpZ8K6CvJV4FViGmpblkR8smVVat6I1KXl0k9jwKP0="
+#define RSA_P                                                                 \
+	"p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAl0ilZHbDSk650pTVr7psz" \
+	"tHukPc3KyB+GbRK+99uvlx8kem8BiZ3xnYXZhHrI+jW9UJKyQT8/TlFeOuJ1wjVdi4v" \
+	"eCYr4VMrdkgfLF+XOqpkHRNjDLhfKAxQHrnMA/xgLsWAOrhHEalWsHDCTRU7lRzF7uB" \
+	"v2F1h7Knv/WY3vtTPktfB8OxsH/g1cibdDlbmdbJiLltXPxC0oBbqFWc+m1x20Cwdd"  \
+	"iErIFyo4drb2S03qc7srMH8Gp0PuUDhuV0UsFdyqh3MkR1sA6EcDWG3j+JDRXsP0n0"  \
+	"zyaF/K8GwG1LB5WO4RbBuNzfkStVRwccfYi3awauxeGNIXCmf90BLRwIDAQAB"
+/* clang-format off */
+#define ED_REC  "v=DKIM1; k=ed25519; " ED_P
+#define MANY(n) { "many" n "._domainkey.hanko.example", DNS_OK, { ED_REC } }
+/* clang-format on */
+
+const struct fuzz_dns_name fuzz_vector_names[] = {
+	{ "rsa._domainkey.hanko.example", DNS_OK,
+	    { "v=DKIM1; k=rsa; " RSA_P } },
+	{ "ed._domainkey.hanko.example", DNS_OK, { ED_REC } },
+	{ "revoked._domainkey.hanko.example", DNS_OK,
+	    { "v=DKIM1; k=rsa; p=" } },
+	{ "testing._domainkey.hanko.example", DNS_OK,
+	    { "v=DKIM1; k=ed25519; t=y; " ED_P } },
+	{ "tempfail._domainkey.hanko.example", DNS_TEMPFAIL, { NULL } },
+	{ "permfail._domainkey.hanko.example", DNS_PERMFAIL, { NULL } },
+	{ "nodata._domainkey.hanko.example", DNS_NODATA, { NULL } },
+	{ "missing._domainkey.hanko.example", DNS_NXDOMAIN, { NULL } },
+	/* Two TXT RRs at one name, and a record that is not DKIM at all. */
+	{ "multi._domainkey.hanko.example", DNS_OK,
+	    { ED_REC, "v=DKIM1; k=rsa; " RSA_P } },
+	{ "spf._domainkey.hanko.example", DNS_OK, { "v=spf1 -all" } },
+	{ "empty._domainkey.hanko.example", DNS_OK, { "" } },
+	MANY("01"),
+	MANY("02"),
+	MANY("03"),
+	MANY("04"),
+	MANY("05"),
+	MANY("06"),
+	MANY("07"),
+	MANY("08"),
+	MANY("09"),
+	MANY("10"),
+	MANY("11"),
+	MANY("12"),
+	{ "brisbane._domainkey.football.example.com", DNS_OK,
+	    { "v=DKIM1; k=ed25519; "
+	      "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=" } },
+	{ "test._domainkey.football.example.com", DNS_OK,
+	    { "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQ"
+	      "oBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzC"
+	      "Nb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO"
+	      "9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB" } },
+};
+const size_t fuzz_vector_nnames =
+    sizeof(fuzz_vector_names) / sizeof(fuzz_vector_names[0]);
+
+/* Does q[0..qlen) end with want (lower case), ASCII case-insensitively? */
+static bool
+name_ends(const char *want, const char *q, size_t qlen)
+{
+	size_t i, wlen = strlen(want);
+
+	if (wlen > qlen)
+		return false;
+	q += qlen - wlen;
+	for (i = 0; i < wlen; i++) {
+		char c = q[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + ('a' - 'A'));
+		if (c != want[i])
+			return false;
+	}
+	return true;
+}
+
+static bool
+name_eq(const char *want, const char *q, size_t qlen)
+{
+	return strlen(want) == qlen && name_ends(want, q, qlen);
+}
+
+static void
+copy_txt(span *dst, span src)
+{
+	uint8_t *c = malloc(src.len + 1);
+
+	if (c == NULL)
+		fuzz_fail(__FILE__, __LINE__, "malloc");
+	if (src.len > 0)
+		memcpy(c, src.p, src.len);
+	*dst = span_make(c, src.len);
+}
+
+/*
+ * Answer one query from heap copies, then poison and free them: an
+ * answer span that core/ kept past done() becomes a use-after-free.
+ */
+static void
+deliver(struct fuzz_dns *fd, const char *qname, size_t qlen, dns_done_fn *done,
+    void *cookie)
+{
+	const struct fuzz_dns_name *e = NULL;
+	struct dns_answer ans = { DNS_NXDOMAIN, 300, NULL, 0, 0 };
+	span txt[FUZZ_DNS_DYNMAX > 3 ? FUZZ_DNS_DYNMAX : 3];
+	size_t i, n = 0;
+
+	if (qlen > 0 && qname[qlen - 1] == '.')
+		qlen--;
+	for (i = 0; i < fd->nnames && e == NULL; i++)
+		if (name_eq(fd->names[i].name, qname, qlen))
+			e = &fd->names[i];
+	if (e != NULL) {
+		ans.rcode = e->rc;
+		for (; n < 3 && e->rc == DNS_OK && e->txt[n] != NULL; n++)
+			copy_txt(&txt[n], span_cstr(e->txt[n]));
+	} else if (fd->dyn_suffix != NULL && fd->ndyn > 0 &&
+	    name_ends(fd->dyn_suffix, qname, qlen)) {
+		ans.rcode = DNS_OK;
+		for (; n < fd->ndyn && n < FUZZ_DNS_DYNMAX; n++)
+			copy_txt(&txt[n], fd->dyn_txt[n]);
+	}
+	ans.txt = n > 0 ? txt : NULL;
+	ans.ntxt = n;
+	done(cookie, &ans);
+	for (i = 0; i < n; i++) {
+		memset((void *)(uintptr_t)txt[i].p, 0xA5, txt[i].len);
+		free((void *)(uintptr_t)txt[i].p);
+	}
+}
+
+static int
+fuzz_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+{
+	struct fuzz_dns *fd = ctx;
+	struct fuzz_dns_q *q;
+
+	fd->nqueries++;
+	if (qname.len == 0 || qname.len >= sizeof(q->name))
+		return -EINVAL;
+	if (!fd->queued) {
+		char name[256];
+
+		/* The qname must stay readable for the whole call. */
+		memcpy(name, qname.p, qname.len);
+		deliver(fd, name, qname.len, done, cookie);
+		return 0;
+	}
+	if (fd->nq == FUZZ_DNS_QMAX)
+		return -ENOBUFS;
+	q = &fd->q[fd->nq++];
+	memcpy(q->name, qname.p, qname.len);
+	q->len = qname.len;
+	q->done = done;
+	q->cookie = cookie;
+	return 0;
+}
+
+void
+fuzz_dns_ops(struct fuzz_dns *fd, struct dns_ops *out)
+{
+	out->ctx = fd;
+	out->txt = fuzz_txt;
+}
+
+void
+fuzz_dns_reset(struct fuzz_dns *fd)
+{
+	fd->nq = 0;
+	fd->nqueries = 0;
+}
+
+size_t
+fuzz_dns_run(struct fuzz_dns *fd)
+{
+	size_t n = 0;
+
+	while (fd->nq > 0) {
+		struct fuzz_dns_q q;
+
+		if (fd->lifo) {
+			q = fd->q[--fd->nq];
+		} else {
+			q = fd->q[0];
+			memmove(fd->q, fd->q + 1, --fd->nq * sizeof(q));
+		}
+		deliver(fd, q.name, q.len, q.done, q.cookie);
+		n++;
+	}
+	return n;
+}
