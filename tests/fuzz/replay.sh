@@ -50,7 +50,13 @@ done
 
 fail=0
 for t in $targets; do
-	if "$OUT/replay_$t" "tests/fuzz/corpus/$t" >"$OUT/$t.log" 2>&1; then
+	# Each finding's reproducer is replayed with its target's seeds.
+	rm -rf "$OUT/in-$t" && mkdir -p "$OUT/in-$t"
+	cp tests/fuzz/corpus/"$t"/* "$OUT/in-$t/" 2>/dev/null || true
+	for c in tests/fuzz/crashes/fuzz_"$t"-*; do
+		[ -f "$c" ] && cp "$c" "$OUT/in-$t/"
+	done
+	if "$OUT/replay_$t" "$OUT/in-$t" >"$OUT/$t.log" 2>&1; then
 		echo "ok - fuzz replay $t ($(sed -n 's/.*: \([0-9]*\) inputs.*/\1/p' "$OUT/$t.log") inputs)"
 	else
 		echo "not ok - fuzz replay $t"
