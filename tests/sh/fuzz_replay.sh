@@ -25,7 +25,13 @@ fi
 for src in tests/fuzz/fuzz_*.c; do
 	t=$(basename "$src" .c)
 	t=${t#fuzz_}
+	# The seeds, and every finding's reproducer for this target.
+	mkdir -p "$T/in-$t"
+	cp tests/fuzz/corpus/"$t"/* "$T/in-$t/" 2>/dev/null
+	for c in tests/fuzz/crashes/fuzz_"$t"-*; do
+		[ -f "$c" ] && cp "$c" "$T/in-$t/"
+	done
 	check "fuzz replay $t (${san:-plain} gcc)" \
-	    "$T/fuzz/replay_$t" "tests/fuzz/corpus/$t"
+	    "$T/fuzz/replay_$t" "$T/in-$t"
 done
 finish
