@@ -24,7 +24,7 @@ CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN $WARN $PKG -I
 export CC CFLAGS OUT
 
 mkdir -p "$OUT/obj"
-SRCS="$(ls core/*.c) io/zone.c tools/cli_table.c tests/fuzz/common.c"
+SRCS="$(ls core/*.c) io/zone.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c"
 # One compile per source, JOBS at a time; a failure stops the build.
 echo "$SRCS" | tr ' ' '\n' | grep . | xargs -P "$JOBS" -I{} sh -c '
 	o="$OUT/obj/$(echo {} | tr / _ | sed "s/\.c$/.o/")"

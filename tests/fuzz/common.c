@@ -16,6 +16,7 @@
 
 #include "core/arena.h"
 #include "core/scan.h"
+#include "tools/cli_alloc.h"
 
 void
 fuzz_fail(const char *file, int line, const char *what)
@@ -24,27 +25,11 @@ fuzz_fail(const char *file, int line, const char *what)
 	abort();
 }
 
-static void *
-libc_alloc(void *ctx, size_t len)
-{
-	(void)ctx;
-	return malloc(len);
-}
-
-static void
-libc_free(void *ctx, void *p)
-{
-	(void)ctx;
-	free(p);
-}
-
-static const struct hanko_alloc libc_allocator = { NULL, libc_alloc,
-	libc_free };
-
+/* The sanitizer builds' allocator: tools/alloc_libc.c (plain malloc). */
 const struct hanko_alloc *
 fuzz_alloc(void)
 {
-	return &libc_allocator;
+	return cli_alloc();
 }
 
 void
