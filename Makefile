@@ -154,14 +154,15 @@ bench: $(B)/hanko
 bench-deps:
 	@sh bench/deps.sh
 
-# Fuzzing (tests/fuzz/README.md): clang libFuzzer targets with ASan+UBSan.
-# make fuzz FUZZ_SECONDS=600 runs each target that long, two at a time;
-# make fuzz-replay replays the seed corpora under gcc (make test does too).
-FUZZ_SECONDS ?= 60
+# Fuzzing (tests/fuzz/README.md): `make fuzz` builds the libFuzzer targets
+# with clang (ASan+UBSan) into build/fuzz/ and runs each FUZZ_SECONDS, two
+# at a time; `make fuzz-replay` replays the seed corpora and reproducers
+# without libFuzzer ($(CC); SAN=asan for the sanitizers), as make test does.
+FUZZ_SECONDS ?= 600
 
 fuzz:
 	@sh tests/fuzz/build.sh
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 fuzz-replay:
-	@sh tests/fuzz/replay.sh
+	@CC="$(CC)" SAN="$(SAN)" sh tests/fuzz/replay.sh build/fuzz-replay
