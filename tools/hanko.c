@@ -9,7 +9,9 @@
 static const char usage[] =
     "usage: hanko COMMAND [OPTIONS]\n"
     "  sign     [KEYS] < msg > signed    sign one message (MTA filter)\n"
+    "  sign     [KEYS] SPOOL_DIR OUT_DIR sign a spool, hand off exactly once\n"
     "  verify   [DNS] [FILE|DIR...]      one Authentication-Results per message\n"
+    "           (stdin when no file; directories in parallel)\n"
     "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
