@@ -1,11 +1,13 @@
 #!/bin/sh
-# Install the Debian packages hanko builds and tests with, if missing.
+# Install the Debian packages hanko builds and tests with, if missing, or
+# the packages named as arguments (bench/deps.sh passes its own list).
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev"
 TEST="python3 python3-dkim libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy"
 missing=""
-for p in $BUILD $TEST; do
+[ $# -gt 0 ] || set -- $BUILD $TEST
+for p in "$@"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 	    grep -q 'install ok installed' || missing="$missing $p"
 done
