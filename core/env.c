@@ -30,3 +30,22 @@ dns_rcode_str(enum dns_rcode rc)
 	}
 	return "unknown";
 }
+
+const char *
+dns_qtype_str(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_AAAA:
+		return "AAAA";
+	default:
+		return "TYPE?";
+	}
+}

@@ -3,8 +3,8 @@
 # the packages named as arguments (bench/deps.sh passes its own list).
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
-libcmocka-dev libldns-dev libunbound-dev"
-TEST="python3 python3-dkim libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy"
+libcmocka-dev libldns-dev libunbound-dev libpsl-dev publicsuffix"
+TEST="python3 python3-dkim python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST
 for p in "$@"; do
