@@ -9,6 +9,7 @@
 #include <ldns/ldns.h>
 
 #define NAME_MAX_LEN  253 /* presentation form, no trailing dot */
+#define LABEL_MAX_LEN 63
 #define DEFAULT_TTL   3600
 #define TEMPFAIL_MARK "HANKO-TEMPFAIL"
 
@@ -32,7 +33,10 @@ struct resolv_zone {
 	uint8_t **blob;
 	bool *marker;
 	struct resolv_rr *rr;
-	span *txt; /* txt[i] = rr[i].data, for dns_answer */
+	span *txt;             /* txt[i] = rr[i].data, for dns_answer */
+	struct dns_addr *addr; /* A, AAAA: rr[i].data as an address */
+	span *name;            /* MX, PTR: rr[i].data */
+	uint16_t *pref;        /* MX: rr[i].pref */
 	const char **ent;
 	size_t nent;
 };
@@ -299,15 +303,30 @@ zone_build(struct resolv_zone *z, struct loader *ld)
 	z->marker = calloc(n ? n : 1, sizeof(*z->marker));
 	z->rr = calloc(n ? n : 1, sizeof(*z->rr));
 	z->txt = calloc(n ? n : 1, sizeof(*z->txt));
+	z->addr = calloc(n ? n : 1, sizeof(*z->addr));
+	z->name = calloc(n ? n : 1, sizeof(*z->name));
+	z->pref = calloc(n ? n : 1, sizeof(*z->pref));
 	if (z->owner == NULL || z->blob == NULL || z->marker == NULL ||
-	    z->rr == NULL || z->txt == NULL)
+	    z->rr == NULL || z->txt == NULL || z->addr == NULL ||
+	    z->name == NULL || z->pref == NULL)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
+		const struct resolv_rr *rr = &ld->v[i].rr;
+
 		z->owner[i] = ld->v[i].owner;
 		z->blob[i] = ld->v[i].blob;
 		z->marker[i] = ld->v[i].marker;
-		z->rr[i] = ld->v[i].rr;
-		z->txt[i] = ld->v[i].rr.data;
+		z->rr[i] = *rr;
+		z->txt[i] = rr->data;
+		z->name[i] = rr->data;
+		z->pref[i] = rr->pref;
+		/* set_addr() left data empty when the rdata had another size */
+		if ((rr->type == RESOLV_T_A || rr->type == RESOLV_T_AAAA) &&
+		    rr->data.len <= sizeof(z->addr[i].b)) {
+			z->addr[i].len = (uint8_t)rr->data.len;
+			if (rr->data.len > 0)
+				memcpy(z->addr[i].b, rr->data.p, rr->data.len);
+		}
 		ld->v[i].owner = NULL;
 		ld->v[i].blob = NULL;
 		z->nrr++;
@@ -372,6 +391,9 @@ resolv_zone_free(struct resolv_zone *z)
 	free(z->marker);
 	free(z->rr);
 	free(z->txt);
+	free(z->addr);
+	free(z->name);
+	free(z->pref);
 	free(z->ent);
 	free(z);
 }
@@ -400,11 +422,15 @@ is_ent(const struct resolv_zone *z, const char *name)
 	    bsearch(&name, z->ent, z->nent, sizeof(*z->ent), str_cmp) != NULL;
 }
 
-/* Lower-case qname into buf without its trailing dot; false if unusable. */
+/*
+ * Lower-case qname into buf without its trailing dot; false if it is not a
+ * name a resolver would send (RFC 1035 §2.3.4: labels of 1 to 63 octets,
+ * 253 in presentation form) or holds a NUL.
+ */
 static bool
 name_norm(span q, char buf[NAME_MAX_LEN + 1])
 {
-	size_t i;
+	size_t i, label = 0;
 
 	if (q.len > 0 && q.p[q.len - 1] == '.')
 		q.len--;
@@ -415,12 +441,19 @@ name_norm(span q, char buf[NAME_MAX_LEN + 1])
 
 		if (c == 0)
 			return false;
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > LABEL_MAX_LEN) {
+			return false;
+		}
 		if (c >= 'A' && c <= 'Z')
 			c = (uint8_t)(c + ('a' - 'A'));
 		buf[i] = (char)c;
 	}
 	buf[q.len] = '\0';
-	return true;
+	return label > 0; /* "a..", once one dot is stripped */
 }
 
 static uint32_t
@@ -524,33 +557,76 @@ resolv_zone_query(const struct resolv_zone *z, span qname, uint16_t rrtype,
 }
 
 int
-resolv_zone_txt(const struct resolv_zone *z, span qname, struct dns_answer *out)
+resolv_zone_answer(const struct resolv_zone *z, uint16_t qtype, span qname,
+    struct dns_answer *out)
 {
 	struct resolv_answer a;
+	size_t first;
 	int rc;
 
-	if ((rc = resolv_zone_query(z, qname, RESOLV_T_TXT, &a)) != 0)
+	switch (qtype) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+	case DNS_T_MX:
+	case DNS_T_PTR:
+	case DNS_T_TXT:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if ((rc = resolv_zone_query(z, qname, qtype, &a)) != 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
 	out->rcode = a.rcode;
 	out->ttl = a.ttl;
-	if (a.rcode == DNS_OK) {
-		out->txt = &z->txt[a.rr - z->rr];
+	if (a.rcode != DNS_OK)
+		return 0;
+	/* a.rr is one (owner, type) run of z->rr; the arrays run parallel. */
+	first = (size_t)(a.rr - z->rr);
+	switch (qtype) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+		out->addr = &z->addr[first];
+		out->naddr = a.nrr;
+		break;
+	case DNS_T_MX:
+	case DNS_T_PTR:
+		if (qtype == DNS_T_MX)
+			out->pref = &z->pref[first];
+		out->name = &z->name[first];
+		out->nname = a.nrr;
+		break;
+	default:
+		out->txt = &z->txt[first];
 		out->ntxt = a.nrr;
+		break;
 	}
+	return 0;
+}
+
+int
+resolv_zone_txt(const struct resolv_zone *z, span qname, struct dns_answer *out)
+{
+	return resolv_zone_answer(z, DNS_T_TXT, qname, out);
+}
+
+static int
+zone_query(
+    void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
+{
+	struct dns_answer a;
+	int rc;
+
+	if ((rc = resolv_zone_answer(ctx, qtype, qname, &a)) != 0)
+		return rc;
+	done(cookie, &a);
 	return 0;
 }
 
 static int
 zone_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
 {
-	struct dns_answer a;
-	int rc;
-
-	if ((rc = resolv_zone_txt(ctx, qname, &a)) != 0)
-		return rc;
-	done(cookie, &a);
-	return 0;
+	return zone_query(ctx, DNS_T_TXT, qname, done, cookie);
 }
 
 void
@@ -558,4 +634,5 @@ resolv_zone_ops(struct resolv_zone *z, struct dns_ops *out)
 {
 	out->ctx = z;
 	out->txt = zone_txt;
+	out->query = zone_query;
 }

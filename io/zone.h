@@ -3,17 +3,21 @@
  *	zone.h - an offline DNS backend that answers from a master file
  * SYNOPSIS
  *	resolv_zone_load(path, &z, err, sizeof(err));
- *	resolv_zone_ops(z, &ops);	(ops.txt() answers before returning)
- *	resolv_zone_query(z, qname, RESOLV_T_MX, &ans);
+ *	resolv_zone_ops(z, &ops);	(ops.txt(), ops.query() answer
+ *					 before returning)
+ *	resolv_zone_answer(z, DNS_T_MX, qname, &dns_answer);
+ *	resolv_zone_query(z, qname, RESOLV_T_MX, &resolv_answer);
  *	resolv_zone_free(z);
  * DESCRIPTION
  *	Reads an RFC 1035 master file with ldns ($ORIGIN, $TTL, relative
  *	names, parenthesised multi-line records; a SOA is not required) and
  *	answers lookups from memory, for --dns-zone, tests and air-gapped
  *	checks. Names match case-insensitively (ASCII) and a trailing dot on
- *	the query name is optional. Names without an $ORIGIN are relative to
- *	the root. $INCLUDE is rejected with an error: ldns 1.8 does not
- *	implement it.
+ *	the query name is optional. A query name must be a usable DNS name:
+ *	1 to 253 octets without the trailing dot, labels of 1 to 63 octets,
+ *	no NUL; anything else is refused with -EINVAL. Names without an
+ *	$ORIGIN are relative to the root. $INCLUDE is rejected with an
+ *	error: ldns 1.8 does not implement it.
  *
  *	Answers follow a recursive resolver's view of the file: CNAME chains
  *	are followed (at most RESOLV_ZONE_MAX_CNAME hops; a longer chain or a
@@ -21,7 +25,14 @@
  *	with no records and no names below it is DNS_NXDOMAIN; a name that
  *	has other types, or is an empty non-terminal (a name below it
  *	exists), is DNS_NODATA. The ttl of an answer is the minimum over the
- *	records used, CNAMEs included. RRs are returned in file order.
+ *	records used, CNAMEs included. RRs are returned in file order, all
+ *	of them (the file is trusted, so no count is capped), and secure is
+ *	always 0.
+ *
+ *	Typed answers (struct dns_answer) carry A/AAAA records in addr[],
+ *	MX exchanges in name[] with pref[], PTR targets in name[] and TXT
+ *	strings in txt[]; names are lower case without the trailing dot, and
+ *	the root (a null MX, RFC 7505) is the empty span.
  *
  *	Test convention: a TXT record whose only character-string is exactly
  *	"HANKO-TEMPFAIL" makes every query that reaches its name (directly or
@@ -86,10 +97,11 @@ int resolv_zone_load(
 void resolv_zone_free(struct resolv_zone *z);
 
 /*
- * Fill *out so that out->txt() answers from z: done() is called before
- * txt() returns, with the answer's spans owned by z. txt() returns
- * -EINVAL, without calling done(), for an empty name or one longer than
- * 253 octets. z must outlive every use of *out.
+ * Fill *out so that out->txt() and out->query() answer from z: done() is
+ * called before they return, with the answer's arrays owned by z. They
+ * return -EINVAL, without calling done(), for an unusable name (see
+ * above) and query() also for a qtype other than the five dns_qtype
+ * values. query(DNS_T_TXT) is txt(). z must outlive every use of *out.
  */
 void resolv_zone_ops(struct resolv_zone *z, struct dns_ops *out);
 
@@ -102,8 +114,16 @@ int resolv_zone_query(const struct resolv_zone *z, span qname, uint16_t rrtype,
     struct resolv_answer *out);
 
 /*
- * The same TXT answer that ops->txt() delivers, for synchronous callers:
- * txt[i] is the joined string of the i-th TXT RR.
+ * The answer ops->query(qtype, qname) delivers, for synchronous callers:
+ * fills *out (arrays owned by z) and returns 0, or returns -EINVAL as
+ * query() does.
+ */
+int resolv_zone_answer(const struct resolv_zone *z, uint16_t qtype, span qname,
+    struct dns_answer *out);
+
+/*
+ * resolv_zone_answer(z, DNS_T_TXT, ...): txt[i] is the joined string of
+ * the i-th TXT RR.
  */
 int resolv_zone_txt(
     const struct resolv_zone *z, span qname, struct dns_answer *out);

@@ -307,6 +307,311 @@ t_resolv_zone_ops_sync_done(void **state)
 	resolv_zone_free(z);
 }
 
+/* One answer through ops->query(), which must call done() before return. */
+struct qcap {
+	int calls;
+	struct dns_answer a;
+};
+
+static void
+qcap_done(void *cookie, const struct dns_answer *ans)
+{
+	struct qcap *c = cookie;
+
+	c->calls++;
+	c->a = *ans; /* the arrays are the zone's: valid until free */
+}
+
+static struct dns_answer
+query(struct resolv_zone *z, uint16_t qtype, const char *name)
+{
+	struct dns_ops ops;
+	struct qcap c;
+
+	memset(&c, 0, sizeof(c));
+	resolv_zone_ops(z, &ops);
+	assert_non_null(ops.query);
+	assert_int_equal(
+	    ops.query(ops.ctx, qtype, span_cstr(name), qcap_done, &c), 0);
+	assert_int_equal(c.calls, 1);
+	if (c.a.rcode != DNS_OK) {
+		assert_int_equal(c.a.naddr + c.a.nname + c.a.ntxt, 0);
+		assert_null(c.a.addr);
+		assert_null(c.a.name);
+		assert_null(c.a.txt);
+	}
+	return c.a;
+}
+
+static const char typed_zone[] =
+    "$ORIGIN example.org.\n$TTL 60\n"
+    "@ MX 10 Mail\n@ 30 MX 20 Backup.Example.NET.\n"
+    "mail A 192.0.2.7\nmail A 192.0.2.8\nmail 40 AAAA 2001:db8::1\n"
+    "nomail MX 0 .\n"
+    "www CNAME mail\n"
+    "mxalias 20 CNAME example.org.\n"
+    "7.2.0.192.in-addr.arpa. PTR mail\n"
+    "7.2.0.192.in-addr.arpa. PTR Other.Example.\n"
+    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+    ".ip6.arpa. PTR mail.example.org.\n"
+    "txt TXT \"v=spf1 \" \"-all\"\n"
+    "bad TXT \"HANKO-TEMPFAIL\"\n"
+    "bad A 192.0.2.99\n"
+    "badalias CNAME bad\n";
+
+static void
+t_resolv_zone_query_a_aaaa(void **state)
+{
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	struct resolv_zone *z;
+	struct dns_answer a;
+
+	(void)state;
+	z = load_text(typed_zone);
+	a = query(z, DNS_T_A, "MAIL.example.org.");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.naddr, 2);
+	assert_int_equal(a.addr[0].len, 4);
+	assert_memory_equal(a.addr[0].b, "\xc0\x00\x02\x07", 4);
+	assert_memory_equal(a.addr[1].b, "\xc0\x00\x02\x08", 4);
+	assert_int_equal(a.ttl, 60);
+	assert_int_equal(a.nname + a.ntxt, 0);
+	assert_null(a.pref);
+	assert_int_equal(a.secure, 0);
+	a = query(z, DNS_T_AAAA, "mail.example.org");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.naddr, 1);
+	assert_int_equal(a.addr[0].len, 16);
+	assert_memory_equal(a.addr[0].b, v6, 16);
+	assert_int_equal(a.ttl, 40);
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_mx(void **state)
+{
+	struct resolv_zone *z;
+	struct dns_answer a;
+
+	(void)state;
+	z = load_text(typed_zone);
+	a = query(z, DNS_T_MX, "example.org");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.nname, 2);
+	assert_non_null(a.pref);
+	assert_int_equal(a.pref[0], 10);
+	assert_span_str(a.name[0], "mail.example.org");
+	assert_int_equal(a.pref[1], 20);
+	assert_span_str(a.name[1], "backup.example.net");
+	assert_int_equal(a.ttl, 30);
+	assert_int_equal(a.naddr + a.ntxt, 0);
+	/* RFC 7505 null MX: the root is the empty span */
+	a = query(z, DNS_T_MX, "nomail.example.org");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.nname, 1);
+	assert_int_equal(a.pref[0], 0);
+	assert_int_equal(a.name[0].len, 0);
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_ptr(void **state)
+{
+	struct resolv_zone *z;
+	struct dns_answer a;
+
+	(void)state;
+	z = load_text(typed_zone);
+	a = query(z, DNS_T_PTR, "7.2.0.192.in-addr.arpa");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.nname, 2);
+	assert_null(a.pref);
+	assert_span_str(a.name[0], "mail.example.org");
+	assert_span_str(a.name[1], "other.example");
+	a = query(z, DNS_T_PTR,
+	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2"
+	    ".IP6.ARPA.");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.nname, 1);
+	assert_span_str(a.name[0], "mail.example.org");
+	assert_int_equal(
+	    query(z, DNS_T_PTR, "8.2.0.192.in-addr.arpa").rcode, DNS_NXDOMAIN);
+	/* 2.0.192.in-addr.arpa is an empty non-terminal */
+	assert_int_equal(
+	    query(z, DNS_T_PTR, "2.0.192.in-addr.arpa").rcode, DNS_NODATA);
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_txt_is_txt(void **state)
+{
+	static const char *const names[] = { "txt.example.org",
+		"mail.example.org", "none.example.org", "bad.example.org" };
+	struct resolv_zone *z;
+	struct dns_answer a, b;
+	struct dns_ops ops;
+	struct qcap c;
+	size_t i, k;
+
+	(void)state;
+	z = load_text(typed_zone);
+	resolv_zone_ops(z, &ops);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		a = query(z, DNS_T_TXT, names[i]);
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(
+		    ops.txt(ops.ctx, span_cstr(names[i]), qcap_done, &c), 0);
+		assert_int_equal(c.calls, 1);
+		b = c.a;
+		assert_int_equal(a.rcode, b.rcode);
+		assert_int_equal(a.ttl, b.ttl);
+		assert_int_equal(a.ntxt, b.ntxt);
+		for (k = 0; k < a.ntxt; k++) {
+			assert_int_equal(a.txt[k].len, b.txt[k].len);
+			assert_memory_equal(
+			    a.txt[k].p, b.txt[k].p, a.txt[k].len);
+		}
+		assert_int_equal(a.naddr + a.nname, 0);
+	}
+	a = query(z, DNS_T_TXT, "txt.example.org");
+	assert_int_equal(a.ntxt, 1);
+	assert_span_str(a.txt[0], "v=spf1 -all");
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_cname_follow(void **state)
+{
+	struct resolv_zone *z;
+	struct dns_answer a;
+
+	(void)state;
+	z = load_text(typed_zone);
+	a = query(z, DNS_T_A, "www.example.org");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.naddr, 2);
+	assert_memory_equal(a.addr[1].b, "\xc0\x00\x02\x08", 4);
+	a = query(z, DNS_T_AAAA, "www.example.org");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.naddr, 1);
+	a = query(z, DNS_T_MX, "mxalias.example.org");
+	assert_int_equal(a.rcode, DNS_OK);
+	assert_int_equal(a.nname, 2);
+	assert_span_str(a.name[0], "mail.example.org");
+	assert_int_equal(a.ttl, 20); /* the CNAME's ttl is the lowest */
+	/* the alias's target has no MX: NODATA, not the CNAME itself */
+	assert_int_equal(
+	    query(z, DNS_T_MX, "www.example.org").rcode, DNS_NODATA);
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_nxdomain_nodata(void **state)
+{
+	static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX,
+		DNS_T_PTR, DNS_T_TXT };
+	struct resolv_zone *z;
+	size_t i;
+
+	(void)state;
+	z = load_text(typed_zone);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		uint16_t t = types[i];
+
+		assert_int_equal(
+		    query(z, t, "nope.example.org").rcode, DNS_NXDOMAIN);
+		assert_int_equal(
+		    query(z, t, "x.mail.example.org").rcode, DNS_NXDOMAIN);
+		/* a name with other types only */
+		assert_int_equal(query(z, t, "txt.example.org").rcode,
+		    t == DNS_T_TXT ? DNS_OK : DNS_NODATA);
+		/* an empty non-terminal */
+		assert_int_equal(
+		    query(z, t, "0.192.in-addr.arpa").rcode, DNS_NODATA);
+	}
+	assert_int_equal(query(z, DNS_T_AAAA, "www.example.org").rcode, DNS_OK);
+	assert_int_equal(
+	    query(z, DNS_T_PTR, "mail.example.org").rcode, DNS_NODATA);
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_tempfail_marker(void **state)
+{
+	static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA, DNS_T_MX,
+		DNS_T_PTR, DNS_T_TXT };
+	struct resolv_zone *z;
+	size_t i;
+
+	(void)state;
+	z = load_text(typed_zone);
+	/* the marker wins over the A record beside it, also through a CNAME */
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		assert_int_equal(
+		    query(z, types[i], "bad.example.org").rcode, DNS_TEMPFAIL);
+		assert_int_equal(
+		    query(z, types[i], "badalias.example.org").rcode,
+		    DNS_TEMPFAIL);
+	}
+	resolv_zone_free(z);
+}
+
+static void
+t_resolv_zone_query_invalid(void **state)
+{
+	static const char *const bad[] = { "", ".", "..", "a..example.org",
+		".example.org", "example.org..",
+		"a234567890123456789012345678901234567890123456789012345678901234"
+		".example.org" };
+	struct resolv_zone *z;
+	struct dns_ops ops;
+	struct qcap c;
+	char longname[256];
+	size_t i;
+
+	(void)state;
+	z = load_text(typed_zone);
+	resolv_zone_ops(z, &ops);
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ops.query(ops.ctx, DNS_T_A, span_cstr(bad[i]),
+		                     qcap_done, &c),
+		    -EINVAL);
+		assert_int_equal(
+		    ops.txt(ops.ctx, span_cstr(bad[i]), qcap_done, &c),
+		    -EINVAL);
+	}
+	/* a NUL inside the name */
+	assert_int_equal(
+	    ops.query(ops.ctx, DNS_T_A,
+	        span_make((const uint8_t *)"mail\0.example.org", 17), qcap_done,
+	        &c),
+	    -EINVAL);
+	/* 253 octets is the longest name; 254 is refused */
+	memset(longname, 'a', sizeof(longname));
+	for (i = 63; i < sizeof(longname); i += 64)
+		longname[i] = '.';
+	assert_int_equal(
+	    ops.query(ops.ctx, DNS_T_A,
+	        span_make((const uint8_t *)longname, 253), qcap_done, &c),
+	    0);
+	assert_int_equal(c.a.rcode, DNS_NXDOMAIN);
+	assert_int_equal(
+	    ops.query(ops.ctx, DNS_T_A,
+	        span_make((const uint8_t *)longname, 254), qcap_done, &c),
+	    -EINVAL);
+	assert_int_equal(c.calls, 1);
+	/* qtypes outside dns_qtype, CNAME included, are refused */
+	assert_int_equal(ops.query(ops.ctx, RESOLV_T_CNAME,
+	                     span_cstr("www.example.org"), qcap_done, &c),
+	    -EINVAL);
+	assert_int_equal(
+	    ops.query(ops.ctx, 2, span_cstr("example.org"), qcap_done, &c),
+	    -EINVAL);
+	assert_int_equal(c.calls, 1);
+	resolv_zone_free(z);
+}
+
 static char *
 slurp(const char *path, size_t *len)
 {
@@ -401,6 +706,14 @@ main(void)
 		cmocka_unit_test(t_resolv_zone_load_include_rejected),
 		cmocka_unit_test(t_resolv_zone_query_types),
 		cmocka_unit_test(t_resolv_zone_ops_sync_done),
+		cmocka_unit_test(t_resolv_zone_query_a_aaaa),
+		cmocka_unit_test(t_resolv_zone_query_mx),
+		cmocka_unit_test(t_resolv_zone_query_ptr),
+		cmocka_unit_test(t_resolv_zone_query_txt_is_txt),
+		cmocka_unit_test(t_resolv_zone_query_cname_follow),
+		cmocka_unit_test(t_resolv_zone_query_nxdomain_nodata),
+		cmocka_unit_test(t_resolv_zone_query_tempfail_marker),
+		cmocka_unit_test(t_resolv_zone_query_invalid),
 		cmocka_unit_test(t_resolv_zone_load_rfc8463),
 		cmocka_unit_test(t_resolv_zone_free_null),
 	};
