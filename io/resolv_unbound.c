@@ -10,8 +10,12 @@
 
 #include <unbound.h>
 
-#define DNS_T_TXT 16
-#define DNS_C_IN  1
+#define DNS_C_IN 1
+
+/* RFC 1035 §2.3.4, §3.1: presentation form without the trailing dot. */
+#define NAME_MAX_LEN  253
+#define LABEL_MAX_LEN 63
+#define WIRE_MAX_LEN  255
 
 struct waiter {
 	dns_done_fn *done;
@@ -19,16 +23,22 @@ struct waiter {
 	struct waiter *next;
 };
 
-/* One distinct query in flight. */
+/* One distinct (qtype, qname) in flight. */
 struct query {
 	struct resolv_ub *r;
-	char name[256];
+	char name[NAME_MAX_LEN + 1]; /* lower case, no trailing dot */
+	uint16_t qtype;
 	int id; /* libunbound's async id */
 	double deadline;
 	bool used;
 	struct waiter *waiters;
 };
 
+/*
+ * The decoded answer being delivered lives here, not on the stack: it is
+ * valid only during done() (core/dns.h), and only one is delivered at a
+ * time because answers arrive from ub_process() on this thread.
+ */
 struct resolv_ub {
 	struct ub_ctx *ctx;
 	double timeout;
@@ -36,6 +46,11 @@ struct resolv_ub {
 	size_t nq; /* slots */
 	size_t pending;
 	uint8_t txt[RESOLV_TXT_RRS][RESOLV_TXT_MAX];
+	span txtv[RESOLV_TXT_RRS];
+	struct dns_addr addr[RESOLV_ADDR_RRS];
+	uint8_t name[RESOLV_NAME_RRS][NAME_MAX_LEN];
+	span namev[RESOLV_NAME_RRS];
+	uint16_t pref[RESOLV_NAME_RRS];
 };
 
 static double
@@ -152,6 +167,128 @@ txt_join(const uint8_t *rd, size_t n, uint8_t *out, size_t cap)
 	return len;
 }
 
+/*
+ * Decode the uncompressed wire-format name at rd[0..n) (RFC 1035 §3.1;
+ * libunbound hands rdata names decompressed) into out, lower case, labels
+ * joined by dots, without the trailing dot: the root is the empty string.
+ * Returns the wire octets used, or 0 when the name is malformed (runs past
+ * n or 255 octets, a compression pointer or reserved label type) or has a
+ * label holding a dot or a NUL, which the answer's spans cannot express.
+ */
+static size_t
+name_from_wire(
+    const uint8_t *rd, size_t n, uint8_t out[NAME_MAX_LEN], size_t *outlen)
+{
+	size_t i = 0, o = 0;
+
+	for (;;) {
+		size_t l, k;
+
+		if (i >= n || i >= WIRE_MAX_LEN)
+			return 0;
+		if ((l = rd[i++]) == 0)
+			break;
+		/* the root octet must still fit in the 255 */
+		if (l > LABEL_MAX_LEN || l > n - i || l >= WIRE_MAX_LEN - i)
+			return 0;
+		/* implied by the line above; kept as the guard of out[] */
+		if (l + (o > 0) > NAME_MAX_LEN - o)
+			return 0;
+		if (o > 0)
+			out[o++] = '.';
+		for (k = 0; k < l; k++) {
+			uint8_t c = rd[i + k];
+
+			if (c == '.' || c == 0)
+				return 0;
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c + ('a' - 'A'));
+			out[o++] = c;
+		}
+		i += l;
+	}
+	*outlen = o;
+	return i;
+}
+
+/* One name (PTR) or preference and name (MX) filling all of rd[0..n). */
+static bool
+decode_name(
+    struct resolv_ub *r, size_t k, uint16_t qtype, const uint8_t *rd, size_t n)
+{
+	size_t off = 0, len = 0, used;
+
+	r->pref[k] = 0;
+	if (qtype == DNS_T_MX) {
+		if (n < 2)
+			return false;
+		r->pref[k] = (uint16_t)(rd[0] << 8 | rd[1]);
+		off = 2;
+	}
+	used = name_from_wire(rd + off, n - off, r->name[k], &len);
+	if (used == 0 || used != n - off)
+		return false;
+	r->namev[k] = span_make(r->name[k], len);
+	return true;
+}
+
+static bool
+decode_addr(
+    struct resolv_ub *r, size_t k, uint16_t qtype, const uint8_t *rd, size_t n)
+{
+	if (n != (qtype == DNS_T_A ? 4u : 16u))
+		return false;
+	r->addr[k].len = (uint8_t)n;
+	memcpy(r->addr[k].b, rd, n);
+	return true;
+}
+
+/*
+ * Decode the records of res into r's arrays and point ans at them. At most
+ * the cap of the type is kept (the first ones, in answer order); a record
+ * whose rdata does not parse is skipped, and when records came but none
+ * parsed the answer is DNS_TEMPFAIL, as a resolver's FORMERR would be.
+ */
+static void
+decode_records(struct resolv_ub *r, uint16_t qtype, const struct ub_result *res,
+    struct dns_answer *ans)
+{
+	size_t i, k = 0, cap;
+
+	if (qtype == DNS_T_TXT)
+		cap = RESOLV_TXT_RRS;
+	else if (qtype == DNS_T_A || qtype == DNS_T_AAAA)
+		cap = RESOLV_ADDR_RRS;
+	else
+		cap = RESOLV_NAME_RRS;
+	for (i = 0; k < cap && res->data[i] != NULL; i++) {
+		const uint8_t *rd = (const uint8_t *)res->data[i];
+		size_t n = res->len[i] > 0 ? (size_t)res->len[i] : 0;
+
+		if (qtype == DNS_T_TXT) {
+			r->txtv[k] = span_make(r->txt[k],
+			    txt_join(rd, n, r->txt[k], RESOLV_TXT_MAX));
+			k++;
+		} else if (qtype == DNS_T_A || qtype == DNS_T_AAAA)
+			k += decode_addr(r, k, qtype, rd, n);
+		else
+			k += decode_name(r, k, qtype, rd, n);
+	}
+	if (k == 0) {
+		ans->rcode = DNS_TEMPFAIL;
+	} else if (qtype == DNS_T_TXT) {
+		ans->txt = r->txtv;
+		ans->ntxt = k;
+	} else if (qtype == DNS_T_A || qtype == DNS_T_AAAA) {
+		ans->addr = r->addr;
+		ans->naddr = k;
+	} else {
+		ans->name = r->namev;
+		ans->pref = qtype == DNS_T_MX ? r->pref : NULL;
+		ans->nname = k;
+	}
+}
+
 static enum dns_rcode
 ub_rcode(int err, const struct ub_result *res)
 {
@@ -162,6 +299,22 @@ ub_rcode(int err, const struct ub_result *res)
 	if (res->rcode != 0 || res->bogus)
 		return DNS_TEMPFAIL; /* SERVFAIL, REFUSED, bogus */
 	return res->havedata ? DNS_OK : DNS_NODATA;
+}
+
+void
+resolv_ub_decode(struct resolv_ub *r, uint16_t qtype, int err,
+    const struct ub_result *res, struct dns_answer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rcode = ub_rcode(err, res);
+	if (res == NULL)
+		return;
+	out->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+	out->secure = res->bogus ? -1 : res->secure ? 1 : 0;
+	if (out->rcode == DNS_OK && res->data != NULL && res->len != NULL)
+		decode_records(r, qtype, res, out);
+	else if (out->rcode == DNS_OK)
+		out->rcode = DNS_TEMPFAIL;
 }
 
 /* Answer every waiter of q; the slot is free before anyone is called. */
@@ -184,30 +337,17 @@ static void
 on_result(void *data, int err, struct ub_result *res)
 {
 	struct query *q = data;
-	struct resolv_ub *r = q->r;
-	struct dns_answer ans = { ub_rcode(err, res), 0, NULL, 0, 0 };
-	span txt[RESOLV_TXT_RRS];
-	size_t i;
+	struct dns_answer ans;
 
-	if (res != NULL) {
-		ans.ttl = (uint32_t)res->ttl;
-		ans.secure = res->bogus ? -1 : res->secure ? 1 : 0;
-	}
-	for (i = 0;
-	     ans.rcode == DNS_OK && i < RESOLV_TXT_RRS && res->data[i] != NULL;
-	     i++)
-		txt[i] = span_make(r->txt[i],
-		    txt_join((const uint8_t *)res->data[i], (size_t)res->len[i],
-		        r->txt[i], RESOLV_TXT_MAX));
-	ans.txt = txt;
-	ans.ntxt = ans.rcode == DNS_OK ? i : 0;
+	resolv_ub_decode(q->r, q->qtype, err, res, &ans);
 	deliver(q, &ans);
 	if (res != NULL)
 		ub_resolve_free(res);
 }
 
 static struct query *
-find(struct resolv_ub *r, const char *name, struct query **freeslot)
+find(struct resolv_ub *r, uint16_t qtype, const char *name,
+    struct query **freeslot)
 {
 	size_t i;
 
@@ -216,62 +356,148 @@ find(struct resolv_ub *r, const char *name, struct query **freeslot)
 		if (!r->q[i].used) {
 			if (*freeslot == NULL)
 				*freeslot = &r->q[i];
-		} else if (strcmp(r->q[i].name, name) == 0) {
+		} else if (r->q[i].qtype == qtype &&
+		    strcmp(r->q[i].name, name) == 0) {
 			return &r->q[i];
 		}
 	}
 	return NULL;
 }
 
+/*
+ * Lower-case qname into key without its trailing dot; false unless it is
+ * a name a resolver can send: 1 to 253 octets, labels of 1 to 63, no NUL.
+ */
+static bool
+name_norm(span q, char key[NAME_MAX_LEN + 1])
+{
+	size_t i, label = 0;
+
+	if (q.len > 0 && q.p[q.len - 1] == '.')
+		q.len--;
+	if (q.len == 0 || q.len > NAME_MAX_LEN)
+		return false;
+	for (i = 0; i < q.len; i++) {
+		uint8_t c = q.p[i];
+
+		if (c == 0)
+			return false;
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > LABEL_MAX_LEN) {
+			return false;
+		}
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + ('a' - 'A'));
+		key[i] = (char)c;
+	}
+	key[q.len] = '\0';
+	return label > 0; /* "a..", once one dot is stripped */
+}
+
+/*
+ * libunbound parses its qname as presentation format, where a backslash
+ * starts an escape; every byte but a letter, digit, '-', '_' or the label
+ * dot is sent as \DDD, so the name queried is exactly the bytes given.
+ */
+static void
+name_escape(const char *key, char out[4 * NAME_MAX_LEN + 1])
+{
+	size_t o = 0;
+
+	for (; *key != '\0'; key++) {
+		uint8_t c = (uint8_t)*key;
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.') {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = (char)('0' + c / 100);
+		out[o++] = (char)('0' + c / 10 % 10);
+		out[o++] = (char)('0' + c % 10);
+	}
+	out[o] = '\0';
+}
+
+/* Start the lookup for q (name and qtype set); -errno if it cannot. */
 static int
-ub_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+submit(struct resolv_ub *r, struct query *q)
+{
+	char wire[4 * NAME_MAX_LEN + 1];
+
+	name_escape(q->name, wire);
+	q->r = r;
+	q->waiters = NULL;
+	q->deadline = mono() + r->timeout;
+	if (ub_resolve_async(
+	        r->ctx, wire, q->qtype, DNS_C_IN, q, on_result, &q->id) != 0)
+		return -EIO;
+	q->used = true;
+	r->pending++;
+	return 0;
+}
+
+static int
+ub_query(void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
 {
 	struct resolv_ub *r = ctx;
 	struct query *q, *slot;
 	struct waiter *w;
-	char name[256];
-	size_t i;
+	char key[NAME_MAX_LEN + 1];
+	int rc;
 
-	if (qname.len == 0 || qname.len >= sizeof(name))
+	switch (qtype) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+	case DNS_T_MX:
+	case DNS_T_PTR:
+	case DNS_T_TXT:
+		break;
+	default:
 		return -EINVAL;
-	for (i = 0; i < qname.len; i++) /* names match case-blind */
-		name[i] = (char)(qname.p[i] >= 'A' && qname.p[i] <= 'Z'
-		        ? qname.p[i] + 32
-		        : qname.p[i]);
-	name[qname.len] = '\0';
+	}
+	if (!name_norm(qname, key))
+		return -EINVAL;
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return -ENOMEM;
 	w->done = done;
 	w->cookie = cookie;
-	if ((q = find(r, name, &slot)) == NULL) {
+	if ((q = find(r, qtype, key, &slot)) == NULL) {
 		if ((q = slot) == NULL) {
 			free(w);
 			return -EAGAIN; /* more distinct queries than slots */
 		}
-		memcpy(q->name, name, qname.len + 1);
-		q->r = r;
-		q->waiters = NULL;
-		q->deadline = mono() + r->timeout;
-		if (ub_resolve_async(r->ctx, q->name, DNS_T_TXT, DNS_C_IN, q,
-		        on_result, &q->id) != 0) {
+		memcpy(q->name, key, sizeof(key));
+		q->qtype = qtype;
+		if ((rc = submit(r, q)) != 0) {
 			free(w);
-			return -EIO;
+			return rc;
 		}
-		q->used = true;
-		r->pending++;
 	}
 	w->next = q->waiters;
 	q->waiters = w;
 	return 0;
 }
 
+static int
+ub_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+{
+	return ub_query(ctx, DNS_T_TXT, qname, done, cookie);
+}
+
 static void
 expire(struct resolv_ub *r)
 {
-	struct dns_answer ans = { DNS_TEMPFAIL, 0, NULL, 0, 0 };
+	struct dns_answer ans;
 	double now = mono();
 	size_t i;
 
+	memset(&ans, 0, sizeof(ans));
+	ans.rcode = DNS_TEMPFAIL;
 	for (i = 0; i < r->nq; i++) {
 		if (!r->q[i].used || r->q[i].deadline > now)
 			continue;
@@ -311,4 +537,5 @@ resolv_ub_ops(struct resolv_ub *r, struct dns_ops *out)
 {
 	out->ctx = r;
 	out->txt = ub_txt;
+	out->query = ub_query;
 }
