@@ -17,8 +17,8 @@ WARN="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
  -Wcast-qual -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
  -Wold-style-definition -Wwrite-strings -Wformat=2 -Wundef -Wvla -Walloca
  -Wnull-dereference -Wimplicit-fallthrough -Wswitch-enum -Wdouble-promotion"
-PKG=$(pkg-config --cflags libcrypto ldns)
-LIBS=$(pkg-config --libs libcrypto ldns)
+PKG=$(pkg-config --cflags libcrypto ldns libpsl)
+LIBS=$(pkg-config --libs libcrypto ldns libpsl)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN $WARN $PKG -I."
 export CC CFLAGS OUT

@@ -29,8 +29,8 @@ if [ "${SAN:-}" = asan ]; then
 else
 	OPT="-O1"
 fi
-PKG=$(pkg-config --cflags libcrypto ldns)
-LIBS=$(pkg-config --libs libcrypto ldns)
+PKG=$(pkg-config --cflags libcrypto ldns libpsl)
+LIBS=$(pkg-config --libs libcrypto ldns libpsl)
 CFLAGS="-std=c17 -D_GNU_SOURCE -g $OPT $WARN $PKG -I."
 export CC CFLAGS OUT
 
