@@ -16,7 +16,12 @@
 #                   into many short strings), revoked (p=), alias (CNAME to
 #                   ed-key.keys.hanko.example), xalias (CNAME into
 #                   secure.example), bulk001..bulk200 (the Ed25519 key),
-#                   missing (NXDOMAIN)
+#                   missing (NXDOMAIN); for typed lookups: MX at the apex
+#                   (10 mail, 20 MX2.Hanko.Example.), mail (two A, one
+#                   AAAA), mx2, nomail (null MX), www (CNAME mail),
+#                   mxalias (CNAME to the apex), big (200 A records)
+#   0.0.192.in-addr.arpa, f.f.f.3.ip6.arpa
+#                   unsigned reverse zones: PTRs for mail's addresses
 #   secure.example  signed (ECDSA P-256, NSEC): rsa, ed, rsa-key.keys
 #   broken.example  configured without a zone file: NSD answers SERVFAIL
 #
@@ -94,6 +99,12 @@ make_zones() {
 	seq -f 'bulk%03g._domainkey' 1 200 |
 	    sed "s|\$|	IN	TXT	$ED_TXT|" >>"$DIR/hanko.example.zone" ||
 	    die "cannot write $DIR/hanko.example.zone"
+	# big: 200 A records (192.0.1.0 .. 192.0.1.199), too many for UDP
+	seq -f 'big	IN	A	192.0.1.%g' 0 199 >>"$DIR/hanko.example.zone" ||
+	    die "cannot write $DIR/hanko.example.zone"
+	for z in 0.0.192.in-addr.arpa f.f.f.3.ip6.arpa; do
+		fill "$HERE/$z.zone.in" "$DIR/$z.zone"
+	done
 	fill "$HERE/secure.example.zone.in" "$DIR/secure.example.zone"
 	rm -f "$DIR/broken.example.zone"
 

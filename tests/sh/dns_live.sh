@@ -3,7 +3,10 @@
 # (tests/dns/server.sh) serving hanko.example (unsigned) and secure.example
 # (DNSSEC-signed), reached through --resolver; and a server that never
 # answers (tests/dns/blackhole.py) for --dns-timeout, concurrency of the
-# lookups and exit 75 in filter mode.
+# lookups and exit 75 in filter mode. Typed lookups (A, AAAA, MX, PTR, TXT)
+# go through tests/dns/query.c, built here against the library of the
+# hanko under test, against NSD, the blackhole and tests/dns/hostile.py (a
+# server whose answers are crafted to break a careless decoder).
 . "$(dirname "$0")/../lib.sh"
 
 DNS=$TOP/tests/dns
@@ -19,12 +22,13 @@ done
 # killed outright, the servers notice that $$ is gone and stop themselves.
 SRV=$T/dns
 BHPID=
+HOPID=
 cleanup() {
 	"$DNS/server.sh" stop "$SRV" >/dev/null 2>&1
-	if [ -n "$BHPID" ]; then
-		kill "$BHPID" 2>/dev/null
-		wait "$BHPID" 2>/dev/null
-	fi
+	for _p in $BHPID $HOPID; do
+		kill "$_p" 2>/dev/null
+		wait "$_p" 2>/dev/null
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -83,6 +87,56 @@ for l in lines:
             assert str(r[k]) == v, (k, v, r)
 PY
 jcheck() { "$PY" "$T/jcheck.py" "$@"; }
+
+# tests/dns/query.c against the libhanko.a beside $HANKO, with the
+# sanitizers of that build; the typed-lookup checks fail if it cannot be
+# built.
+QUERY=$T/query
+case ${CONFIG:-release} in
+asan)	QSAN="-fsanitize=address,undefined -fno-sanitize-recover=all" ;;
+*)	QSAN= ;;
+esac
+qlibs() {
+	for _l in libcrypto liburing ldns libpsl libunbound; do
+		pkg-config --libs $_l 2>/dev/null
+	done
+}
+# shellcheck disable=SC2046,SC2086
+check "tests/dns/query.c builds" ${CC:-cc} -std=c17 -D_GNU_SOURCE -g -O1 \
+    -Wall -Wextra -Werror -I"$TOP" $QSAN -o "$QUERY" "$DNS/query.c" \
+    "$(dirname "$HANKO")/libhanko.a" $(qlibs) -lunbound -lpthread
+# qry OUT RESOLVER [opts] TYPE NAME...: answers in OUT, stderr in OUT.err
+qry() {
+	_o=$1 _r=$2; shift 2
+	timeout 60 "$QUERY" --resolver "$_r" "$@" >"$_o" 2>"$_o.err"
+}
+# qhas OUT TYPE NAME RCODE [RECORD...|#N]: the line for TYPE NAME in OUT
+# has RCODE and these records in any order (#N: N of them; * any). A
+# leading secure=S checks that field too.
+cat >"$T/qhas.py" <<'PY'
+import sys
+f, t, n, rc, *want = sys.argv[1:]
+sec = None
+if rc.startswith("secure="):
+    sec, rc, want = rc, want[0], want[1:]
+for l in open(f):
+    w = l.split()
+    if w[:2] != [t, n]:
+        continue
+    assert w[2] == rc, l
+    if sec:
+        assert w[3] == sec, l
+    recs = w[5:]
+    if want[:1] == ["*"]:
+        pass
+    elif want[:1] and want[0].startswith("#"):
+        assert len(recs) == int(want[0][1:]), "%d records: %s" % (len(recs), l)
+    else:
+        assert sorted(recs) == sorted(want), l
+    sys.exit(0)
+sys.exit("no answer for %s %s in %s" % (t, n, open(f).read()[:2000]))
+PY
+qhas() { "$PY" "$T/qhas.py" "$@"; }
 
 # --- the authoritative server ------------------------------------------------
 PORT=$(HANKO_DNS_OWNER=$$ "$DNS/server.sh" start "$SRV" 2>"$T/srv.err")
@@ -237,6 +291,64 @@ vfy --dnssec "$SRV/trust-anchor.wrong" --json "$T/rsa.eml" >"$T/j" 2>"$T/e"
 check "dnssec: wrong anchor: hanko.example unaffected" \
     jcheck result=pass dnssec=false <"$T/j"
 
+# --- typed lookups through the resolver (tests/dns/query.c) -------------------
+# All at once, duplicates included, as a batch would ask them.
+H=hanko.example
+R4=0.0.192.in-addr.arpa
+R6=0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.f.f.f.3.ip6.arpa
+qry "$T/q" "$RES" A mail.$H AAAA mail.$H MX $H MX nomail.$H A www.$H \
+    AAAA www.$H MX mxalias.$H PTR 10.$R4 PTR 11.$R4 PTR $R6 TXT $H \
+    A missing.$H MX mail.$H AAAA mx2.$H PTR 12.$R4 MX x.broken.example \
+    A big.$H TXT ed._domainkey.$H A MAIL.Hanko.Example. A mail.$H \
+    TYPE5 www.$H A bad..$H; rc=$?
+check "typed: every lookup answered (exit $rc)" test $rc -eq 0
+check "typed: 18 distinct lookups in flight (the same A three times: one)" \
+    grep -qx 'pending 18' "$T/q"
+check "typed: A, two records" qhas "$T/q" A mail.$H ok 192.0.0.10 192.0.0.11
+check "typed: AAAA" qhas "$T/q" AAAA mail.$H ok 3fff::10
+check "typed: MX with preferences, exchange lower-cased" \
+    qhas "$T/q" MX $H ok 10:mail.$H 20:mx2.$H
+check "typed: null MX (RFC 7505) is the root" \
+    qhas "$T/q" MX nomail.$H ok 0:.
+check "typed: A through a CNAME" qhas "$T/q" A www.$H ok 192.0.0.10 192.0.0.11
+check "typed: AAAA through a CNAME" qhas "$T/q" AAAA www.$H ok 3fff::10
+check "typed: MX through a CNAME" \
+    qhas "$T/q" MX mxalias.$H ok 10:mail.$H 20:mx2.$H
+check "typed: PTR in-addr.arpa" qhas "$T/q" PTR 10.$R4 ok mail.$H
+check "typed: PTR, two names" qhas "$T/q" PTR 11.$R4 ok mail.$H other.$H
+check "typed: PTR ip6.arpa" qhas "$T/q" PTR $R6 ok mail.$H
+check "typed: TXT" qhas "$T/q" TXT $H ok '"v=spf1\x20mx\x20-all"'
+check "typed: TXT of a DKIM key, as txt() gives it" \
+    qhas "$T/q" TXT ed._domainkey.$H ok '#1'
+check "typed: NXDOMAIN" qhas "$T/q" A missing.$H nxdomain
+check "typed: NODATA (MX at a name with A)" qhas "$T/q" MX mail.$H nodata
+check "typed: NODATA (AAAA at a name with A only)" \
+    qhas "$T/q" AAAA mx2.$H nodata
+check "typed: PTR NXDOMAIN" qhas "$T/q" PTR 12.$R4 nxdomain
+check "typed: SERVFAIL is tempfail" qhas "$T/q" MX x.broken.example tempfail
+check "typed: 200 A records (over TCP) capped at 128" \
+    qhas "$T/q" A big.$H ok '#128'
+check "typed: coalesced waiters all answered" sh -c \
+    "test \$(grep -c '^A mail.hanko.example ok .*192.0.0.1[01] .*192.0.0.1[01]\$' '$T/q') -eq 2 &&
+    grep -q '^A MAIL.Hanko.Example. ok .*192.0.0.1[01] .*192.0.0.1[01]\$' '$T/q'"
+check "typed: qtype CNAME refused" grep -qx "TYPE5 www.$H REFUSED errno=22" "$T/q"
+check "typed: empty label refused" grep -qx "A bad..$H REFUSED errno=22" "$T/q"
+check "typed: no sanitizer report" test ! -s "$T/q.err"
+
+qry "$T/q" "$RES" --dnssec "$SRV/trust-anchor" A ns.secure.example \
+    MX secure.example A missing.secure.example A mail.$H
+check "typed dnssec: A secure" \
+    qhas "$T/q" A ns.secure.example secure=1 ok 127.0.0.1
+check "typed dnssec: NODATA secure" \
+    qhas "$T/q" MX secure.example secure=1 nodata
+check "typed dnssec: NXDOMAIN secure" \
+    qhas "$T/q" A missing.secure.example secure=1 nxdomain
+check "typed dnssec: unsigned zone insecure" \
+    qhas "$T/q" A mail.$H secure=0 ok '#2'
+qry "$T/q" "$RES" --dnssec "$SRV/trust-anchor.wrong" A ns.secure.example
+check "typed dnssec: wrong anchor: bogus is tempfail, secure -1" \
+    qhas "$T/q" A ns.secure.example secure=-1 tempfail
+
 NSDPID=$(cat "$SRV/nsd.pid")
 "$DNS/server.sh" stop "$SRV" >/dev/null 2>&1
 check "server.sh stop: NSD gone" sh -c "! kill -0 $NSDPID 2>/dev/null"
@@ -296,6 +408,29 @@ check "blackhole: filter mode A-R temperror" \
 check "blackhole: filter mode within 5 s (took ${el}s)" \
     sh -c "test $rc -eq 75 && awk 'BEGIN { exit !($el < 5) }'"
 
+# Typed lookups time out too, each (type, name) a lookup of its own: the
+# same name under five types and twice more in other spellings.
+: >"$T/bh.log"
+t0=$(now)
+qry "$T/q" "$BH" --timeout 1 A tq.$H MX tq.$H AAAA tq.$H TXT tq.$H \
+    PTR 10.$R4 A TQ.Hanko.Example. MX tq.$H.; rc=$?
+el=$(elapsed "$t0" "$(now)")
+check "blackhole typed: 5 distinct lookups for 7 queries" \
+    grep -qx 'pending 5' "$T/q"
+check "blackhole typed: all answered tempfail" sh -c \
+    "test $rc -eq 0 && test \$(grep -c ' tempfail secure=0 ttl=0\$' '$T/q') -eq 7"
+check "blackhole typed: within one timeout (took ${el}s)" \
+    sh -c "awk 'BEGIN { exit !($el < 4) }'"
+check "blackhole typed: each type asked of the server" "$PY" -c '
+import sys
+got = set()
+for l in open(sys.argv[1]):
+    t, proto, name, qtype = l.split()
+    got.add((name.lower(), qtype))
+want = {("tq.hanko.example.", q) for q in ("1", "15", "28", "16")}
+want.add(("10.0.0.192.in-addr.arpa.", "12"))
+assert want <= got, sorted(got)' "$T/bh.log"
+
 # The default timeout (5 s) bounds a lookup too.
 t0=$(now)
 timeout 30 "$HANKO" verify --resolver "$BH" <"$T/bh/bh02.eml" \
@@ -304,5 +439,47 @@ el=$(elapsed "$t0" "$(now)")
 check "blackhole: default timeout: exit 75 (got $rc)" test $rc -eq 75
 check "blackhole: default timeout: 4 to 10 s (took ${el}s)" sh -c \
     "awk -v a=$el 'BEGIN { exit !(a >= 4 && a < 10) }'"
+
+# --- a server with hostile answers (tests/dns/hostile.py) -------------------
+"$PY" "$DNS/hostile.py" --owner $$ >"$T/ho.port" 2>"$T/ho.err" &
+HOPID=$!
+i=0
+while [ ! -s "$T/ho.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+HO=127.0.0.1@$(cat "$T/ho.port")
+X=hostile.example
+qry "$T/q" "$HO" --timeout 5 PTR dotlabel.$X MX dotlabel.$X MX nullabel.$X \
+    PTR onlybad.$X A many.$X AAAA many.$X MX many.$X PTR many.$X \
+    PTR maxname.$X MX upper.$X A shortaddr.$X AAAA shortaddr.$X \
+    MX cutname.$X PTR cutname.$X; rc=$?
+check "hostile: every lookup answered (exit $rc)" test $rc -eq 0
+check "hostile: no sanitizer report" test ! -s "$T/q.err"
+check "hostile: PTR label with a dot skipped, the other kept" \
+    qhas "$T/q" PTR dotlabel.$X ok ok.$X
+check "hostile: MX label with a dot skipped, the other kept" \
+    qhas "$T/q" MX dotlabel.$X ok 20:ok.$X
+check "hostile: MX label with a NUL skipped, the other kept" \
+    qhas "$T/q" MX nullabel.$X ok 20:ok.$X
+check "hostile: no usable record is tempfail" \
+    qhas "$T/q" PTR onlybad.$X tempfail
+check "hostile: 300 A capped at 128" qhas "$T/q" A many.$X ok '#128'
+check "hostile: 300 AAAA capped at 128" qhas "$T/q" AAAA many.$X ok '#128'
+check "hostile: 300 MX capped at 32" qhas "$T/q" MX many.$X ok '#32'
+check "hostile: 300 PTR capped at 32" qhas "$T/q" PTR many.$X ok '#32'
+check "hostile: a 255-octet name is whole" sh -c \
+    "grep '^PTR maxname.$X ok ' '$T/q' | awk '{ exit !(length(\$6) == 253) }'"
+check "hostile: upper-case exchange lower-cased" \
+    qhas "$T/q" MX upper.$X ok 10:mail.$X
+check "hostile: short A rdata dropped" qhas "$T/q" A shortaddr.$X ok 10.0.0.1
+check "hostile: short AAAA rdata dropped" \
+    qhas "$T/q" AAAA shortaddr.$X ok 3fff::1
+# A name running past its rdata: libunbound rejects the packet (tempfail)
+# or the record is skipped; never garbage.
+for t in MX PTR; do
+	w=ok.$X
+	[ $t = MX ] && w=20:$w
+	check "hostile: $t name past its rdata" sh -c \
+	    "'$PY' '$T/qhas.py' '$T/q' $t cutname.$X tempfail ||
+	    '$PY' '$T/qhas.py' '$T/q' $t cutname.$X ok $w"
+done
 
 finish
