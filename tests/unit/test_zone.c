@@ -561,8 +561,8 @@ t_resolv_zone_query_invalid(void **state)
 {
 	static const char *const bad[] = { "", ".", "..", "a..example.org",
 		".example.org", "example.org..",
-		"a234567890123456789012345678901234567890123456789012345678901234"
-		".example.org" };
+		("a234567890123456789012345678901234567890123456789012345678901234"
+		 ".example.org") };
 	struct resolv_zone *z;
 	struct dns_ops ops;
 	struct qcap c;
