@@ -1,10 +1,21 @@
 #include "fake_dns.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Per-type slots: rcode overrides for A, AAAA, MX, PTR, TXT. */
+enum {
+	SLOT_A,
+	SLOT_AAAA,
+	SLOT_MX,
+	SLOT_PTR,
+	SLOT_TXT,
+	NSLOTS
+};
 
 struct fd_name {
 	uint8_t *name; /* lower case, no trailing dot */
@@ -12,6 +23,16 @@ struct fd_name {
 	enum dns_rcode rc;
 	span *txt; /* heap copies */
 	size_t ntxt;
+	struct dns_addr *addr; /* A and AAAA, told apart by len */
+	size_t naddr;
+	span *mx; /* heap copies, lower case */
+	uint16_t *pref;
+	size_t nmx;
+	span *ptr;
+	size_t nptr;
+	span cname; /* empty: none */
+	bool has_trc[NSLOTS];
+	enum dns_rcode trc[NSLOTS];
 };
 
 struct fd_query {
@@ -24,11 +45,13 @@ struct fake_dns {
 	enum fake_dns_mode mode;
 	bool lifo;
 	bool refuse;
+	bool strict;
 	struct fd_name *names;
 	size_t nnames;
 	struct fd_query *queue;
 	size_t nqueue;
 	span *log; /* every qname received, heap copies */
+	uint16_t *logtype;
 	size_t nlog;
 };
 
@@ -76,13 +99,24 @@ fake_dns_new(enum fake_dns_mode mode)
 }
 
 static void
-free_name(struct fd_name *n)
+free_spans(span *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n->ntxt; i++)
-		free((void *)(uintptr_t)n->txt[i].p);
-	free(n->txt);
+	for (i = 0; i < n; i++)
+		free((void *)(uintptr_t)v[i].p);
+	free(v);
+}
+
+static void
+free_name(struct fd_name *n)
+{
+	free_spans(n->txt, n->ntxt);
+	free_spans(n->mx, n->nmx);
+	free_spans(n->ptr, n->nptr);
+	free(n->pref);
+	free(n->addr);
+	free((void *)(uintptr_t)n->cname.p);
 	free(n->name);
 }
 
@@ -109,6 +143,7 @@ fake_dns_free(struct fake_dns *fd)
 	for (i = 0; i < fd->nlog; i++)
 		free((void *)(uintptr_t)fd->log[i].p);
 	free(fd->log);
+	free(fd->logtype);
 	free(fd->queue);
 	free(fd);
 }
@@ -129,6 +164,12 @@ void
 fake_dns_set_refuse(struct fake_dns *fd, bool refuse)
 {
 	fd->refuse = refuse;
+}
+
+void
+fake_dns_set_strict_names(struct fake_dns *fd, bool strict)
+{
+	fd->strict = strict;
 }
 
 static struct fd_name *
@@ -194,54 +235,294 @@ fake_dns_set_rcode(struct fake_dns *fd, const char *name, enum dns_rcode rc)
 	e->rc = rc;
 }
 
+static void
+add_addr(struct fake_dns *fd, const char *name, int af, const char *text)
+{
+	struct fd_name *e = entry(fd, name);
+	struct dns_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.len = af == AF_INET ? 4 : 16;
+	if (inet_pton(af, text, a.b) != 1) {
+		fprintf(stderr, "fake_dns: bad address %s\n", text);
+		abort();
+	}
+	e->addr = xrealloc(e->addr, (e->naddr + 1) * sizeof(a));
+	e->addr[e->naddr++] = a;
+}
+
+void
+fake_dns_add_a(struct fake_dns *fd, const char *name, const char *ip4)
+{
+	add_addr(fd, name, AF_INET, ip4);
+}
+
+void
+fake_dns_add_aaaa(struct fake_dns *fd, const char *name, const char *ip6)
+{
+	add_addr(fd, name, AF_INET6, ip6);
+}
+
+void
+fake_dns_add_mx(
+    struct fake_dns *fd, const char *name, unsigned pref, const char *exch)
+{
+	struct fd_name *e = entry(fd, name);
+
+	e->mx = xrealloc(e->mx, (e->nmx + 1) * sizeof(span));
+	e->pref = xrealloc(e->pref, (e->nmx + 1) * sizeof(uint16_t));
+	e->mx[e->nmx] = norm_name(span_cstr(exch));
+	e->pref[e->nmx++] = (uint16_t)pref;
+}
+
+void
+fake_dns_add_ptr(struct fake_dns *fd, const char *name, const char *target)
+{
+	struct fd_name *e = entry(fd, name);
+
+	e->ptr = xrealloc(e->ptr, (e->nptr + 1) * sizeof(span));
+	e->ptr[e->nptr++] = norm_name(span_cstr(target));
+}
+
+void
+fake_dns_set_cname(struct fake_dns *fd, const char *name, const char *target)
+{
+	struct fd_name *e = entry(fd, name);
+
+	free((void *)(uintptr_t)e->cname.p);
+	e->cname = norm_name(span_cstr(target));
+}
+
+static int
+slot_of(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_T_A:
+		return SLOT_A;
+	case DNS_T_AAAA:
+		return SLOT_AAAA;
+	case DNS_T_MX:
+		return SLOT_MX;
+	case DNS_T_PTR:
+		return SLOT_PTR;
+	case DNS_T_TXT:
+		return SLOT_TXT;
+	default:
+		return -1;
+	}
+}
+
+void
+fake_dns_set_rcode_type(
+    struct fake_dns *fd, const char *name, uint16_t qtype, enum dns_rcode rc)
+{
+	struct fd_name *e = entry(fd, name);
+	int s = slot_of(qtype);
+
+	if (s < 0) {
+		fprintf(stderr, "fake_dns: no slot for type %u\n", qtype);
+		abort();
+	}
+	e->has_trc[s] = true;
+	e->trc[s] = rc;
+}
+
+/* Heap copies of v[0..n), to be poisoned and freed after done(). */
+static span *
+dup_spans(const span *v, size_t n)
+{
+	span *r = xrealloc(NULL, n * sizeof(*r));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *c = xrealloc(NULL, v[i].len);
+
+		if (v[i].len > 0)
+			memcpy(c, v[i].p, v[i].len);
+		r[i] = span_make(c, v[i].len);
+	}
+	return r;
+}
+
+static void
+kill_spans(span *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset((void *)(uintptr_t)v[i].p, 0xA5, v[i].len);
+		free((void *)(uintptr_t)v[i].p);
+	}
+	free(v);
+}
+
+/* The name qname leads to after CNAMEs, for a type it has no data of. */
+static const struct fd_name *
+resolve(
+    const struct fake_dns *fd, span qname, uint16_t qtype, enum dns_rcode *rc)
+{
+	const struct fd_name *e = find(fd, qname);
+	int s = slot_of(qtype), hops;
+	bool has;
+
+	for (hops = 0; e != NULL; hops++) {
+		if (s >= 0 && e->has_trc[s]) {
+			*rc = e->trc[s];
+			return e;
+		}
+		switch (qtype) {
+		case DNS_T_A:
+		case DNS_T_AAAA: {
+			size_t i;
+
+			for (has = false, i = 0; i < e->naddr; i++)
+				has = has ||
+				    e->addr[i].len ==
+				        (qtype == DNS_T_A ? 4 : 16);
+			break;
+		}
+		case DNS_T_MX:
+			has = e->nmx > 0;
+			break;
+		case DNS_T_PTR:
+			has = e->nptr > 0;
+			break;
+		default:
+			has = e->ntxt > 0 || e->rc == DNS_OK;
+			break;
+		}
+		if (has) {
+			*rc = DNS_OK;
+			return e;
+		}
+		if (e->cname.len == 0)
+			break;
+		if (hops >= 8) {
+			*rc = DNS_TEMPFAIL; /* a loop: SERVFAIL */
+			return NULL;
+		}
+		e = find(fd, e->cname);
+		if (e == NULL) {
+			*rc = DNS_NXDOMAIN;
+			return NULL;
+		}
+	}
+	if (e == NULL) {
+		*rc = DNS_NXDOMAIN;
+		return NULL;
+	}
+	if (qtype == DNS_T_TXT)
+		*rc = e->rc;
+	else if (e->rc == DNS_NXDOMAIN || e->rc == DNS_TEMPFAIL ||
+	    e->rc == DNS_PERMFAIL)
+		*rc = e->rc;
+	else
+		*rc = DNS_NODATA;
+	return e;
+}
+
 /*
  * Build the answer in fresh heap memory, call done(), then poison and
  * free that memory: whatever core/ kept from it is dead.
  */
 static void
-deliver(struct fake_dns *fd, span qname, dns_done_fn *done, void *cookie)
+deliver(struct fake_dns *fd, span qname, uint16_t qtype, dns_done_fn *done,
+    void *cookie)
 {
-	const struct fd_name *e = find(fd, qname);
-	struct dns_answer ans = { DNS_NXDOMAIN, 300, NULL, 0, 0 };
-	span *txt = NULL;
+	struct dns_answer ans;
+	enum dns_rcode rc;
+	const struct fd_name *e = resolve(fd, qname, qtype, &rc);
+	span *txt = NULL, *names = NULL;
+	struct dns_addr *addr = NULL;
+	uint16_t *pref = NULL;
 	size_t i, n = 0;
 
-	if (e != NULL) {
-		ans.rcode = e->rc;
-		n = e->rc == DNS_OK ? e->ntxt : 0;
-	}
-	if (n > 0) {
-		txt = xrealloc(NULL, n * sizeof(*txt));
-		for (i = 0; i < n; i++) {
-			uint8_t *c = xrealloc(NULL, e->txt[i].len);
-
-			if (e->txt[i].len > 0)
-				memcpy(c, e->txt[i].p, e->txt[i].len);
-			txt[i] = span_make(c, e->txt[i].len);
+	memset(&ans, 0, sizeof(ans));
+	ans.rcode = rc;
+	ans.ttl = 300;
+	if (rc == DNS_OK && e != NULL) {
+		switch (qtype) {
+		case DNS_T_A:
+		case DNS_T_AAAA:
+			addr = xrealloc(NULL, e->naddr * sizeof(*addr));
+			for (i = 0; i < e->naddr; i++)
+				if (e->addr[i].len ==
+				    (qtype == DNS_T_A ? 4 : 16))
+					addr[n++] = e->addr[i];
+			ans.addr = addr;
+			ans.naddr = n;
+			break;
+		case DNS_T_MX:
+			names = dup_spans(e->mx, e->nmx);
+			pref = xrealloc(NULL, e->nmx * sizeof(*pref));
+			memcpy(pref, e->pref, e->nmx * sizeof(*pref));
+			ans.name = names;
+			ans.pref = pref;
+			ans.nname = n = e->nmx;
+			break;
+		case DNS_T_PTR:
+			names = dup_spans(e->ptr, e->nptr);
+			ans.name = names;
+			ans.nname = n = e->nptr;
+			break;
+		default:
+			txt = dup_spans(e->txt, e->ntxt);
+			ans.txt = txt;
+			ans.ntxt = n = e->ntxt;
+			break;
 		}
 	}
-	ans.txt = txt;
-	ans.ntxt = n;
 	done(cookie, &ans);
-	for (i = 0; i < n; i++) {
-		memset((void *)(uintptr_t)txt[i].p, 0xA5, txt[i].len);
-		free((void *)(uintptr_t)txt[i].p);
+	if (txt != NULL)
+		kill_spans(txt, ans.ntxt);
+	if (names != NULL)
+		kill_spans(names, ans.nname);
+	if (addr != NULL)
+		memset(addr, 0xA5, ans.naddr * sizeof(*addr));
+	free(addr);
+	free(pref);
+}
+
+/* RFC 1035 label and name lengths. */
+static bool
+name_ok(span n)
+{
+	size_t i, label = 0;
+
+	if (n.len > 0 && n.p[n.len - 1] == '.')
+		n.len--;
+	if (n.len == 0 || n.len > 253)
+		return false;
+	for (i = 0; i < n.len; i++) {
+		if (n.p[i] != '.') {
+			if (++label > 63)
+				return false;
+		} else if (label == 0) {
+			return false;
+		} else {
+			label = 0;
+		}
 	}
-	free(txt);
+	return true;
 }
 
 static int
-fake_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+fake_query(
+    void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
 {
 	struct fake_dns *fd = ctx;
 	struct fd_query *q;
 
 	fd->log = xrealloc(fd->log, (fd->nlog + 1) * sizeof(span));
+	fd->logtype = xrealloc(fd->logtype, (fd->nlog + 1) * sizeof(uint16_t));
+	fd->logtype[fd->nlog] = qtype;
 	fd->log[fd->nlog++] = norm_name(qname);
 	if (fd->refuse)
 		return -EIO;
+	if (fd->strict && !name_ok(qname))
+		return -EINVAL;
 	if (fd->mode == FAKE_DNS_SYNC) {
-		deliver(fd, fd->log[fd->nlog - 1], done, cookie);
+		deliver(fd, fd->log[fd->nlog - 1], qtype, done, cookie);
 		return 0;
 	}
 	fd->queue = xrealloc(fd->queue, (fd->nqueue + 1) * sizeof(*q));
@@ -252,11 +533,18 @@ fake_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
 	return 0;
 }
 
+static int
+fake_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+{
+	return fake_query(ctx, DNS_T_TXT, qname, done, cookie);
+}
+
 void
 fake_dns_ops(struct fake_dns *fd, struct dns_ops *out)
 {
 	out->ctx = fd;
 	out->txt = fake_txt;
+	out->query = fake_query;
 }
 
 size_t
@@ -275,7 +563,8 @@ fake_dns_run(struct fake_dns *fd)
 			memmove(
 			    fd->queue, fd->queue + 1, --fd->nqueue * sizeof(q));
 		}
-		deliver(fd, fd->log[q.qidx], q.done, q.cookie);
+		deliver(
+		    fd, fd->log[q.qidx], fd->logtype[q.qidx], q.done, q.cookie);
 		n++;
 	}
 	return n;
@@ -297,4 +586,10 @@ span
 fake_dns_query_name(const struct fake_dns *fd, size_t n)
 {
 	return n < fd->nlog ? fd->log[n] : span_make(NULL, 0);
+}
+
+uint16_t
+fake_dns_query_type(const struct fake_dns *fd, size_t n)
+{
+	return n < fd->nlog ? fd->logtype[n] : 0;
 }
