@@ -46,6 +46,7 @@ tests/sh/interop_pyspf.sh turns into assertions.
 
 import collections
 import concurrent.futures
+import inspect
 import ipaddress
 import json
 import os
@@ -206,11 +207,52 @@ def pyspf_lookup(zone):
     return lookup
 
 
+def _patched(func, edits):
+    """func recompiled from pyspf's own source with exact text edits (each
+    must match once: a different pyspf fails loudly here)."""
+    lines = inspect.getsource(func).splitlines(True)
+    ind = len(lines[0]) - len(lines[0].lstrip())
+    src = "".join(l[ind:] if not l[:ind].strip() else l for l in lines)
+    for old, new in edits:
+        if src.count(old) != 1:
+            raise RuntimeError("pyspf %s: %r not found once"
+                               % (func.__name__, old))
+        src = src.replace(old, new)
+    ns = {}
+    exec(compile(src, spf.__file__, "exec"), spf.__dict__, ns)
+    return ns[func.__name__]
+
+
+_check0_redirect_at_use = _patched(spf.query.check0, [
+    ("elif mod == 'redirect':\n            self.check_lookups()\n",
+     "elif mod == 'redirect':\n"),
+    ("redirect_record = self.dns_spf(redirect)",
+     "self.check_lookups(); redirect_record = self.dns_spf(redirect)"),
+])
+_expand_truncate = _patched(spf.query.expand, [
+    ("        if len(result) > 253:\n"
+     "            result = result[(result.index('.')+1):]",
+     "        while len(result) > 253 and '.' in result:\n"
+     "            result = result[(result.index('.')+1):]"),
+])
+_expand_join_dot = _patched(spf.query.expand, [
+    ("JOINERS.get(letter)", "'.'"),
+])
+_validate_include_self = _patched(spf.query.validate_mechanism, [
+    ("            if arg == self.d:\n"
+     "                if mech != 'include':\n"
+     "                    raise PermError('include has trivial "
+     "recursion', mech)\n"
+     "                raise PermError",
+     "            if arg == self.d and ':' not in mech:\n"
+     "                raise PermError"),
+])
+
+
 class FixedQuery(spf.query):
-    """pyspf with some of its known departures from RFC 7208 corrected,
-    each named by a flag in self.fixes. Used only to explain a difference:
-    if pyspf with one fix gives hanko's answer, that departure is the
-    whole difference."""
+    """pyspf with one of its known departures from RFC 7208 corrected,
+    named by self.fixes. Used only to explain a difference: if pyspf with
+    one fix gives hanko's answer, that departure is the whole difference."""
 
     fixes = frozenset()
 
@@ -233,11 +275,28 @@ class FixedQuery(spf.query):
                 out.append(p)
         return out
 
+    def check0(self, spf_txt, recursion):
+        if "redirect-counted-when-followed" in self.fixes:
+            return _check0_redirect_at_use(self, spf_txt, recursion)
+        return spf.query.check0(self, spf_txt, recursion)
 
-# Known departures of pyspf 2.0.14 (strict=True) from RFC 7208 that the
-# random corpus reaches, with the fix that makes pyspf agree with hanko.
-# A disagreement counts as explained only if pyspf with exactly one of
-# these fixes returns hanko's verdict.
+    def expand(self, s, stripdot=True):
+        if "macro-truncation-whole-labels" in self.fixes:
+            return _expand_truncate(self, s, stripdot)
+        if "macro-delimiters-join-dot" in self.fixes:
+            return _expand_join_dot(self, s, stripdot)
+        return spf.query.expand(self, s, stripdot)
+
+    def validate_mechanism(self, mech):
+        if "include-own-domain-is-no-syntax-error" in self.fixes:
+            return _validate_include_self(self, mech)
+        return spf.query.validate_mechanism(self, mech)
+
+
+# Known departures of pyspf 2.0.14 (strict=True) from RFC 7208, each with
+# the correction that makes pyspf agree with hanko. A disagreement counts
+# as explained only if pyspf with exactly one of these returns hanko's
+# verdict; the rest are unexplained.
 FIXES = collections.OrderedDict([
     ("ptr-dns-error-skips",
      "pyspf turns a temporary DNS error during the ptr mechanism (the PTR "
@@ -245,6 +304,24 @@ FIXES = collections.OrderedDict([
      "RFC 7208 5.5 says the mechanism then does not match / the name is "
      "skipped, and 7.3 gives %{p} the value \"unknown\" (rfc7208-tests "
      "ptr-cname-loop expects neutral)"),
+    ("redirect-counted-when-followed",
+     "pyspf counts redirect= against the 10-lookup limit when it parses "
+     "the record, even when a mechanism matches and the redirect is never "
+     "followed; RFC 7208 4.6.4 limits the terms that cause DNS queries, "
+     "and an unused redirect queries nothing (the suite leaves when to "
+     "count open)"),
+    ("macro-truncation-whole-labels",
+     "pyspf drops only the first label of a macro expansion longer than "
+     "253 octets; RFC 7208 7.3 drops left-hand labels until it fits"),
+    ("macro-delimiters-join-dot",
+     "pyspf rejoins a macro split on custom delimiters with the original "
+     "delimiter except for %{l} and %{s}; RFC 7208 7.3 rejoins with '.' "
+     "for every macro letter"),
+    ("include-own-domain-is-no-syntax-error",
+     "pyspf rejects include:<own domain> (\"trivial recursion\") as a "
+     "syntax error before evaluating anything; RFC 7208 has no such rule: "
+     "the loop ends at the lookup limit, and a mechanism that matches "
+     "before it decides the result"),
 ])
 
 
