@@ -10,7 +10,7 @@ they fail. Writes, in OUTDIR:
 
   zone         DMARC, SPF and DKIM key records for every case (master file)
   msgs/N.eml   one message per case, signed with hanko sign
-  env/N.env    its envelope (ip=, helo=, mail-from=)
+  env/N.eml.env its envelope (ip=, helo=, mail-from=)
   records.tsv  "_dmarc.NAME<TAB>record" for opendmarc_tool -r
   cases.tsv    the same cases in opendmarc_tool's input form
   meta.json    per case: From domain, Organizational Domain, record tags,
@@ -164,7 +164,7 @@ def main():
             fh.write(msg)
         sp = c["spf"]
         ip = FAIL_IP if sp["res"] == "fail" else PASS_IP
-        with open(os.path.join(out, "env", n + ".env"), "w") as fh:
+        with open(os.path.join(out, "env", n + ".eml.env"), "w") as fh:
             fh.write("ip=%s\nhelo=mta.h%s.example\nmail-from=bounce@%s\n"
                      % (ip, n, sp["d"]))
         c["ip"] = ip
