@@ -5,6 +5,8 @@
 
 #include "dkim_sig.h"
 #include "dkim_verify.h"
+#include "dmarc.h"
+#include "spf.h"
 
 /* RFC 2045 §5.1 tspecials, plus SP and CTLs, cannot stand in a token. */
 static bool
@@ -180,34 +182,160 @@ fold(struct buf *out, const char *eol)
 	return buf_add_cstr(out, eol) && buf_add_byte(out, '\t');
 }
 
+void
+authres_begin(
+    struct authres_w *w, struct buf *out, span authserv_id, const char *eol)
+{
+	w->out = out;
+	w->eol = eol;
+	w->mark = out->len;
+	w->nres = 0;
+	w->ok = buf_add_cstr(out, "Authentication-Results: ") &&
+	    authres_value(out, authserv_id) && buf_add_byte(out, ';');
+}
+
+/* Start one resinfo: ';' after the previous one, then a fold. */
+static bool
+next_res(struct authres_w *w)
+{
+	if (!w->ok)
+		return false;
+	w->ok = (w->nres == 0 || buf_add_byte(w->out, ';')) &&
+	    fold(w->out, w->eol);
+	w->nres++;
+	return w->ok;
+}
+
+static bool
+add_comment(struct buf *out, span text)
+{
+	if (text.len == 0)
+		return true;
+	return buf_add_cstr(out, " (") && authres_comment_text(out, text) &&
+	    buf_add_byte(out, ')');
+}
+
+void
+authres_add_spf(struct authres_w *w, const struct spf_request *req,
+    const struct spf_outcome *o)
+{
+	uint8_t tmp[256];
+	struct buf d;
+	bool ok;
+
+	if (!next_res(w))
+		return;
+	buf_init_fixed(&d, tmp, sizeof(tmp));
+	if (o->problem[0] != '\0')
+		ok = buf_add_cstr(&d, o->problem);
+	else if (o->mechanism.len > 0)
+		ok = buf_add_cstr(&d, "matched ") &&
+		    buf_add_span(&d, o->mechanism);
+	else
+		ok = true;
+	if (!ok) /* a long mechanism: the result matters, not the detail */
+		d.len = 0;
+	ok = buf_add_cstr(w->out, "spf=") &&
+	    buf_add_cstr(w->out, spf_result_str(o->result)) &&
+	    add_comment(w->out, buf_span(&d));
+	if (ok && req->identity == SPF_ID_HELO)
+		ok = add_prop(w->out, "smtp.helo", req->helo, true);
+	else if (ok)
+		ok = add_prop(w->out, "smtp.mailfrom", o->sender, false);
+	w->ok = ok;
+}
+
+void
+authres_add_dkim(struct authres_w *w, const struct dkim_result *res,
+    size_t n, size_t nskipped, const char *error)
+{
+	size_t i;
+
+	for (i = 0; i < n && w->ok; i++)
+		w->ok = next_res(w) && add_one(w->out, &res[i]);
+	if (n == 0 && next_res(w))
+		w->ok = error != NULL
+		    ? buf_add_cstr(w->out, "dkim=permerror reason=") &&
+		        authres_value(w->out, span_cstr(error))
+		    : buf_add_cstr(w->out, "dkim=none (no signatures)");
+	if (w->ok && nskipped > 0) {
+		char tmp[64];
+
+		snprintf(tmp, sizeof(tmp), " (%zu more signatures not checked)",
+		    nskipped);
+		w->ok = buf_add_cstr(w->out, tmp);
+	}
+}
+
+/* Gmail's spelling: policies in capitals inside the comment. */
+static const char *
+policy_uc(enum dmarc_policy p)
+{
+	switch (p) {
+	case DMARC_P_NONE:
+		return "NONE";
+	case DMARC_P_QUARANTINE:
+		return "QUARANTINE";
+	case DMARC_P_REJECT:
+		return "REJECT";
+	case DMARC_P_UNSPEC:
+		break;
+	}
+	return "UNSPECIFIED";
+}
+
+void
+authres_add_dmarc(
+    struct authres_w *w, const struct dmarc_outcome *o, span from_domain)
+{
+	const struct dmarc_record *r = &o->rec;
+	bool ok;
+
+	if (!next_res(w))
+		return;
+	ok = buf_add_cstr(w->out, "dmarc=") &&
+	    buf_add_cstr(w->out, dmarc_result_str(o->result));
+	if (ok && o->have_record) {
+		ok = buf_add_cstr(w->out, " (p=") &&
+		    buf_add_cstr(w->out, policy_uc(r->p)) &&
+		    buf_add_cstr(w->out, " sp=") &&
+		    buf_add_cstr(w->out,
+		        policy_uc(r->sp != DMARC_P_UNSPEC ? r->sp : r->p)) &&
+		    buf_add_cstr(w->out, " dis=") &&
+		    buf_add_cstr(w->out,
+		        policy_uc(o->disposition != DMARC_P_UNSPEC
+		                ? o->disposition
+		                : DMARC_P_NONE)) &&
+		    buf_add_byte(w->out, ')');
+	}
+	if (ok && o->result != DMARC_R_PASS && o->reason[0] != '\0')
+		ok = buf_add_cstr(w->out, " reason=") &&
+		    authres_value(w->out, span_cstr(o->reason));
+	w->ok = ok && add_prop(w->out, "header.from", from_domain, true);
+}
+
+bool
+authres_end(struct authres_w *w)
+{
+	if (w->ok && w->nres == 0)
+		w->ok = buf_add_cstr(w->out, " none");
+	if (!w->ok)
+		w->out->len = w->mark;
+	return w->ok;
+}
+
 bool
 authres_dkim(struct buf *out, span authserv_id, const struct dkim_result *res,
     size_t n, size_t nskipped, const char *error, const char *eol)
 {
-	size_t i, mark = out->len;
-	bool ok;
+	struct authres_w w;
 
-	ok = buf_add_cstr(out, "Authentication-Results: ") &&
-	    authres_value(out, authserv_id) && buf_add_byte(out, ';');
-	for (i = 0; ok && i < n; i++)
-		ok = fold(out, eol) && add_one(out, &res[i]) &&
-		    (i + 1 == n || buf_add_byte(out, ';'));
-	if (ok && n == 0 && error != NULL)
-		ok = fold(out, eol) &&
-		    buf_add_cstr(out, "dkim=permerror reason=") &&
-		    authres_value(out, span_cstr(error));
-	else if (ok && n == 0)
-		ok = buf_add_cstr(out, " dkim=none (no signatures)");
-	if (ok && nskipped > 0) {
-		char tmp[64];
-
-		snprintf(tmp, sizeof(tmp),
-		    " (%zu more signatures not "
-		    "checked)",
-		    nskipped);
-		ok = buf_add_cstr(out, tmp);
+	authres_begin(&w, out, authserv_id, eol);
+	if (n == 0 && error == NULL) { /* one line: "id; dkim=none (...)" */
+		w.ok = w.ok && buf_add_cstr(out, " dkim=none (no signatures)");
+		w.nres = 1;
+	} else {
+		authres_add_dkim(&w, res, n, nskipped, error);
 	}
-	if (!ok)
-		out->len = mark;
-	return ok;
+	return authres_end(&w);
 }

@@ -19,6 +19,38 @@
 #include "span.h"
 
 struct dkim_result;
+struct dmarc_outcome;
+struct spf_outcome;
+struct spf_request;
+
+/*
+ * Incremental form, for fields with several methods (hanko dmarc):
+ *	authres_begin(&w, out, id, eol);
+ *	authres_add_spf(&w, ...); authres_add_dkim(&w, ...); ...
+ *	ok = authres_end(&w);
+ * Each add appends one or more resinfos; on any failure the buffer is
+ * put back as it was before authres_begin and authres_end is false.
+ */
+struct authres_w {
+	struct buf *out;
+	const char *eol;
+	size_t mark;
+	size_t nres;
+	bool ok;
+};
+
+void authres_begin(
+    struct authres_w *w, struct buf *out, span authserv_id, const char *eol);
+/* spf=RESULT (detail) smtp.mailfrom=SENDER or smtp.helo=HELO. */
+void authres_add_spf(struct authres_w *w, const struct spf_request *req,
+    const struct spf_outcome *o);
+/* As authres_dkim's body: one dkim= per result, or dkim=none/permerror. */
+void authres_add_dkim(struct authres_w *w, const struct dkim_result *res,
+    size_t n, size_t nskipped, const char *error);
+/* dmarc=RESULT (p=.. sp=.. dis=..) header.from=DOMAIN. */
+void authres_add_dmarc(
+    struct authres_w *w, const struct dmarc_outcome *o, span from_domain);
+bool authres_end(struct authres_w *w);
 
 /*
  * Append the whole field; eol separates the folded lines ("\r\n" for a

@@ -69,5 +69,7 @@ bool cli_parse_u64(const char *s, uint64_t *out);
 int cli_sign_main(struct cli_env *e, int argc, char **argv);
 int cli_verify_main(struct cli_env *e, int argc, char **argv);
 int cli_keygen_main(struct cli_env *e, int argc, char **argv);
+int cli_spf_main(struct cli_env *e, int argc, char **argv);
+int cli_dmarc_main(struct cli_env *e, int argc, char **argv);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * hanko verify: one Authentication-Results field (or JSON object) per
- * message, for files, directories or stdin.
+ * message, for files, directories or stdin. hanko dmarc runs the same
+ * loop with the hooks of cli_dmarc.c (SPF, then DMARC, per message).
  */
-#include "cli.h"
+#include "cli_verify.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,79 +20,39 @@
 #include "cli_json.h"
 #include "core/authres.h"
 #include "core/dkim_verify.h"
-#include "io/resolv_unbound.h"
 #include "io/spool.h"
-#include "io/zone.h"
-
-#define VERIFY_BATCH_MAX 256
-
-/* Process lifetime. */
-struct verify_opts {
-	const char *zone, *resolver, *trust_anchor, *authserv;
-	bool json;
-	uint64_t now, max_size, max_sigs, jobs, batch;
-	double timeout;
-	char host[256];
-	struct cli_env *e;
-	struct resolv_zone *zonedb; /* shared, read-only */
-	bool tagged;                /* "# path" before each result */
-	const char *dir;            /* directory being verified, or NULL */
-	pthread_mutex_t out_lock;   /* output and the tallies */
-	bool any_nopass, any_temp, any_unreadable;
-};
-
-/* One per thread: its own resolver, and a verifier per message in flight. */
-struct vctx {
-	struct verify_opts *o;
-	struct core_env env;
-	struct dns_ops dns;
-	struct resolv_ub *ub;
-	size_t nv;
-	struct dkim_verifier *v[VERIFY_BATCH_MAX];
-	struct arena ar[VERIFY_BATCH_MAX];
-};
 
 static const char verify_usage[] =
     "usage: hanko verify [DNS] [OPTIONS] [FILE|DIR...]   (no file: stdin)\n"
-    "DNS:\n"
-    "  --dns-zone FILE          answer only from an RFC 1035 master file\n"
-    "  --resolver ADDR[@PORT]   query this server instead of resolv.conf\n"
-    "  --dnssec FILE            validate with the trust anchors in FILE\n"
+    CLI_DNS_USAGE
     "OPTIONS:\n"
     "  --json                   one JSON object per message\n"
     "  --authserv-id NAME       authserv-id in the field (default: host name)\n"
     "  --time T                 verify as of time T (x= and t= checks)\n"
     "  --max-size BYTES         largest message accepted (default 64 MiB)\n"
     "  --max-signatures N       signatures examined per message (default 10)\n"
-    "  --dns-timeout SECONDS    give up on a key lookup (temperror) (default 5)\n"
     "  -j, --jobs N             worker threads for directories (default: CPUs)\n"
     "  --batch N                messages in flight per worker (default 64)\n"
     "exit: 0 every message has a passing signature; 1 some message has none;\n"
     "      75 a DNS failure left a message without a pass; 66 unreadable input\n";
 
 enum {
-	OPT_ZONE = 256,
-	OPT_RESOLVER,
-	OPT_DNSSEC,
-	OPT_JSON,
+	OPT_JSON = 256,
 	OPT_AUTHSERV,
 	OPT_TIME,
 	OPT_MAXSIZE,
 	OPT_MAXSIGS,
-	OPT_TIMEOUT,
 	OPT_BATCH,
 };
 
 static const struct option verify_longopts[] = {
-	{ "dns-zone", required_argument, NULL, OPT_ZONE },
-	{ "resolver", required_argument, NULL, OPT_RESOLVER },
-	{ "dnssec", required_argument, NULL, OPT_DNSSEC },
+	CLI_DNS_LONGOPTS,
+	CLI_DMARC_LONGOPTS,
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "authserv-id", required_argument, NULL, OPT_AUTHSERV },
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
 	{ "max-signatures", required_argument, NULL, OPT_MAXSIGS },
-	{ "dns-timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "help", no_argument, NULL, 'h' },
@@ -167,13 +128,6 @@ tally(struct verify_opts *o, const struct dkim_result *res, size_t n)
 		o->any_nopass = true;
 }
 
-/* One message's outcome: results, or an error that stopped verification. */
-struct outcome {
-	const struct dkim_result *res;
-	size_t n, skipped;
-	const char *error;
-};
-
 static struct outcome
 outcome_of(const struct dkim_verifier *v, dkim_res r)
 {
@@ -194,9 +148,10 @@ outcome_of(const struct dkim_verifier *v, dkim_res r)
  * (workers print concurrently).
  */
 static int
-emit(struct verify_opts *o, struct arena *ar, const char *name,
-    struct outcome oc)
+emit(struct vctx *c, size_t slot, const char *name, struct outcome oc)
 {
+	struct verify_opts *o = c->o;
+	struct arena *ar = &c->ar[slot];
 	const struct dkim_result *res = oc.res;
 	const char *error = oc.error;
 	size_t n = oc.n, skipped = oc.skipped;
@@ -211,6 +166,8 @@ emit(struct verify_opts *o, struct arena *ar, const char *name,
 	}
 	buf_init_arena(&out, ar);
 	buf_init_arena(&arf, ar);
+	if (o->dmarc)
+		return cli_dmarc_emit(c, slot, name, oc);
 	ok = authres_dkim(&arf, span_cstr(o->authserv), res, n, skipped, error,
 	    o->json ? NULL : "\n");
 	if (ok && o->json)
@@ -236,47 +193,60 @@ emit(struct verify_opts *o, struct arena *ar, const char *name,
 	return ex;
 }
 
-/* Let the resolver deliver answers until every verifier in v is done. */
+/* Every message of the batch has its final result (a dmarc step too). */
+struct batch_wait {
+	struct vctx *c;
+	size_t n;
+};
+
+static bool
+batch_done(void *arg)
+{
+	struct batch_wait *w = arg;
+	bool all = true;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (!dkim_verify_is_done(w->c->v[i]))
+			all = false;
+		else if (w->c->o->dmarc && !cli_dmarc_step(w->c, i))
+			all = false;
+	}
+	return all;
+}
+
 static void
 wait_dns(struct vctx *c, size_t n)
 {
-	size_t i;
+	struct batch_wait w = { c, n };
 
-	for (;;) {
-		for (i = 0; i < n; i++)
-			if (!dkim_verify_is_done(c->v[i]))
-				break;
-		if (i == n || c->ub == NULL)
-			return;
-		resolv_ub_poll(c->ub, 100);
-	}
+	cli_resolver_wait(&c->res, batch_done, &w);
 }
 
 static int
 vctx_init(
     struct vctx *c, struct verify_opts *o, size_t nv, char *err, size_t errlen)
 {
-	struct resolv_ub_opts uo = { o->resolver, o->trust_anchor, o->timeout,
-		nv * (size_t)o->max_sigs + 16 };
+	/* SPF may need some 30 lookups, a DMARC tree walk 8 per domain. */
+	size_t inflight =
+	    nv * ((size_t)o->max_sigs + (o->dmarc ? 64 : 0)) + 16;
 	size_t i;
+	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->o = o;
 	c->env = o->e->core;
-	if (o->zonedb != NULL) {
-		resolv_zone_ops(o->zonedb, &c->dns);
-	} else {
-		if (resolv_ub_new(&uo, &c->ub, err, errlen) != 0)
-			return CLI_EX_CONFIG;
-		resolv_ub_ops(c->ub, &c->dns);
-	}
-	c->env.dns = &c->dns;
+	if ((r = cli_resolver_open(&o->dns, inflight, &c->res, err, errlen)) !=
+	    0)
+		return r;
+	c->env.dns = &c->res.ops;
 	for (i = 0; i < nv; i++) {
 		arena_init(&c->ar[i], c->env.alloc, 64 << 10,
 		    o->e->limits.max_arena_bytes);
 		c->nv = i + 1;
 		if (dkim_verifier_new_shared(
-		        &c->env, i > 0 ? c->v[0] : NULL, &c->v[i]) != DKIM_OK) {
+		        &c->env, i > 0 ? c->v[0] : NULL, &c->v[i]) != DKIM_OK ||
+		    (o->dmarc && cli_dmarc_slot_new(c, i) != 0)) {
 			snprintf(err, errlen, "cannot set up verification");
 			return CLI_EX_SOFTWARE;
 		}
@@ -290,10 +260,12 @@ vctx_fini(struct vctx *c)
 	size_t i;
 
 	for (i = c->nv; i-- > 0;) { /* v[0] owns the shared key cache */
+		if (c->o != NULL && c->o->dmarc)
+			cli_dmarc_slot_free(c, i);
 		dkim_verifier_free(c->v[i]);
 		arena_fini(&c->ar[i]);
 	}
-	resolv_ub_free(c->ub);
+	cli_resolver_close(&c->res);
 }
 
 /*
@@ -312,6 +284,8 @@ verify_items(struct vctx *c, struct spool_item *it, size_t n)
 		if (it[i].err == 0)
 			r[i] = dkim_verify_start(
 			    c->v[i], it[i].msg, c->o->now, &c->ar[i]);
+		if (c->o->dmarc)
+			cli_dmarc_start(c, i, &it[i]);
 	}
 	wait_dns(c, n);
 	for (i = 0; i < n; i++) {
@@ -323,7 +297,7 @@ verify_items(struct vctx *c, struct spool_item *it, size_t n)
 			oc.error = strerror(-it[i].err);
 		else
 			oc = outcome_of(c->v[i], r[i]);
-		e = emit(c->o, &c->ar[i], it[i].name, oc);
+		e = emit(c, i, it[i].name, oc);
 		ex = ex != 0 ? ex : e;
 	}
 	return ex;
@@ -432,18 +406,13 @@ verify_num(const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
 static int
 verify_opt(struct verify_opts *o, int ch, const char *arg)
 {
-	uint64_t t;
+	int r = cli_dns_opt(&o->dns, ch, arg);
 
+	if (r == 0 && o->dmarc)
+		r = cli_dmarc_opt(o, ch, arg);
+	if (r != 0)
+		return r > 0 ? 0 : -1;
 	switch (ch) {
-	case OPT_ZONE:
-		o->zone = arg;
-		return 0;
-	case OPT_RESOLVER:
-		o->resolver = arg;
-		return 0;
-	case OPT_DNSSEC:
-		o->trust_anchor = arg;
-		return 0;
 	case OPT_JSON:
 		o->json = true;
 		return 0;
@@ -456,11 +425,6 @@ verify_opt(struct verify_opts *o, int ch, const char *arg)
 		return verify_num(arg, 1, UINT64_MAX, &o->max_size);
 	case OPT_MAXSIGS:
 		return verify_num(arg, 1, 1000, &o->max_sigs);
-	case OPT_TIMEOUT:
-		if (verify_num(arg, 1, 3600, &t) != 0)
-			return -1;
-		o->timeout = (double)t;
-		return 0;
 	case 'j':
 		return verify_num(arg, 1, 256, &o->jobs);
 	case OPT_BATCH:
@@ -479,19 +443,13 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hj:", verify_longopts, NULL)) !=
 	    -1) {
 		if (ch == 'h') {
-			fputs(verify_usage, stdout);
+			fputs(o->dmarc ? cli_dmarc_usage : verify_usage, stdout);
 			return -1;
 		}
 		if (verify_opt(o, ch, optarg) != 0) {
-			fputs(verify_usage, stderr);
+			fputs(o->dmarc ? cli_dmarc_usage : verify_usage, stderr);
 			return CLI_EX_USAGE;
 		}
-	}
-	if (o->zone != NULL &&
-	    (o->resolver != NULL || o->trust_anchor != NULL)) {
-		cli_err("--dns-zone answers offline; it excludes --resolver "
-		        "and --dnssec");
-		return CLI_EX_USAGE;
 	}
 	return 0;
 }
@@ -521,7 +479,7 @@ verify_inputs(struct vctx *c, int argc, char **argv)
 static int
 verify_setup(struct cli_env *e, struct verify_opts *o)
 {
-	char err[256];
+	int r;
 
 	e->limits.max_msg_bytes = (size_t)o->max_size;
 	e->limits.max_sigs = (size_t)o->max_sigs;
@@ -531,16 +489,13 @@ verify_setup(struct cli_env *e, struct verify_opts *o)
 			snprintf(o->host, sizeof(o->host), "localhost");
 		o->authserv = o->host;
 	}
-	if (o->zone != NULL &&
-	    resolv_zone_load(o->zone, &o->zonedb, err, sizeof(err)) != 0) {
-		cli_err("%s", err);
-		return CLI_EX_CONFIG;
-	}
-	return 0;
+	if ((r = cli_dns_setup(&o->dns)) != 0)
+		return r;
+	return o->dmarc ? cli_dmarc_setup(o) : 0;
 }
 
-int
-cli_verify_main(struct cli_env *e, int argc, char **argv)
+static int
+verify_run(struct cli_env *e, bool dmarc, int argc, char **argv)
 {
 	static struct verify_opts o;
 	static struct vctx c;
@@ -549,11 +504,14 @@ cli_verify_main(struct cli_env *e, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	pthread_mutex_init(&o.out_lock, NULL);
+	cli_dns_init(&o.dns);
+	o.dmarc = dmarc;
 	o.now = (uint64_t)time(NULL);
 	o.max_size = e->limits.max_msg_bytes;
 	o.max_sigs = e->limits.max_sigs;
-	o.timeout = 5.0;
 	o.batch = 64;
+	if (dmarc)
+		cli_dmarc_init(&o);
 	if ((r = verify_parse(&o, argc, argv)) != 0)
 		return r < 0 ? CLI_EX_OK : r;
 	if ((r = verify_setup(e, &o)) != 0)
@@ -563,7 +521,9 @@ cli_verify_main(struct cli_env *e, int argc, char **argv)
 	else
 		r = verify_inputs(&c, argc, argv);
 	vctx_fini(&c);
-	resolv_zone_free(o.zonedb);
+	if (dmarc)
+		cli_dmarc_fini(&o);
+	cli_dns_fini(&o.dns);
 	if (r != 0)
 		return r;
 	if (o.any_unreadable)
@@ -571,4 +531,16 @@ cli_verify_main(struct cli_env *e, int argc, char **argv)
 	if (o.any_temp)
 		return CLI_EX_TEMPFAIL;
 	return o.any_nopass ? CLI_EX_SOMEFAIL : CLI_EX_OK;
+}
+
+int
+cli_verify_main(struct cli_env *e, int argc, char **argv)
+{
+	return verify_run(e, false, argc, argv);
+}
+
+int
+cli_dmarc_main(struct cli_env *e, int argc, char **argv)
+{
+	return verify_run(e, true, argc, argv);
 }

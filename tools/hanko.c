@@ -1,4 +1,4 @@
-/* hanko - DKIM signing and verification for bulk mail. */
+/* hanko - DKIM signing, DKIM/SPF/DMARC verification for bulk mail. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,10 @@ static const char usage[] =
     "  sign     [KEYS] SPOOL_DIR OUT_DIR sign a spool, hand off exactly once\n"
     "  verify   [DNS] [FILE|DIR...]      one Authentication-Results per message\n"
     "           (stdin when no file; directories in parallel)\n"
+    "  spf      [DNS] --ip IP --mail-from ADDR [--helo NAME]\n"
+    "                                    SPF result, Received-SPF\n"
+    "  dmarc    [DNS] [ENVELOPE] [FILE|DIR...]\n"
+    "                                    SPF + DKIM + DMARC, disposition\n"
     "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
@@ -42,6 +46,10 @@ main(int argc, char **argv)
 		return cli_sign_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cli_verify_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "spf") == 0)
+		return cli_spf_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "dmarc") == 0)
+		return cli_dmarc_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cli_keygen_main(&env, argc - 1, argv + 1);
 	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);

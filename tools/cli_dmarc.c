@@ -1,0 +1,689 @@
+/*
+ * hanko dmarc: SPF (from the envelope), DKIM (every signature) and DMARC
+ * for each message, as the Authentication-Results a receiver would add,
+ * with the disposition; or one JSON object per message holding what an
+ * aggregate report records. Runs inside cli_verify.c's message loop.
+ *
+ * The envelope of a message comes from, field by field, the first of:
+ * --ip/--mail-from/--helo (every message); the sidecar DIR/NAME.env
+ * (--envelope-dir); the trace fields, when --trust-received N names the
+ * Received field (top-down) that this site's own MTA wrote, with the
+ * topmost Return-Path for MAIL FROM. Without a client IP, SPF is none.
+ */
+#include "cli_verify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpsl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "cli_json.h"
+#include "core/authres.h"
+#include "core/dkim_verify.h"
+#include "core/dmarc.h"
+#include "core/hdr.h"
+#include "core/spf.h"
+#include "core/trace.h"
+#include "io/spool.h"
+
+#define ENVELOPE_MAX (64 << 10)
+
+const char cli_dmarc_usage[] =
+    "usage: hanko dmarc [DNS] [ENVELOPE] [OPTIONS] [FILE|DIR...]  (no "
+    "file: stdin)\n" CLI_DNS_USAGE
+    "ENVELOPE (first source that has a field wins):\n"
+    "  --ip IP --mail-from ADDR --helo NAME   for every message given\n"
+    "  --envelope-dir DIR       sidecar DIR/NAME.env per message NAME:\n"
+    "                           ip=, helo=, mail-from= lines (or Postfix\n"
+    "                           policy names client_address=, "
+    "helo_name=, sender=)\n"
+    "  --trust-received N       the N-th Received field from the top was\n"
+    "                           written by our MTA: take IP and HELO from "
+    "it,\n"
+    "                           MAIL FROM from the topmost Return-Path\n"
+    "OPTIONS:\n"
+    "  --rfc7489                RFC 7489 rules: public suffix list "
+    "organizational\n"
+    "                           domain, pct= honoured (default: RFC 9989)\n"
+    "  --psl FILE               public suffix list (default: libpsl's "
+    "newest)\n"
+    "  --pct-roll N             fix the RFC 7489 pct= sample (0-99), for "
+    "tests\n"
+    "  --json                   one JSON object per message\n"
+    "  --authserv-id NAME       authserv-id in the field (default: host "
+    "name)\n"
+    "  --time T                 verify as of time T\n"
+    "  --max-size BYTES         largest message accepted (default 64 MiB)\n"
+    "  --max-signatures N       signatures examined per message (default "
+    "10)\n"
+    "  -j, --jobs N             worker threads for directories (default: "
+    "CPUs)\n"
+    "  --batch N                messages in flight per worker (default "
+    "64)\n"
+    "exit: 0 every message passes DMARC; 1 some message does not; 75 a DNS\n"
+    "      failure left a message without a result; 66 unreadable input\n";
+
+/* The envelope of one message, and where it came from. */
+struct envelope {
+	span ip, mail_from, helo;
+	bool has_ip, has_mail_from, has_helo;
+	const char *source; /* "flags", "sidecar", "trace", mixed: first */
+	char problem[160];
+};
+
+/* One message in flight: message lifetime, reused. */
+struct dmarc_slot {
+	struct spf_checker *spf;
+	struct dmarc_evaluator *dm;
+	struct spf_request sreq;
+	struct envelope env;
+	bool spf_started, dm_started, final;
+	bool hdr_ok;
+	struct hdr_msg hm;
+	dmarc_from_res from;
+	span from_domain;
+	char err[160];
+};
+
+void
+cli_dmarc_init(struct verify_opts *o)
+{
+	o->pct_roll = -1;
+}
+
+int
+cli_dmarc_opt(struct verify_opts *o, int ch, const char *arg)
+{
+	uint64_t v;
+
+	switch (ch) {
+	case CLI_OPT_IP:
+		o->ip = arg;
+		return 1;
+	case CLI_OPT_MAILFROM:
+		o->mail_from = arg;
+		return 1;
+	case CLI_OPT_HELO:
+		o->helo = arg;
+		return 1;
+	case CLI_OPT_ENVDIR:
+		o->envelope_dir = arg;
+		return 1;
+	case CLI_OPT_TRUST_RECEIVED:
+		if (!cli_parse_u64(arg, &v) || v < 1 || v > 100)
+			return -1;
+		o->trust_received = v;
+		return 1;
+	case CLI_OPT_RFC7489:
+		o->rfc7489 = true;
+		return 1;
+	case CLI_OPT_PSL:
+		o->psl_file = arg;
+		return 1;
+	case CLI_OPT_PCT_ROLL:
+		if (!cli_parse_u64(arg, &v) || v > 99)
+			return -1;
+		o->pct_roll = (int)v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+cli_dmarc_setup(struct verify_opts *o)
+{
+	struct spf_ip ip;
+
+	if (o->ip != NULL && !spf_ip_parse(span_cstr(o->ip), &ip)) {
+		cli_err("dmarc: --ip %s is not an IPv4 or IPv6 address", o->ip);
+		return CLI_EX_USAGE;
+	}
+	if (!o->rfc7489)
+		return 0;
+	o->psl = o->psl_file != NULL ? psl_load_file(o->psl_file)
+	                             : psl_latest(NULL);
+	if (o->psl == NULL) {
+		cli_err("dmarc: cannot load the public suffix list%s%s",
+		    o->psl_file != NULL ? " " : "",
+		    o->psl_file != NULL ? o->psl_file : "");
+		return CLI_EX_CONFIG;
+	}
+	return 0;
+}
+
+void
+cli_dmarc_fini(struct verify_opts *o)
+{
+	psl_free(o->psl);
+	o->psl = NULL;
+}
+
+int
+cli_dmarc_slot_new(struct vctx *c, size_t i)
+{
+	struct dmarc_slot *s = calloc(1, sizeof(*s));
+
+	c->dm[i] = s;
+	if (s == NULL || spf_checker_new(&c->env, &s->spf) != SPF_OK ||
+	    dmarc_evaluator_new(&c->env, &s->dm) != DMARC_OK)
+		return -1;
+	return 0;
+}
+
+void
+cli_dmarc_slot_free(struct vctx *c, size_t i)
+{
+	struct dmarc_slot *s = c->dm[i];
+
+	if (s == NULL)
+		return;
+	spf_checker_free(s->spf);
+	dmarc_evaluator_free(s->dm);
+	free(s);
+	c->dm[i] = NULL;
+}
+
+static void
+env_set(struct envelope *e, int field, span v, const char *source)
+{
+	span *dst[] = { &e->ip, &e->mail_from, &e->helo };
+	bool *has[] = { &e->has_ip, &e->has_mail_from, &e->has_helo };
+
+	if (*has[field])
+		return;
+	*dst[field] = v;
+	*has[field] = true;
+	if (e->source == NULL)
+		e->source = source;
+}
+
+/* One "key=value" line of a sidecar; unknown keys are ignored. */
+static void
+sidecar_line(struct envelope *e, span line)
+{
+	static const struct {
+		const char *key;
+		int field;
+	} keys[] = {
+		{ "ip", 0 },
+		{ "client_address", 0 },
+		{ "mail-from", 1 },
+		{ "mail_from", 1 },
+		{ "sender", 1 },
+		{ "helo", 2 },
+		{ "helo_name", 2 },
+	};
+	const uint8_t *eq = memchr(line.p, '=', line.len);
+	span k, v;
+	size_t j;
+
+	if (eq == NULL)
+		return;
+	k = span_trim_ws(span_make(line.p, (size_t)(eq - line.p)));
+	v = span_trim_ws(span_sub(line, (size_t)(eq - line.p) + 1,
+	    line.len - (size_t)(eq - line.p) - 1));
+	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
+		v = span_sub(v, 1, v.len - 2);
+	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+		if (span_ieq_cstr(k, keys[j].key))
+			env_set(e, keys[j].field, v, "sidecar");
+}
+
+static void
+envelope_sidecar(struct vctx *c, size_t slot, const char *name)
+{
+	struct dmarc_slot *s = c->dm[slot];
+	const char *base = strrchr(name, '/');
+	char path[PATH_MAX];
+	uint8_t *p = NULL, *copy;
+	size_t len = 0, i, start = 0;
+	int r;
+
+	base = base != NULL ? base + 1 : name;
+	if (snprintf(path, sizeof(path), "%s/%s.env", c->o->envelope_dir,
+	        base) >= (int)sizeof(path))
+		return;
+	if ((r = cli_read_file(path, ENVELOPE_MAX, &p, &len)) != 0) {
+		if (r != -ENOENT)
+			snprintf(s->env.problem, sizeof(s->env.problem),
+			    "envelope file %.100s: %s", base, strerror(-r));
+		return;
+	}
+	copy = arena_dup(&c->ar[slot], p, len);
+	free(p);
+	if (copy == NULL)
+		return;
+	for (i = 0; i <= len; i++)
+		if (i == len || copy[i] == '\n') {
+			if (i > start && copy[start] != '#')
+				sidecar_line(&s->env,
+				    span_make(copy + start, i - start));
+			start = i + 1;
+		}
+}
+
+static void
+envelope_trace(struct verify_opts *o, struct dmarc_slot *s)
+{
+	span rcvd = span_cstr("Received"), helo, ip, addr;
+	size_t k;
+
+	if (!s->hdr_ok)
+		return;
+	k = hdr_find(&s->hm, rcvd, (size_t)o->trust_received - 1);
+	if (k < s->hm.nf &&
+	    trace_received(s->hm.f[k].value, &helo, &ip)) {
+		env_set(&s->env, 0, ip, "trace");
+		if (helo.len > 0)
+			env_set(&s->env, 2, helo, "trace");
+	} else if (s->env.problem[0] == '\0') {
+		snprintf(s->env.problem, sizeof(s->env.problem),
+		    "no readable Received field number %u",
+		    (unsigned)o->trust_received);
+	}
+	k = hdr_find(&s->hm, span_cstr("Return-Path"), 0);
+	if (k < s->hm.nf && trace_return_path(s->hm.f[k].value, &addr))
+		env_set(&s->env, 1, addr, "trace");
+}
+
+void
+cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
+{
+	struct verify_opts *o = c->o;
+	struct dmarc_slot *s = c->dm[i];
+	struct arena *ar = &c->ar[i];
+	char err[128];
+
+	memset(&s->env, 0, sizeof(s->env));
+	s->spf_started = s->dm_started = s->final = false;
+	s->hdr_ok = false;
+	s->err[0] = '\0';
+	s->from = DMARC_FROM_NONE;
+	s->from_domain = span_make(NULL, 0);
+	if (it->err != 0)
+		return;
+	if (hdr_split(it->msg, &o->e->limits, ar, &s->hm, err, sizeof(err)) ==
+	    HDR_OK) {
+		s->hdr_ok = true;
+		s->from = dmarc_author_domain(&s->hm, ar, &s->from_domain);
+	}
+	if (o->ip != NULL)
+		env_set(&s->env, 0, span_cstr(o->ip), "flags");
+	if (o->mail_from != NULL)
+		env_set(&s->env, 1, span_cstr(o->mail_from), "flags");
+	if (o->helo != NULL)
+		env_set(&s->env, 2, span_cstr(o->helo), "flags");
+	if (o->envelope_dir != NULL)
+		envelope_sidecar(c, i, it->name);
+	if (o->trust_received > 0)
+		envelope_trace(o, s);
+	memset(&s->sreq, 0, sizeof(s->sreq));
+	if (!s->env.has_ip)
+		return;
+	if (!spf_ip_parse(s->env.ip, &s->sreq.ip)) {
+		snprintf(s->env.problem, sizeof(s->env.problem),
+		    "envelope client IP is not an address");
+		return;
+	}
+	s->sreq.sender = s->env.mail_from;
+	s->sreq.helo = s->env.helo;
+	s->sreq.receiver = span_cstr(o->host);
+	s->sreq.now = o->now;
+	s->sreq.identity = SPF_ID_MAILFROM;
+	if (s->sreq.sender.len == 0 && s->sreq.helo.len == 0) {
+		snprintf(s->env.problem, sizeof(s->env.problem),
+		    "no MAIL FROM and no HELO in the envelope");
+		return;
+	}
+	s->spf_started = spf_check_start(s->spf, &s->sreq, ar) != SPF_E_NOMEM;
+}
+
+static enum dmarc_auth
+auth_of_dkim(enum dkim_verdict v)
+{
+	switch (v) {
+	case DKIM_V_PASS:
+		return DMARC_AUTH_PASS;
+	case DKIM_V_FAIL:
+		return DMARC_AUTH_FAIL;
+	case DKIM_V_NEUTRAL:
+		return DMARC_AUTH_NEUTRAL;
+	case DKIM_V_POLICY:
+		return DMARC_AUTH_POLICY;
+	case DKIM_V_TEMPERROR:
+		return DMARC_AUTH_TEMPERROR;
+	case DKIM_V_PERMERROR:
+		return DMARC_AUTH_PERMERROR;
+	case DKIM_V_NONE:
+		break;
+	}
+	return DMARC_AUTH_NONE;
+}
+
+static enum dmarc_auth
+auth_of_spf(enum spf_result r)
+{
+	switch (r) {
+	case SPF_R_PASS:
+		return DMARC_AUTH_PASS;
+	case SPF_R_FAIL:
+		return DMARC_AUTH_FAIL;
+	case SPF_R_SOFTFAIL:
+		return DMARC_AUTH_SOFTFAIL;
+	case SPF_R_NEUTRAL:
+		return DMARC_AUTH_NEUTRAL;
+	case SPF_R_TEMPERROR:
+		return DMARC_AUTH_TEMPERROR;
+	case SPF_R_PERMERROR:
+		return DMARC_AUTH_PERMERROR;
+	case SPF_R_NONE:
+		break;
+	}
+	return DMARC_AUTH_NONE;
+}
+
+static unsigned
+pct_roll(const struct verify_opts *o)
+{
+	unsigned v = 0;
+
+	if (o->pct_roll >= 0)
+		return (unsigned)o->pct_roll;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (unsigned)getpid();
+	return v % 100;
+}
+
+/* DKIM and SPF are final: hand their results to DMARC. */
+static void
+dmarc_begin(struct vctx *c, size_t i)
+{
+	struct dmarc_slot *s = c->dm[i];
+	struct arena *ar = &c->ar[i];
+	const struct dkim_result *res;
+	struct dmarc_dkim_in *din;
+	struct dmarc_request req;
+	size_t n, k;
+
+	s->dm_started = true;
+	if (s->from != DMARC_FROM_OK)
+		return;
+	n = dkim_verify_results(c->v[i], &res);
+	din = n > 0 ? arena_alloc(ar, n * sizeof(*din)) : NULL;
+	if (n > 0 && din == NULL)
+		return;
+	for (k = 0; k < n; k++) {
+		din[k].domain = res[k].d;
+		din[k].selector = res[k].s;
+		din[k].result = auth_of_dkim(res[k].verdict);
+	}
+	memset(&req, 0, sizeof(req));
+	req.from_domain = s->from_domain;
+	req.dkim = din;
+	req.ndkim = n;
+	if (s->spf_started) {
+		const struct spf_outcome *so = spf_check_outcome(s->spf);
+
+		req.spf.domain = so->domain;
+		req.spf.result = auth_of_spf(so->result);
+		req.spf.scope = DMARC_SPF_MFROM;
+	}
+	req.mode = c->o->rfc7489 ? DMARC_RFC7489 : DMARC_RFC9989;
+	req.psl = c->o->psl;
+	req.pct_roll = pct_roll(c->o);
+	if (dmarc_eval_start(s->dm, &req, ar) == DMARC_E_NOMEM)
+		snprintf(s->err, sizeof(s->err), "out of memory");
+}
+
+bool
+cli_dmarc_step(struct vctx *c, size_t i)
+{
+	struct dmarc_slot *s = c->dm[i];
+
+	if (s->final)
+		return true;
+	if (s->spf_started && !spf_check_is_done(s->spf))
+		return false;
+	if (!s->dm_started)
+		dmarc_begin(c, i);
+	if (s->from == DMARC_FROM_OK && s->err[0] == '\0' &&
+	    !dmarc_eval_is_done(s->dm))
+		return false;
+	s->final = true;
+	return true;
+}
+
+static const char *
+from_problem(dmarc_from_res r)
+{
+	switch (r) {
+	case DMARC_FROM_OK:
+		return NULL;
+	case DMARC_FROM_NONE:
+		return "no From field";
+	case DMARC_FROM_MULTIPLE_FIELDS:
+		return "several From fields";
+	case DMARC_FROM_MULTIPLE_ADDRS:
+		return "several addresses in From";
+	case DMARC_FROM_NO_DOMAIN:
+		return "From address without a domain";
+	case DMARC_FROM_NOMEM:
+		return "out of memory";
+	}
+	return "unusable From field";
+}
+
+/*
+ * The DMARC outcome to print: the evaluator's, or one made here when
+ * there was nothing to evaluate (RFC 9989 §5.3 asks receivers to treat
+ * a message without exactly one author domain as failing DMARC).
+ */
+static const struct dmarc_outcome *
+slot_outcome(struct dmarc_slot *s, struct dmarc_outcome *tmp)
+{
+	const char *why = s->err[0] != '\0' ? s->err : from_problem(s->from);
+
+	if (why == NULL && s->dm_started)
+		return dmarc_eval_outcome(s->dm);
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->result = s->err[0] != '\0' || s->from == DMARC_FROM_NOMEM
+	    ? DMARC_R_TEMPERROR
+	    : DMARC_R_FAIL;
+	snprintf(tmp->reason, sizeof(tmp->reason), "%s",
+	    why != NULL ? why : "not evaluated");
+	return tmp;
+}
+
+static bool
+json_env(struct buf *b, const struct envelope *e)
+{
+	return buf_add_byte(b, '{') && cli_json_key(b, "ip", true) &&
+	    cli_json_opt_str(b, e->has_ip ? e->ip : span_make(NULL, 0)) &&
+	    cli_json_key(b, "mail_from", false) &&
+	    (e->has_mail_from ? cli_json_str(b, e->mail_from)
+	                      : buf_add_cstr(b, "null")) &&
+	    cli_json_key(b, "helo", false) &&
+	    cli_json_opt_str(b, e->has_helo ? e->helo : span_make(NULL, 0)) &&
+	    cli_json_key(b, "source", false) &&
+	    cli_json_opt_str(b, span_cstr(e->source != NULL ? e->source : "")) &&
+	    cli_json_key(b, "problem", false) &&
+	    cli_json_opt_str(b, span_cstr(e->problem)) &&
+	    buf_add_byte(b, '}');
+}
+
+static bool
+json_spf(struct buf *b, const struct dmarc_slot *s)
+{
+	const struct spf_outcome *so;
+
+	if (!s->spf_started)
+		return buf_add_cstr(b, "{\"result\":\"none\",\"problem\":") &&
+		    cli_json_str(b,
+		        span_cstr(s->env.problem[0] != '\0'
+		                ? s->env.problem
+		                : "no client IP in the envelope")) &&
+		    buf_add_byte(b, '}');
+	so = spf_check_outcome(s->spf);
+	return buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
+	    cli_json_str(b, span_cstr(spf_result_str(so->result))) &&
+	    cli_json_key(b, "domain", false) && cli_json_str(b, so->domain) &&
+	    cli_json_key(b, "scope", false) &&
+	    buf_add_cstr(b, "\"mfrom\"") &&
+	    cli_json_key(b, "sender", false) && cli_json_str(b, so->sender) &&
+	    cli_json_key(b, "mechanism", false) &&
+	    cli_json_opt_str(b, so->mechanism) &&
+	    cli_json_key(b, "explanation", false) &&
+	    cli_json_opt_str(b, so->explanation) &&
+	    cli_json_key(b, "problem", false) &&
+	    cli_json_opt_str(b, span_cstr(so->problem)) &&
+	    buf_add_byte(b, '}');
+}
+
+static bool
+json_dkim(struct buf *b, const struct outcome *oc,
+    const struct dmarc_outcome *d)
+{
+	size_t k;
+	bool ok = buf_add_byte(b, '[');
+
+	for (k = 0; ok && k < oc->n; k++) {
+		const struct dkim_result *r = &oc->res[k];
+		bool aligned = k < d->ndkim && d->dkim[k].aligned;
+
+		ok = (k == 0 || buf_add_byte(b, ',')) &&
+		    buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
+		    cli_json_str(b, span_cstr(dkim_verdict_str(r->verdict))) &&
+		    cli_json_key(b, "d", false) && cli_json_opt_str(b, r->d) &&
+		    cli_json_key(b, "s", false) && cli_json_opt_str(b, r->s) &&
+		    cli_json_key(b, "reason", false) &&
+		    cli_json_opt_str(b, span_cstr(r->reason)) &&
+		    cli_json_key(b, "aligned", false) &&
+		    buf_add_cstr(b, aligned ? "true" : "false") &&
+		    buf_add_byte(b, '}');
+	}
+	return ok && buf_add_byte(b, ']');
+}
+
+static bool
+json_policy(struct buf *b, const char *key, enum dmarc_policy p)
+{
+	return cli_json_key(b, key, false) &&
+	    (p == DMARC_P_UNSPEC
+	            ? buf_add_cstr(b, "null")
+	            : cli_json_str(b, span_cstr(dmarc_policy_str(p))));
+}
+
+static bool
+json_dmarc(struct buf *b, const struct dmarc_slot *s,
+    const struct dmarc_outcome *d, bool rfc7489)
+{
+	const struct dmarc_record *r = &d->rec;
+	bool ok = buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
+	    cli_json_str(b, span_cstr(dmarc_result_str(d->result))) &&
+	    cli_json_key(b, "header_from", false) &&
+	    cli_json_opt_str(b, s->from_domain) &&
+	    cli_json_key(b, "mode", false) &&
+	    buf_add_cstr(b, rfc7489 ? "\"rfc7489\"" : "\"rfc9989\"") &&
+	    cli_json_key(b, "record_domain", false) &&
+	    cli_json_opt_str(b, d->record_domain) &&
+	    cli_json_key(b, "org_domain", false) &&
+	    cli_json_opt_str(b, d->org_domain);
+
+	if (ok && d->have_record)
+		ok = json_policy(b, "p", r->p) && json_policy(b, "sp", r->sp) &&
+		    json_policy(b, "np", r->np) &&
+		    cli_json_key(b, "adkim", false) &&
+		    buf_add_cstr(b, r->adkim == DMARC_A_STRICT ? "\"s\""
+		                                               : "\"r\"") &&
+		    cli_json_key(b, "aspf", false) &&
+		    buf_add_cstr(
+		        b, r->aspf == DMARC_A_STRICT ? "\"s\"" : "\"r\"") &&
+		    cli_json_key(b, "testing", false) &&
+		    buf_add_cstr(b, r->testing ? "true" : "false") &&
+		    cli_json_key(b, "pct", false) && buf_add_u64(b, r->pct) &&
+		    cli_json_key(b, "rua", false) && cli_json_opt_str(b, r->rua) &&
+		    cli_json_key(b, "ruf", false) && cli_json_opt_str(b, r->ruf);
+	return ok && json_policy(b, "policy", d->policy) &&
+	    json_policy(b, "disposition",
+	        d->disposition != DMARC_P_UNSPEC ? d->disposition
+	                                         : DMARC_P_NONE) &&
+	    cli_json_key(b, "spf_aligned", false) &&
+	    buf_add_cstr(b, d->spf_aligned ? "true" : "false") &&
+	    cli_json_key(b, "dkim_aligned", false) &&
+	    buf_add_cstr(b, d->dkim_aligned ? "true" : "false") &&
+	    cli_json_key(b, "reason", false) &&
+	    cli_json_opt_str(b, span_cstr(d->reason)) && buf_add_byte(b, '}');
+}
+
+static void
+dmarc_tally(struct verify_opts *o, const struct dmarc_outcome *d)
+{
+	if (d->result == DMARC_R_TEMPERROR)
+		o->any_temp = true;
+	else if (d->result != DMARC_R_PASS)
+		o->any_nopass = true;
+}
+
+int
+cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
+{
+	struct verify_opts *o = c->o;
+	struct dmarc_slot *s = c->dm[i];
+	struct arena *ar = &c->ar[i];
+	const char *eol = o->json ? NULL : "\n";
+	const struct dmarc_outcome *d;
+	struct dmarc_outcome tmp;
+	struct buf out, arf;
+	struct authres_w w;
+	bool ok;
+	int ex = 0;
+
+	d = slot_outcome(s, &tmp);
+	buf_init_arena(&out, ar);
+	buf_init_arena(&arf, ar);
+	authres_begin(&w, &arf, span_cstr(o->authserv), eol);
+	if (s->spf_started)
+		authres_add_spf(&w, &s->sreq, spf_check_outcome(s->spf));
+	authres_add_dkim(&w, oc.res, oc.n, oc.skipped, oc.error);
+	authres_add_dmarc(&w, d, s->from_domain);
+	ok = authres_end(&w);
+	if (ok && o->json)
+		ok = buf_add_byte(&out, '{') && cli_json_key(&out, "file", true) &&
+		    cli_json_str(&out, span_cstr(name)) &&
+		    cli_json_key(&out, "error", false) &&
+		    cli_json_opt_str(&out, span_cstr(oc.error != NULL ? oc.error : "")) &&
+		    cli_json_key(&out, "envelope", false) &&
+		    json_env(&out, &s->env) && cli_json_key(&out, "spf", false) &&
+		    json_spf(&out, s) && cli_json_key(&out, "dkim", false) &&
+		    json_dkim(&out, &oc, d) && cli_json_key(&out, "dmarc", false) &&
+		    json_dmarc(&out, s, d, o->rfc7489) &&
+		    cli_json_key(&out, "authentication_results", false) &&
+		    cli_json_str(&out, buf_span(&arf)) &&
+		    buf_add_cstr(&out, "}\n");
+	else if (ok)
+		ok = (!o->tagged ||
+		         (buf_add_cstr(&out, "# ") &&
+		             buf_add_cstr(&out, name) &&
+		             buf_add_byte(&out, '\n'))) &&
+		    buf_add_span(&out, buf_span(&arf)) &&
+		    buf_add_cstr(&out, "\ndisposition: ") &&
+		    buf_add_cstr(&out,
+		        dmarc_policy_str(d->disposition != DMARC_P_UNSPEC
+		                ? d->disposition
+		                : DMARC_P_NONE)) &&
+		    buf_add_byte(&out, '\n');
+	pthread_mutex_lock(&o->out_lock);
+	dmarc_tally(o, d);
+	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
+		cli_err("cannot write the result");
+		ex = CLI_EX_IOERR;
+	}
+	pthread_mutex_unlock(&o->out_lock);
+	return ex;
+}
