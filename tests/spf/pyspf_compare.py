@@ -61,6 +61,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yml2zone  # noqa: E402  (zone_name, txt_rdata)
 
 RECEIVER = "receiver.example"
+NOW = 1700000000        # %{t}: hanko --time and pyspf's q.t
 DEFAULT_EXP = "PYSPF-DEFAULT-EXPLANATION"
 MAX_CNAME_HOPS = 8      # RESOLV_ZONE_MAX_CNAME
 
@@ -241,6 +242,13 @@ EDITS = {
          "        while len(result) > 253 and '.' in result:\n"
          "            result = result[(result.index('.')+1):]"),
     ]),
+    "macro-digit-zero-is-syntax-error": ("expand", [
+        ("            letter = macro[2].lower()\n",
+         "            letter = macro[2].lower()\n"
+         "            _n = re.match('[0-9]*', macro[3:-1]).group()\n"
+         "            if _n and int(_n) == 0:\n"
+         "                raise PermError('zero DIGIT transformer', macro)\n"),
+    ]),
     "macro-delimiters-join-dot": ("expand", [
         ("JOINERS.get(letter)", "'.'"),
     ]),
@@ -392,6 +400,10 @@ FIXES = collections.OrderedDict([
     ("macro-truncation-whole-labels",
      "pyspf drops only the first label of a macro expansion longer than "
      "253 octets; RFC 7208 7.3 drops left-hand labels until it fits"),
+    ("macro-digit-zero-is-syntax-error",
+     "pyspf accepts a zero DIGIT transformer (%{d0}) and drops the first "
+     "label; RFC 7208 7.3: if a DIGIT is specified, the value MUST be "
+     "nonzero, so the record has a syntax error (permerror)"),
     ("macro-delimiters-join-dot",
      "pyspf rejoins a macro split on custom delimiters with the original "
      "delimiter except for %{l} and %{s}; RFC 7208 7.3 rejoins with '.' "
@@ -409,6 +421,7 @@ def pyspf_check(zone, ip, mailfrom, helo, fixes=()):
     q = FixedQuery(i=ip, s=mailfrom, h=helo, receiver=RECEIVER,
                    strict=True, querytime=0)
     q.fixes = frozenset(fixes)
+    q.t = str(NOW)
     q.set_default_explanation(DEFAULT_EXP)
     res, _code, exp = q.check()
     if res != "fail" or exp == DEFAULT_EXP:
@@ -739,7 +752,8 @@ class World:
 
 def run_hanko(hanko, zone, ip, mfrom, helo):
     cmd = [hanko, "spf", "--dns-zone", zone, "--ip", ip, "--mail-from",
-           mfrom, "--helo", helo, "--receiver", RECEIVER, "--json"]
+           mfrom, "--helo", helo, "--receiver", RECEIVER,
+           "--time", str(NOW), "--json"]
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=30)
@@ -786,7 +800,8 @@ def quoted(a):
 def repro_cmd(zone, ip, mfrom, helo):
     return " ".join(quoted(a) for a in [
         "hanko", "spf", "--dns-zone", zone, "--ip", ip, "--mail-from",
-        mfrom, "--helo", helo, "--receiver", RECEIVER, "--json"])
+        mfrom, "--helo", helo, "--receiver", RECEIVER, "--time", str(NOW),
+        "--json"])
 
 
 def minimize(hanko, zone_text, case, workdir, tag):
