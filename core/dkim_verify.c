@@ -356,6 +356,7 @@ query_key(struct dkim_verifier *v, struct vsig *vs)
 {
 	const struct dns_ops *dns = v->env->dns;
 	span qname;
+	int r;
 
 	if (dns == NULL) {
 		verdict(vs, DKIM_V_TEMPERROR, "no DNS configured");
@@ -366,9 +367,16 @@ query_key(struct dkim_verifier *v, struct vsig *vs)
 		return;
 	}
 	v->outstanding++;
-	if (dns->txt(dns->ctx, qname, on_key, vs) < 0) {
+	if ((r = dns->txt(dns->ctx, qname, on_key, vs)) < 0) {
 		v->outstanding--;
-		verdict(vs, DKIM_V_TEMPERROR, "key lookup could not start");
+		/*
+		 * DNS_E_BADNAME: the name cannot exist in the DNS (an empty or
+		 * over-long label); no answer could ever give a key.
+		 */
+		if (r == DNS_E_BADNAME)
+			verdict(vs, DKIM_V_PERMERROR, "key name is not a DNS name");
+		else
+			verdict(vs, DKIM_V_TEMPERROR, "key lookup could not start");
 	}
 }
 

@@ -183,9 +183,12 @@ typedef enum dmarc_from_res {
  * The author domain (RFC 9989 §5.3.1) of a split header: exactly one
  * From field whose addresses all have the same domain (several addresses
  * in one domain give one Author Domain). Anything else means "DMARC
- * validation is not possible" (§5.3.1, §4.4): the status says why, and
- * the caller reports dmarc=permerror (or temperror for NOMEM) without
- * evaluating. *domain points into ar.
+ * validation is not possible" (§5.3.1, §4.4): the status says why.
+ * hanko dmarc then follows the recommendation kept in RFC 9989's
+ * security considerations (RFC 7489 §6.6.1): it evaluates each author
+ * domain and applies the strictest failing policy, fails a message with
+ * several From fields or none, and reports temperror for NOMEM.
+ * *domain points into ar.
  */
 HANKO_NODISCARD dmarc_from_res dmarc_author_domain(
     const struct hdr_msg *m, struct arena *ar, span *domain);

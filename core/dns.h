@@ -64,11 +64,17 @@ struct dns_answer {
 	int secure; /* 1 DNSSEC-validated, 0 not, -1 bogus */
 };
 
+/* -EINVAL on Linux, spelled out because core/ has no <errno.h>. */
+#define DNS_E_BADNAME (-22)
+
 typedef void dns_done_fn(void *cookie, const struct dns_answer *ans);
 
 struct dns_ops {
 	void *ctx;
-	/* qname has no trailing dot; 0 when queued, -errno when refused. */
+	/*
+	 * qname has no trailing dot; 0 when queued, -errno when refused:
+	 * DNS_E_BADNAME for a name that cannot exist in the DNS.
+	 */
 	int (*txt)(void *ctx, span qname, dns_done_fn *done, void *cookie);
 	/* Any dns_qtype; NULL when the backend answers TXT only. */
 	int (*query)(void *ctx, uint16_t qtype, span qname, dns_done_fn *done,

@@ -32,6 +32,14 @@
 #include "io/spool.h"
 
 #define ENVELOPE_MAX (64 << 10)
+/*
+ * A From naming several domains is evaluated once per domain and the
+ * strictest failing policy applies (RFC 9989 §11 after RFC 7489
+ * §6.6.1); beyond this many the cost is an attacker's lever, so such a
+ * message fails without lookups.
+ */
+#define FROM_DOMAINS_MAX 4
+#define FROM_ADDRS_MAX 64
 
 const char cli_dmarc_usage[] =
     "usage: hanko dmarc [DNS] [ENVELOPE] [OPTIONS] [FILE|DIR...]  (no "
@@ -87,6 +95,9 @@ struct dmarc_slot {
 	struct hdr_msg hm;
 	dmarc_from_res from;
 	span from_domain;
+	span doms[FROM_DOMAINS_MAX]; /* author domains to evaluate */
+	size_t ndoms, cur;
+	struct dmarc_outcome outs[FROM_DOMAINS_MAX];
 	char err[160];
 };
 
@@ -292,6 +303,45 @@ envelope_trace(struct verify_opts *o, struct dmarc_slot *s)
 		env_set(&s->env, 1, addr, "trace");
 }
 
+/* Add d to the slot's author domains unless present; false when full. */
+static bool
+add_domain(struct dmarc_slot *s, span d)
+{
+	size_t k;
+
+	if (d.len == 0)
+		return true;
+	for (k = 0; k < s->ndoms; k++)
+		if (span_ieq_ascii(s->doms[k], d))
+			return true;
+	if (s->ndoms == FROM_DOMAINS_MAX)
+		return false;
+	s->doms[s->ndoms++] = d;
+	return true;
+}
+
+/* Every domain of every From field, or none when there are too many. */
+static void
+from_domains(struct dmarc_slot *s, struct arena *ar)
+{
+	span from = span_cstr("From"), addrs[FROM_ADDRS_MAX];
+	size_t f, n, k, nth = 0;
+
+	while ((f = hdr_find(&s->hm, from, nth++)) < s->hm.nf) {
+		n = hdr_addr_list(s->hm.f[f].value, ar, addrs, FROM_ADDRS_MAX);
+		if (n == SIZE_MAX || n == HDR_ADDR_NOMEM || n > FROM_ADDRS_MAX)
+			goto none;
+		for (k = 0; k < n; k++)
+			if (!add_domain(s, hdr_addr_domain(addrs[k])))
+				goto none;
+	}
+	return;
+none:
+	snprintf(s->err, sizeof(s->err), "%s naming more than %d domains",
+	    dmarc_from_res_str(s->from), FROM_DOMAINS_MAX);
+	s->ndoms = 0;
+}
+
 void
 cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
 {
@@ -308,10 +358,16 @@ cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
 	s->from_domain = span_make(NULL, 0);
 	if (it->err != 0)
 		return;
+	s->ndoms = s->cur = 0;
 	if (hdr_split(it->msg, &o->e->limits, ar, &s->hm, err, sizeof(err)) ==
 	    HDR_OK) {
 		s->hdr_ok = true;
 		s->from = dmarc_author_domain(&s->hm, ar, &s->from_domain);
+		if (s->from == DMARC_FROM_OK)
+			s->doms[s->ndoms++] = s->from_domain;
+		else if (s->from == DMARC_FROM_MULTIPLE_ADDRS ||
+		    s->from == DMARC_FROM_MULTIPLE_FIELDS)
+			from_domains(s, ar);
 	}
 	if (o->ip != NULL)
 		env_set(&s->env, 0, span_cstr(o->ip), "flags");
@@ -400,31 +456,36 @@ pct_roll(const struct verify_opts *o)
 	return v % 100;
 }
 
-/* DKIM and SPF are final: hand their results to DMARC. */
-static void
+/*
+ * DKIM and SPF are final: evaluate DMARC for author domain s->cur.
+ * false when it could not start (the outcome is then made here).
+ */
+static bool
 dmarc_begin(struct vctx *c, size_t i)
 {
 	struct dmarc_slot *s = c->dm[i];
 	struct arena *ar = &c->ar[i];
+	struct dmarc_outcome *out = &s->outs[s->cur];
 	const struct dkim_result *res;
 	struct dmarc_dkim_in *din;
 	struct dmarc_request req;
+	dmarc_res r;
 	size_t n, k;
 
 	s->dm_started = true;
-	if (s->from != DMARC_FROM_OK)
-		return;
 	n = dkim_verify_results(c->v[i], &res);
 	din = n > 0 ? arena_alloc(ar, n * sizeof(*din)) : NULL;
-	if (n > 0 && din == NULL)
-		return;
+	if (n > 0 && din == NULL) {
+		r = DMARC_E_NOMEM;
+		goto fail;
+	}
 	for (k = 0; k < n; k++) {
 		din[k].domain = res[k].d;
 		din[k].selector = res[k].s;
 		din[k].result = auth_of_dkim(res[k].verdict);
 	}
 	memset(&req, 0, sizeof(req));
-	req.from_domain = s->from_domain;
+	req.from_domain = s->doms[s->cur];
 	req.dkim = din;
 	req.ndkim = n;
 	if (s->spf_started) {
@@ -437,8 +498,16 @@ dmarc_begin(struct vctx *c, size_t i)
 	req.mode = c->o->rfc7489 ? DMARC_RFC7489 : DMARC_RFC9989;
 	req.psl = c->o->psl;
 	req.pct_roll = pct_roll(c->o);
-	if (dmarc_eval_start(s->dm, &req, ar) == DMARC_E_NOMEM)
-		snprintf(s->err, sizeof(s->err), "out of memory");
+	r = dmarc_eval_start(s->dm, &req, ar);
+	if (r == DMARC_OK || r == DMARC_PENDING)
+		return true;
+fail:
+	memset(out, 0, sizeof(*out));
+	out->from_domain = s->doms[s->cur];
+	out->result =
+	    r == DMARC_E_NOMEM ? DMARC_R_TEMPERROR : DMARC_R_PERMERROR;
+	snprintf(out->reason, sizeof(out->reason), "%s", dmarc_res_str(r));
+	return false;
 }
 
 bool
@@ -450,11 +519,20 @@ cli_dmarc_step(struct vctx *c, size_t i)
 		return true;
 	if (s->spf_started && !spf_check_is_done(s->spf))
 		return false;
-	if (!s->dm_started)
-		dmarc_begin(c, i);
-	if (s->from == DMARC_FROM_OK && s->err[0] == '\0' &&
-	    !dmarc_eval_is_done(s->dm))
-		return false;
+	/* One author domain after the other, on the one evaluator. */
+	while (s->cur < s->ndoms) {
+		if (!s->dm_started) {
+			if (!dmarc_begin(c, i)) {
+				s->dm_started = false;
+				s->cur++;
+				continue;
+			}
+		}
+		if (!dmarc_eval_is_done(s->dm))
+			return false;
+		s->outs[s->cur++] = *dmarc_eval_outcome(s->dm);
+		s->dm_started = false;
+	}
 	s->final = true;
 	return true;
 }
@@ -480,23 +558,54 @@ from_problem(dmarc_from_res r)
 }
 
 /*
- * The DMARC outcome to print: the evaluator's, or one made here when
- * there was nothing to evaluate (RFC 9989 §5.3 asks receivers to treat
- * a message without exactly one author domain as failing DMARC).
+ * The outcome that decides: the one evaluation, or of several author
+ * domains the failing one with the strictest disposition (then a
+ * temperror, a permerror, a none; all passing: the first). Without an
+ * author domain to evaluate, one made here: fail (the RFC asks that a
+ * message without exactly one author domain be treated with suspicion;
+ * a receiver cannot let it pass).
  */
 static const struct dmarc_outcome *
-slot_outcome(struct dmarc_slot *s, struct dmarc_outcome *tmp)
+slot_outcome(const struct dmarc_slot *s, struct dmarc_outcome *tmp)
 {
+	static const enum dmarc_result order[] = { DMARC_R_FAIL,
+		DMARC_R_TEMPERROR, DMARC_R_PERMERROR, DMARC_R_NONE };
 	const char *why = s->err[0] != '\0' ? s->err : from_problem(s->from);
+	const struct dmarc_outcome *d = NULL;
+	char reason[sizeof(tmp->reason)];
+	size_t j, k;
 
-	if (why == NULL && s->dm_started)
-		return dmarc_eval_outcome(s->dm);
-	memset(tmp, 0, sizeof(*tmp));
-	tmp->result = s->err[0] != '\0' || s->from == DMARC_FROM_NOMEM
-	    ? DMARC_R_TEMPERROR
-	    : DMARC_R_FAIL;
-	snprintf(tmp->reason, sizeof(tmp->reason), "%s",
-	    why != NULL ? why : "not evaluated");
+	if (s->ndoms == 0) {
+		memset(tmp, 0, sizeof(*tmp));
+		tmp->result = s->from == DMARC_FROM_NOMEM ? DMARC_R_TEMPERROR
+		                                          : DMARC_R_FAIL;
+		snprintf(tmp->reason, sizeof(tmp->reason), "%s",
+		    why != NULL ? why : "not evaluated");
+		return tmp;
+	}
+	for (j = 0; d == NULL && j < sizeof(order) / sizeof(order[0]); j++)
+		for (k = 0; k < s->ndoms; k++)
+			if (s->outs[k].result == order[j] &&
+			    (d == NULL ||
+			        s->outs[k].disposition > d->disposition))
+				d = &s->outs[k];
+	if (d == NULL)
+		d = &s->outs[0];
+	if (why == NULL)
+		return d;
+	*tmp = *d;
+	snprintf(reason, sizeof(reason), "%.60s%s%.95s", why,
+	    d->reason[0] != '\0' ? ": " : "", d->reason);
+	memcpy(tmp->reason, reason, sizeof(reason));
+	/*
+	 * RFC 5322 allows one From field: a second one is how a spoofed
+	 * author hides beside a real one, so it never passes.
+	 */
+	if (s->from == DMARC_FROM_MULTIPLE_FIELDS &&
+	    (tmp->result == DMARC_R_PASS || tmp->result == DMARC_R_NONE)) {
+		tmp->result = DMARC_R_FAIL;
+		tmp->disposition = tmp->policy;
+	}
 	return tmp;
 }
 
@@ -584,10 +693,12 @@ json_dmarc(struct buf *b, const struct dmarc_slot *s,
     const struct dmarc_outcome *d, bool rfc7489)
 {
 	const struct dmarc_record *r = &d->rec;
+	size_t k;
 	bool ok = buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
 	    cli_json_str(b, span_cstr(dmarc_result_str(d->result))) &&
 	    cli_json_key(b, "header_from", false) &&
-	    cli_json_opt_str(b, s->from_domain) &&
+	    cli_json_opt_str(b,
+	        d->from_domain.len > 0 ? d->from_domain : s->from_domain) &&
 	    cli_json_key(b, "mode", false) &&
 	    buf_add_cstr(b, rfc7489 ? "\"rfc7489\"" : "\"rfc9989\"") &&
 	    cli_json_key(b, "record_domain", false) &&
@@ -609,6 +720,24 @@ json_dmarc(struct buf *b, const struct dmarc_slot *s,
 		    cli_json_key(b, "pct", false) && buf_add_u64(b, r->pct) &&
 		    cli_json_key(b, "rua", false) && cli_json_opt_str(b, r->rua) &&
 		    cli_json_key(b, "ruf", false) && cli_json_opt_str(b, r->ruf);
+	if (ok && s->ndoms > 1) {
+		ok = cli_json_key(b, "author_domains", false) &&
+		    buf_add_byte(b, '[');
+		for (k = 0; ok && k < s->ndoms; k++)
+			ok = (k == 0 || buf_add_byte(b, ',')) &&
+			    buf_add_byte(b, '{') &&
+			    cli_json_key(b, "domain", true) &&
+			    cli_json_str(b, s->doms[k]) &&
+			    cli_json_key(b, "result", false) &&
+			    cli_json_str(b,
+			        span_cstr(dmarc_result_str(s->outs[k].result))) &&
+			    json_policy(b, "disposition",
+			        s->outs[k].disposition != DMARC_P_UNSPEC
+			            ? s->outs[k].disposition
+			            : DMARC_P_NONE) &&
+			    buf_add_byte(b, '}');
+		ok = ok && buf_add_byte(b, ']');
+	}
 	return ok && json_policy(b, "policy", d->policy) &&
 	    json_policy(b, "disposition",
 	        d->disposition != DMARC_P_UNSPEC ? d->disposition
@@ -641,6 +770,7 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	struct dmarc_outcome tmp;
 	struct buf out, arf;
 	struct authres_w w;
+	size_t k;
 	bool ok;
 	int ex = 0;
 
@@ -651,7 +781,13 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	if (s->spf_started)
 		authres_add_spf(&w, &s->sreq, spf_check_outcome(s->spf));
 	authres_add_dkim(&w, oc.res, oc.n, oc.skipped, oc.error);
-	authres_add_dmarc(&w, d, s->from_domain);
+	if (s->ndoms == 0)
+		authres_add_dmarc(&w, d, s->from_domain);
+	for (k = 0; k < s->ndoms; k++)
+		authres_add_dmarc(&w,
+		    s->ndoms == 1 || &s->outs[k] == d ? d : &s->outs[k],
+		    s->outs[k].from_domain.len > 0 ? s->outs[k].from_domain
+		                                   : s->doms[k]);
 	ok = authres_end(&w);
 	if (ok && o->json)
 		ok = buf_add_byte(&out, '{') && cli_json_key(&out, "file", true) &&

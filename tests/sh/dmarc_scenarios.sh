@@ -158,15 +158,25 @@ mkmsg no-from ''
 mkmsg two-from "$(printf 'From: a@example.com\nFrom: b@example.com')"
 mkmsg two-addr 'From: a@example.com, b@example.org'
 mkmsg two-addr-same 'From: a@example.com, b@Example.COM'
+# RFC 9989 §5.3.1 leaves these outside DMARC; the issue (and RFC 7489
+# §6.6.1, kept as the recommendation in RFC 9989's security
+# considerations) asks that they fail: each author domain is evaluated
+# and the strictest failing policy applies; with no author domain there
+# is no policy to apply.
 run $(env_pass x@example.com) "$M/no-from.eml"
-want "no From field: permerror with a reason" 1 dmarc.result=permerror \
-    dmarc.reason~From
+want "no From field: fail with a reason, nothing to apply" 1 \
+    dmarc.result=fail dmarc.reason~From dmarc.disposition=none
 run $(env_pass x@example.com) "$M/two-from.eml"
-want "two From fields: permerror with a reason" 1 dmarc.result=permerror \
-    dmarc.reason~From
+want "two From fields: fail although SPF aligns, p=reject applies" 1 \
+    dmarc.result=fail dmarc.reason~From dmarc.spf_aligned=true \
+    dmarc.disposition=reject
 run $(env_pass x@example.com) "$M/two-addr.eml"
-want "two From addresses in different domains: permerror" 1 \
-    dmarc.result=permerror dmarc.reason~From
+want "two From domains: each evaluated, the failing one decides" 1 \
+    dmarc.result=fail dmarc.reason~From dmarc.header_from=example.org \
+    dmarc.author_domains.0.domain=example.com \
+    dmarc.author_domains.0.result=pass \
+    dmarc.author_domains.1.domain=example.org \
+    dmarc.author_domains.1.result=fail dmarc.disposition=none
 run $(env_pass x@example.com) "$M/two-addr-same.eml"
 want "two From addresses in one domain: evaluated, passes" 0 \
     dmarc.result=pass dmarc.header_from=example.com
