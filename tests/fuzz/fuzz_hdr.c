@@ -5,6 +5,9 @@
  * the message and in order, the fields and the body tile the message,
  * names are valid; an address list gives the same count and first
  * address whatever max is, and each domain is a suffix of its address.
+ * Every value also goes through the trace-field readers (hanko dmarc
+ * --trust-received): what they return lies inside the value, the IP
+ * holds no ']' and the HELO no white space.
  */
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "core/arena.h"
 #include "core/env.h"
 #include "core/hdr.h"
+#include "core/trace.h"
 #include "tests/fuzz/common.h"
 
 #define MAXADDR 16
@@ -46,6 +50,26 @@ check_addrs(span value, struct arena *ar)
 		FUZZ_CHECK(d.len < addrs[i].len ||
 		    memchr(addrs[i].p, '@', addrs[i].len) == NULL);
 		FUZZ_CHECK(memchr(d.p, '@', d.len) == NULL);
+	}
+}
+
+static void
+check_trace(span value)
+{
+	span helo = SPAN_LIT("x"), ip = SPAN_LIT("x"), addr;
+	size_t i;
+
+	if (trace_received(value, &helo, &ip)) {
+		FUZZ_CHECK(inside(ip, value));
+		FUZZ_CHECK(memchr(ip.p, ']', ip.len) == NULL);
+		FUZZ_CHECK(helo.len == 0 || inside(helo, value));
+		for (i = 0; i < helo.len; i++)
+			FUZZ_CHECK(helo.p[i] != ' ' && helo.p[i] != '\t' &&
+			    helo.p[i] != '\n' && helo.p[i] != '\r');
+	}
+	if (trace_return_path(value, &addr)) {
+		FUZZ_CHECK(addr.len == 0 || inside(addr, value));
+		FUZZ_CHECK(memchr(addr.p, '>', addr.len) == NULL);
 	}
 }
 
@@ -102,8 +126,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_msg(msg, &m);
 	FUZZ_CHECK(m.nf <= lim.max_header_fields);
-	for (i = 0; i < m.nf; i++)
+	for (i = 0; i < m.nf; i++) {
 		check_addrs(m.f[i].value, &ar);
+		check_trace(m.f[i].value);
+	}
 	if ((i = hdr_find(&m, SPAN_LIT("from"), 0)) < m.nf)
 		check_addrs(m.f[i].value, &ar);
 	return 0;
