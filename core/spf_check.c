@@ -322,7 +322,8 @@ spf_check_start(
 	c->out.domain = d;
 	c->out.sender = c->sender;
 	c->domain.len = d.len <= 253 ? d.len : 0;
-	memcpy(c->domain.b, d.p, c->domain.len);
+	if (c->domain.len > 0)
+		memcpy(c->domain.b, d.p, c->domain.len);
 	c->domain.valid = d.len <= 253;
 	run(c);
 	if (!spf_check_is_done(c))

@@ -148,11 +148,13 @@ parse_ip6(const uint8_t *p, const uint8_t *end, uint8_t out[16])
 bool
 spf_ip_parse_raw(span text, struct spf_ip *out)
 {
-	const uint8_t *p = text.p, *end = text.p + text.len;
+	const uint8_t *p, *end;
 	struct spf_ip ip;
 
 	if (text.len == 0 || text.len > 45)
 		return false;
+	p = text.p;
+	end = text.p + text.len;
 	memset(&ip, 0, sizeof(ip));
 	if (memchr(p, ':', text.len) == NULL) {
 		if (!parse_ip4(p, end, ip.b))

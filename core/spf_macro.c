@@ -43,6 +43,15 @@ struct out {
 	size_t work;  /* octets generated so far */
 };
 
+/* An empty span may have a NULL pointer; arithmetic on it is undefined. */
+static span
+nonnull(span s)
+{
+	static const uint8_t empty[1];
+
+	return s.p != NULL ? s : span_make(empty, 0);
+}
+
 static uint8_t
 lower(uint8_t c)
 {
@@ -143,12 +152,15 @@ bool
 spf_macro_check(span s, bool crt, bool sp)
 {
 	unsigned fl = (crt ? F_CRT : 0) | (sp ? F_SP : 0);
-	const uint8_t *p = s.p, *end = s.p + s.len;
+	const uint8_t *p, *end;
 	struct macro m;
 	uint8_t lit;
 	bool expand;
 	enum tok t;
 
+	s = nonnull(s);
+	p = s.p;
+	end = s.p + s.len;
 	while ((t = next_tok(&p, end, fl, &lit, &m, &expand)) != TOK_END)
 		if (t == TOK_ERR)
 			return false;
@@ -188,7 +200,7 @@ spf_is_toplabel(span l)
 bool
 spf_domain_spec_check(span s)
 {
-	const uint8_t *p = s.p, *end = s.p + s.len, *run = s.p;
+	const uint8_t *p, *end, *run;
 	struct macro m;
 	uint8_t lit;
 	bool expand, last_macro = false;
@@ -196,6 +208,10 @@ spf_domain_spec_check(span s)
 	span tail;
 	size_t dot;
 
+	s = nonnull(s);
+	p = s.p;
+	end = s.p + s.len;
+	run = s.p;
 	/* run: start of the trailing run of plain literal octets. */
 	while ((t = next_tok(&p, end, 0, &lit, &m, &expand)) != TOK_END) {
 		if (t == TOK_ERR)
@@ -222,12 +238,15 @@ spf_domain_spec_check(span s)
 bool
 spf_macro_uses_p(span s)
 {
-	const uint8_t *p = s.p, *end = s.p + s.len;
+	const uint8_t *p, *end;
 	struct macro m;
 	uint8_t lit;
 	bool expand;
 	enum tok t;
 
+	s = nonnull(s);
+	p = s.p;
+	end = s.p + s.len;
 	while ((t = next_tok(&p, end, F_CRT | F_SP, &lit, &m, &expand)) !=
 	    TOK_END) {
 		if (t == TOK_ERR)
@@ -340,6 +359,7 @@ put_value(struct out *o, span val, const struct macro *m)
 	size_t k = 0, i, first, keep;
 	static const uint8_t dot = '.';
 
+	val = nonnull(val);
 	if (val.len > SPF_VALUE_MAX)
 		val.len = SPF_VALUE_MAX;
 	start[k++] = 0;
@@ -435,12 +455,15 @@ static bool
 expand_str(span in, const struct spf_macro_vars *v, bool exp, struct out *o)
 {
 	static const uint8_t pct20[] = { '%', '2', '0' };
-	const uint8_t *p = in.p, *end = in.p + in.len;
+	const uint8_t *p, *end;
 	struct macro m;
 	uint8_t lit;
 	bool ex;
 	enum tok t;
 
+	in = nonnull(in);
+	p = in.p;
+	end = in.p + in.len;
 	while ((t = next_tok(&p, end, exp ? F_CRT | F_SP : 0, &lit, &m, &ex)) !=
 	    TOK_END) {
 		switch (t) {

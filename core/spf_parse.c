@@ -97,11 +97,12 @@ split_dual_cidr(span *s, struct spf_term *t)
 static bool
 parse_ip_network(span s, struct spf_term *t, bool v6)
 {
-	const uint8_t *slash = memchr(s.p, '/', s.len);
+	const uint8_t *slash;
 	span net = s;
 
 	if (s.len == 0)
 		return false;
+	slash = memchr(s.p, '/', s.len);
 	if (slash != NULL) {
 		net.len = (size_t)(slash - s.p);
 		if (!parse_cidr_len(
