@@ -324,7 +324,7 @@ spf_check_start(
 	c->domain.len = d.len <= 253 ? d.len : 0;
 	if (c->domain.len > 0)
 		memcpy(c->domain.b, d.p, c->domain.len);
-	c->domain.valid = d.len <= 253;
+	c->domain.valid = spf_name_is_valid(d); /* §4.3: else none */
 	run(c);
 	if (!spf_check_is_done(c))
 		return SPF_PENDING;
