@@ -1,0 +1,295 @@
+/*
+ * fuzz_spf: spf_check_start() against a DNS the input controls. Input:
+ * byte 0 picks the client (IPv4 192.0.2.1 or IPv6 2001:db8::1) and the
+ * sender form; the rest, split at '\n', is a list of TXT records. The
+ * domain's own record is line 0; any other TXT query gets the line a
+ * hash of its name picks (or NXDOMAIN/TEMPFAIL), and A, AAAA, MX and
+ * PTR queries get answers that hash of the name and type decides: an
+ * rcode, 0-3 addresses (often the client's), up to 12 MX or PTR names
+ * under fuzz.example. Every answer is a pure function of (input, type,
+ * name), so the same check is run answered synchronously, queued oldest
+ * first and queued newest first. Oracles: each run ends with every
+ * answer in; the result is one of the seven; at most 11 counted lookups
+ * and 3 void lookups; a NUL-terminated problem; the explanation within
+ * SPF_EXP_MAX; the three runs agree; spf_received writes a field whose
+ * every line break is a fold. Answer memory is poisoned and freed after
+ * done(), so a kept span is a use-after-free.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/env.h"
+#include "core/spf.h"
+#include "tests/fuzz/common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define QMAX  512
+#define LINES 64
+
+struct fq {
+	uint16_t qtype;
+	char name[256];
+	size_t len;
+	dns_done_fn *done;
+	void *cookie;
+};
+
+struct fdns {
+	span line[LINES];
+	size_t nlines;
+	int mode; /* 0 sync, 1 queued FIFO, 2 queued LIFO */
+	struct fq q[QMAX];
+	size_t nq;
+	size_t nqueries;
+};
+
+static uint32_t
+hash(uint16_t qtype, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ qtype;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+static void
+answer(struct fdns *f, const struct fq *q)
+{
+	uint32_t h = hash(q->qtype, q->name, q->len);
+	struct dns_answer a;
+	struct dns_addr *addr = NULL;
+	span *txt = NULL, *names = NULL;
+	uint16_t *pref = NULL;
+	char(*nb)[32] = NULL;
+	size_t i, n = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.rcode = (h & 7) == 0 ? DNS_NXDOMAIN
+	    : (h & 15) == 1    ? DNS_TEMPFAIL
+	    : (h & 15) == 2    ? DNS_NODATA
+	                       : DNS_OK;
+	if (q->qtype == DNS_T_TXT && q->len == 12 &&
+	    memcmp(q->name, "fuzz.example", 12) == 0)
+		a.rcode = DNS_OK;
+	if (a.rcode == DNS_OK && q->qtype == DNS_T_TXT && f->nlines > 0) {
+		txt = malloc(sizeof(*txt));
+		FUZZ_CHECK(txt != NULL);
+		i = memcmp(q->name, "fuzz.example",
+		        q->len < 12 ? q->len : 12) == 0 &&
+		        q->len == 12
+		    ? 0
+		    : (h >> 4) % f->nlines;
+		txt[0] = span_make(malloc(f->line[i].len + 1), f->line[i].len);
+		FUZZ_CHECK(txt[0].p != NULL);
+		memcpy(
+		    (void *)(uintptr_t)txt[0].p, f->line[i].p, f->line[i].len);
+		a.txt = txt;
+		a.ntxt = n = 1;
+	} else if (a.rcode == DNS_OK &&
+	    (q->qtype == DNS_T_A || q->qtype == DNS_T_AAAA)) {
+		n = (h >> 4) % 4;
+		addr = calloc(n + 1, sizeof(*addr));
+		FUZZ_CHECK(addr != NULL);
+		for (i = 0; i < n; i++) {
+			addr[i].len = q->qtype == DNS_T_A ? 4 : 16;
+			if (q->qtype == DNS_T_A)
+				memcpy(addr[i].b, "\xc0\x00\x02\x01", 4);
+			else
+				memcpy(addr[i].b,
+				    "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01",
+				    16);
+			addr[i].b[addr[i].len - 1] ^=
+			    (uint8_t)((h >> (8 + i)) & 1);
+		}
+		a.addr = addr;
+		a.naddr = n;
+	} else if (a.rcode == DNS_OK &&
+	    (q->qtype == DNS_T_MX || q->qtype == DNS_T_PTR)) {
+		n = (h >> 4) % 13;
+		names = calloc(n + 1, sizeof(*names));
+		pref = calloc(n + 1, sizeof(*pref));
+		nb = calloc(n + 1, sizeof(*nb));
+		FUZZ_CHECK(names != NULL && pref != NULL && nb != NULL);
+		for (i = 0; i < n; i++) {
+			size_t k = (size_t)snprintf(nb[i], sizeof(nb[i]),
+			    "h%u.fuzz.example",
+			    (unsigned)((h >> (i % 16)) & 7));
+
+			names[i] = span_make(nb[i], (h >> i) % 11 == 0 ? 0 : k);
+		}
+		a.name = names;
+		a.pref = q->qtype == DNS_T_MX ? pref : NULL;
+		a.nname = n;
+	}
+	q->done(q->cookie, &a);
+	if (txt != NULL) {
+		memset((void *)(uintptr_t)txt[0].p, 0xA5, txt[0].len);
+		free((void *)(uintptr_t)txt[0].p);
+	}
+	if (nb != NULL)
+		memset(nb, 0xA5, (n + 1) * sizeof(*nb));
+	free(txt);
+	free(addr);
+	free(names);
+	free(pref);
+	free(nb);
+}
+
+static int
+fquery(void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
+{
+	struct fdns *f = ctx;
+	struct fq q;
+
+	f->nqueries++;
+	if (qname.len > 255 || f->nq >= QMAX)
+		return -5;
+	memset(&q, 0, sizeof(q));
+	q.qtype = qtype;
+	memcpy(q.name, qname.p, qname.len);
+	q.len = qname.len;
+	q.done = done;
+	q.cookie = cookie;
+	if (f->mode == 0) {
+		answer(f, &q);
+		return 0;
+	}
+	f->q[f->nq++] = q;
+	return 0;
+}
+
+static int
+ftxt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+{
+	return fquery(ctx, DNS_T_TXT, qname, done, cookie);
+}
+
+static void
+frun(struct fdns *f)
+{
+	while (f->nq > 0) {
+		struct fq q;
+
+		if (f->mode == 2) {
+			q = f->q[--f->nq];
+		} else {
+			q = f->q[0];
+			memmove(f->q, f->q + 1, --f->nq * sizeof(q));
+		}
+		answer(f, &q);
+	}
+}
+
+struct snap {
+	enum spf_result result;
+	unsigned lookups, voids;
+	size_t nexp;
+	uint8_t exp[SPF_EXP_MAX];
+};
+
+static void
+check_received(const struct spf_request *req, const struct spf_outcome *o)
+{
+	static uint8_t mem[8192];
+	struct buf b;
+	size_t i;
+
+	buf_init_fixed(&b, mem, sizeof(mem));
+	if (!spf_received(&b, req, o, "\r\n"))
+		return;
+	for (i = 0; i < b.len; i++) {
+		if (mem[i] == '\n')
+			FUZZ_CHECK(i > 0 && mem[i - 1] == '\r' &&
+			    (i + 1 == b.len || mem[i + 1] == '\t'));
+		if (mem[i] == '\r')
+			FUZZ_CHECK(i + 1 < b.len && mem[i + 1] == '\n');
+	}
+}
+
+static void
+run_one(struct fdns *f, const struct spf_request *req, int mode, struct snap *s)
+{
+	static struct spf_checker *c;
+	static struct core_env env;
+	static struct hanko_limits lim;
+	static struct dns_ops ops;
+	const struct spf_outcome *o;
+	struct arena ar;
+	spf_res r;
+
+	if (c == NULL) {
+		ops.ctx = f;
+		ops.txt = ftxt;
+		ops.query = fquery;
+		fuzz_env_init(&env, &lim, &ops);
+		FUZZ_CHECK(spf_checker_new(&env, &c) == SPF_OK);
+	}
+	ops.ctx = f;
+	f->mode = mode;
+	f->nq = 0;
+	arena_init(&ar, fuzz_alloc(), 4096, 1u << 22);
+	r = spf_check_start(c, req, &ar);
+	FUZZ_CHECK(r == SPF_OK || r == SPF_PENDING);
+	frun(f);
+	FUZZ_CHECK(spf_check_is_done(c));
+	FUZZ_CHECK(spf_check_status(c) == SPF_OK);
+	o = spf_check_outcome(c);
+	FUZZ_CHECK(o->result <= SPF_R_PERMERROR);
+	FUZZ_CHECK(o->lookups <= SPF_MAX_LOOKUPS + 1);
+	FUZZ_CHECK(o->void_lookups <= SPF_MAX_VOID + 1);
+	FUZZ_CHECK(memchr(o->problem, '\0', sizeof(o->problem)) != NULL);
+	FUZZ_CHECK(o->explanation.len <= SPF_EXP_MAX);
+	FUZZ_CHECK(o->explanation.len == 0 || o->result == SPF_R_FAIL);
+	FUZZ_CHECK(spf_result_str(o->result) != NULL);
+	check_received(req, o);
+	memset(s, 0, sizeof(*s));
+	s->result = o->result;
+	s->lookups = o->lookups;
+	s->voids = o->void_lookups;
+	s->nexp = o->explanation.len;
+	if (s->nexp > 0)
+		memcpy(s->exp, o->explanation.p, s->nexp);
+	arena_fini(&ar);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fdns f;
+	static struct snap s[3];
+	struct spf_request req;
+	const uint8_t *p, *end, *nl;
+	int m;
+
+	if (size < 1)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	for (p = data + 1, end = data + size; p <= end && f.nlines < LINES;
+	     p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		f.line[f.nlines++] = span_make(p, (size_t)(nl - p));
+	}
+	memset(&req, 0, sizeof(req));
+	FUZZ_CHECK(spf_ip_parse(
+	    (data[0] & 1) ? SPAN_LIT("2001:db8::1") : SPAN_LIT("192.0.2.1"),
+	    &req.ip));
+	req.sender = (data[0] & 2) ? SPAN_LIT("")
+	    : (data[0] & 4)        ? SPAN_LIT("@fuzz.example")
+	                           : SPAN_LIT("user-name+tag@fuzz.example");
+	req.helo = SPAN_LIT("fuzz.example");
+	req.receiver = (data[0] & 8) ? SPAN_LIT("") : SPAN_LIT("mx.example");
+	req.identity = (data[0] & 16) ? SPF_ID_HELO : SPF_ID_MAILFROM;
+	req.now = 1700000000;
+	for (m = 0; m < 3; m++)
+		run_one(&f, &req, m, &s[m]);
+	FUZZ_CHECK(memcmp(&s[0], &s[1], sizeof(s[0])) == 0);
+	FUZZ_CHECK(memcmp(&s[0], &s[2], sizeof(s[0])) == 0);
+	return 0;
+}
