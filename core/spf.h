@@ -133,7 +133,10 @@ void spf_checker_free(struct spf_checker *c);
 /*
  * Start checking req; all memory from ar. SPF_OK when the outcome is
  * final, SPF_PENDING while answers are outstanding (the outcome is then
- * final once spf_check_is_done()), SPF_E_ARG, SPF_E_NOMEM.
+ * final once spf_check_is_done()), SPF_E_NOMEM, or SPF_E_ARG (bad IP
+ * length, a value over SPF_VALUE_MAX, or the previous check still has
+ * answers outstanding). Pending answers are delivered by the backend
+ * calling done(); the last one finishes the check inside that call.
  */
 HANKO_NODISCARD spf_res spf_check_start(
     struct spf_checker *c, const struct spf_request *req, struct arena *ar);
