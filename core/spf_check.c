@@ -93,6 +93,43 @@ copy_spans(struct arena *ar, const span *in, size_t n, span **out)
 	return true;
 }
 
+static int
+name_cmp(span a, span b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = n > 0 ? memcmp(a.p, b.p, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/*
+ * MX exchanges by preference, then name (§5.4 gives no order; answer
+ * order is arbitrary and would make a temperror on one exchange versus
+ * a match on another depend on the resolver's shuffle).
+ */
+static void
+sort_mx(span *name, uint16_t *pref, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		span sn = name[i];
+		uint16_t sp = pref[i];
+
+		for (j = i; j > 0 && (pref[j - 1] > sp ||
+		                         (pref[j - 1] == sp &&
+		                             name_cmp(name[j - 1], sn) > 0));
+		     j--) {
+			name[j] = name[j - 1];
+			pref[j] = pref[j - 1];
+		}
+		name[j] = sn;
+		pref[j] = sp;
+	}
+}
+
 /* Copy what core/ keeps of an answer; it dies when done() returns. */
 static bool
 copy_answer(struct arena *ar, struct spf_ans *to, const struct dns_answer *a)
@@ -120,6 +157,7 @@ copy_answer(struct arena *ar, struct spf_ans *to, const struct dns_answer *a)
 			memcpy(to->pref, a->pref, a->nname * sizeof(uint16_t));
 		else
 			memset(to->pref, 0, a->nname * sizeof(uint16_t));
+		sort_mx(to->name, to->pref, a->nname);
 	}
 	to->nname = a->nname;
 	return true;
@@ -166,7 +204,7 @@ issue(struct spf_checker *c, struct spf_qent *q)
 	c->outstanding--;
 	memset(&q->ans, 0, sizeof(q->ans));
 	q->ans.rcode = DNS_TEMPFAIL;
-	q->ans.invalid = rc == -SPF_DNS_EINVAL;
+	q->ans.invalid = rc == DNS_E_BADNAME;
 	q->answered = true;
 }
 

@@ -20,8 +20,6 @@
 #include "spf.h"
 #include "spf_macro.h"
 
-/* EINVAL: a refused query name (<errno.h> is outside core/'s headers). */
-#define SPF_DNS_EINVAL 22
 /* include nesting; the lookup limit keeps real chains far shorter. */
 #define SPF_MAX_DEPTH 16
 

@@ -382,11 +382,16 @@ put_value(struct out *o, span val, const struct macro *m)
 	return true;
 }
 
-/* %{i}: dotted quad, or 32 dot-separated nibbles for IPv6 (§7.3). */
+/*
+ * %{i}: dotted quad, or 32 dot-separated nibbles for IPv6 (§7.3). The
+ * nibbles are upper case, as the openspf.org RFC 7208 suite
+ * (v-macro-ip6), pyspf and Mail::SPF write them; the §7.4 example shows
+ * lower case. Only an exp= text can tell: DNS names ignore case.
+ */
 static size_t
 ip_dotted(const struct spf_ip *ip, uint8_t *b, size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char hex[] = "0123456789ABCDEF";
 	size_t i, n = 0;
 
 	if (ip->len == 4)

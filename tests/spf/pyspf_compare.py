@@ -385,8 +385,8 @@ FIXES = collections.OrderedDict([
     ("mx-hosts-in-answer-order-until-match",
      "pyspf sorts MX names by preference and looks up all their addresses "
      "before matching, so a temporary error on any of them is temperror; "
-     "hanko looks them up in answer order and stops at the first match. "
-     "RFC 7208 5.4 gives no order; DNS answer order is arbitrary"),
+     "hanko also goes by preference but stops at the first match. "
+     "RFC 7208 5.4 gives no order and does not ask for every lookup"),
     ("unknown-modifier-may-repeat",
      "pyspf rejects a repeated unknown modifier (\"moo= MUST appear at most "
      "once\"); RFC 7208 6 limits only redirect= and exp= to one each and "
