@@ -22,6 +22,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "cli_envelope.h"
 #include "cli_json.h"
 #include "core/authres.h"
 #include "core/dkim_verify.h"
@@ -31,7 +32,6 @@
 #include "core/trace.h"
 #include "io/spool.h"
 
-#define ENVELOPE_MAX (64 << 10)
 /*
  * A From naming several domains is evaluated once per domain and the
  * strictest failing policy applies (RFC 9989 §11 after RFC 7489
@@ -75,14 +75,6 @@ const char cli_dmarc_usage[] =
     "64)\n"
     "exit: 0 every message passes DMARC; 1 some message does not; 75 a DNS\n"
     "      failure left a message without a result; 66 unreadable input\n";
-
-/* The envelope of one message, and where it came from. */
-struct envelope {
-	span ip, mail_from, helo;
-	bool has_ip, has_mail_from, has_helo;
-	const char *source; /* "flags", "sidecar", "trace", mixed: first */
-	char problem[160];
-};
 
 /* One message in flight: message lifetime, reused. */
 struct dmarc_slot {
@@ -200,109 +192,6 @@ cli_dmarc_slot_free(struct vctx *c, size_t i)
 	c->dm[i] = NULL;
 }
 
-static void
-env_set(struct envelope *e, int field, span v, const char *source)
-{
-	span *dst[] = { &e->ip, &e->mail_from, &e->helo };
-	bool *has[] = { &e->has_ip, &e->has_mail_from, &e->has_helo };
-
-	if (*has[field])
-		return;
-	*dst[field] = v;
-	*has[field] = true;
-	if (e->source == NULL)
-		e->source = source;
-}
-
-/* One "key=value" line of a sidecar; unknown keys are ignored. */
-static void
-sidecar_line(struct envelope *e, span line)
-{
-	static const struct {
-		const char *key;
-		int field;
-	} keys[] = {
-		{ "ip", 0 },
-		{ "client_address", 0 },
-		{ "mail-from", 1 },
-		{ "mail_from", 1 },
-		{ "sender", 1 },
-		{ "helo", 2 },
-		{ "helo_name", 2 },
-	};
-	const uint8_t *eq = memchr(line.p, '=', line.len);
-	span k, v;
-	size_t j;
-
-	if (eq == NULL)
-		return;
-	k = span_trim_ws(span_make(line.p, (size_t)(eq - line.p)));
-	v = span_trim_ws(span_sub(line, (size_t)(eq - line.p) + 1,
-	    line.len - (size_t)(eq - line.p) - 1));
-	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
-		v = span_sub(v, 1, v.len - 2);
-	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
-		if (span_ieq_cstr(k, keys[j].key))
-			env_set(e, keys[j].field, v, "sidecar");
-}
-
-static void
-envelope_sidecar(struct vctx *c, size_t slot, const char *name)
-{
-	struct dmarc_slot *s = c->dm[slot];
-	const char *base = strrchr(name, '/');
-	char path[PATH_MAX];
-	uint8_t *p = NULL, *copy;
-	size_t len = 0, i, start = 0;
-	int r;
-
-	base = base != NULL ? base + 1 : name;
-	if (snprintf(path, sizeof(path), "%s/%s.env", c->o->envelope_dir,
-	        base) >= (int)sizeof(path))
-		return;
-	if ((r = cli_read_file(path, ENVELOPE_MAX, &p, &len)) != 0) {
-		if (r != -ENOENT)
-			snprintf(s->env.problem, sizeof(s->env.problem),
-			    "envelope file %.100s: %s", base, strerror(-r));
-		return;
-	}
-	copy = arena_dup(&c->ar[slot], p, len);
-	free(p);
-	if (copy == NULL)
-		return;
-	for (i = 0; i <= len; i++)
-		if (i == len || copy[i] == '\n') {
-			if (i > start && copy[start] != '#')
-				sidecar_line(&s->env,
-				    span_make(copy + start, i - start));
-			start = i + 1;
-		}
-}
-
-static void
-envelope_trace(struct verify_opts *o, struct dmarc_slot *s)
-{
-	span rcvd = span_cstr("Received"), helo, ip, addr;
-	size_t k;
-
-	if (!s->hdr_ok)
-		return;
-	k = hdr_find(&s->hm, rcvd, (size_t)o->trust_received - 1);
-	if (k < s->hm.nf &&
-	    trace_received(s->hm.f[k].value, &helo, &ip)) {
-		env_set(&s->env, 0, ip, "trace");
-		if (helo.len > 0)
-			env_set(&s->env, 2, helo, "trace");
-	} else if (s->env.problem[0] == '\0') {
-		snprintf(s->env.problem, sizeof(s->env.problem),
-		    "no readable Received field number %u",
-		    (unsigned)o->trust_received);
-	}
-	k = hdr_find(&s->hm, span_cstr("Return-Path"), 0);
-	if (k < s->hm.nf && trace_return_path(s->hm.f[k].value, &addr))
-		env_set(&s->env, 1, addr, "trace");
-}
-
 /* Add d to the slot's author domains unless present; false when full. */
 static bool
 add_domain(struct dmarc_slot *s, span d)
@@ -370,15 +259,16 @@ cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
 			from_domains(s, ar);
 	}
 	if (o->ip != NULL)
-		env_set(&s->env, 0, span_cstr(o->ip), "flags");
+		envelope_set(&s->env, ENV_IP, span_cstr(o->ip), "flags");
 	if (o->mail_from != NULL)
-		env_set(&s->env, 1, span_cstr(o->mail_from), "flags");
+		envelope_set(
+		    &s->env, ENV_MAIL_FROM, span_cstr(o->mail_from), "flags");
 	if (o->helo != NULL)
-		env_set(&s->env, 2, span_cstr(o->helo), "flags");
+		envelope_set(&s->env, ENV_HELO, span_cstr(o->helo), "flags");
 	if (o->envelope_dir != NULL)
-		envelope_sidecar(c, i, it->name);
-	if (o->trust_received > 0)
-		envelope_trace(o, s);
+		envelope_sidecar(&s->env, o->envelope_dir, it->name, ar);
+	if (o->trust_received > 0 && s->hdr_ok)
+		envelope_trace(&s->env, &s->hm, (size_t)o->trust_received);
 	memset(&s->sreq, 0, sizeof(s->sreq));
 	if (!s->env.has_ip)
 		return;

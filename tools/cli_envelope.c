@@ -1,0 +1,125 @@
+/*
+ * The SMTP envelope of a message for hanko dmarc, gathered field by
+ * field from the flags, a sidecar file and the trace fields; the first
+ * source to give a field wins.
+ */
+#include "cli_envelope.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/hdr.h"
+#include "core/trace.h"
+
+#define ENVELOPE_MAX (64 << 10)
+
+void
+envelope_set(struct envelope *e, enum envelope_field field, span v,
+    const char *source)
+{
+	span *dst[] = { &e->ip, &e->mail_from, &e->helo };
+	bool *has[] = { &e->has_ip, &e->has_mail_from, &e->has_helo };
+
+	if (*has[field])
+		return;
+	*dst[field] = v;
+	*has[field] = true;
+	if (e->source == NULL)
+		e->source = source;
+}
+
+/* One "key=value" line of a sidecar; unknown keys are ignored. */
+static void
+sidecar_line(struct envelope *e, span line)
+{
+	static const struct {
+		const char *key;
+		enum envelope_field field;
+	} keys[] = {
+		{ "ip", ENV_IP },
+		{ "client_address", ENV_IP },
+		{ "mail-from", ENV_MAIL_FROM },
+		{ "mail_from", ENV_MAIL_FROM },
+		{ "sender", ENV_MAIL_FROM },
+		{ "helo", ENV_HELO },
+		{ "helo_name", ENV_HELO },
+	};
+	const uint8_t *eq = memchr(line.p, '=', line.len);
+	span k, v;
+	size_t j;
+
+	if (eq == NULL)
+		return;
+	k = span_trim_ws(span_make(line.p, (size_t)(eq - line.p)));
+	v = span_trim_ws(span_sub(line, (size_t)(eq - line.p) + 1,
+	    line.len - (size_t)(eq - line.p) - 1));
+	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
+		v = span_sub(v, 1, v.len - 2);
+	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+		if (span_ieq_cstr(k, keys[j].key))
+			envelope_set(e, keys[j].field, v, "sidecar");
+}
+
+void
+envelope_sidecar_text(struct envelope *e, span text)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i <= text.len; i++)
+		if (i == text.len || text.p[i] == '\n') {
+			if (i > start && text.p[start] != '#')
+				sidecar_line(e,
+				    span_make(text.p + start, i - start));
+			start = i + 1;
+		}
+}
+
+void
+envelope_sidecar(struct envelope *e, const char *dir, const char *name,
+    struct arena *ar)
+{
+	const char *base = strrchr(name, '/');
+	char path[PATH_MAX];
+	uint8_t *p = NULL, *copy;
+	size_t len = 0;
+	int r;
+
+	base = base != NULL ? base + 1 : name;
+	if (snprintf(path, sizeof(path), "%s/%s.env", dir, base) >=
+	    (int)sizeof(path))
+		return;
+	if ((r = cli_read_file(path, ENVELOPE_MAX, &p, &len)) != 0) {
+		if (r != -ENOENT)
+			snprintf(e->problem, sizeof(e->problem),
+			    "envelope file %.100s: %s", base, strerror(-r));
+		return;
+	}
+	copy = len > 0 ? arena_dup(ar, p, len) : NULL;
+	free(p);
+	if (copy != NULL)
+		envelope_sidecar_text(e, span_make(copy, len));
+}
+
+void
+envelope_trace(struct envelope *e, const struct hdr_msg *m, size_t nth)
+{
+	span helo, ip, addr;
+	size_t k;
+
+	k = hdr_find(m, span_cstr("Received"), nth - 1);
+	if (k < m->nf && trace_received(m->f[k].value, &helo, &ip)) {
+		envelope_set(e, ENV_IP, ip, "trace");
+		if (helo.len > 0)
+			envelope_set(e, ENV_HELO, helo, "trace");
+	} else if (e->problem[0] == '\0') {
+		snprintf(e->problem, sizeof(e->problem),
+		    "no readable Received field number %zu", nth);
+	}
+	k = hdr_find(m, span_cstr("Return-Path"), 0);
+	if (k < m->nf && trace_return_path(m->f[k].value, &addr))
+		envelope_set(e, ENV_MAIL_FROM, addr, "trace");
+}
