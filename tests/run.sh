@@ -35,8 +35,8 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 	done
 	for s in tests/sh/*.sh; do
 		[ -f "$s" ] || continue
-		# Interop and benchmark suites need the release binary only.
-		case $(basename "$s") in interop_*|bench_*)
+		# Interop, benchmark and fuzzing suites run once (release).
+		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*)
 			[ "$cfg" = release ] || continue ;;
 		esac
 		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
