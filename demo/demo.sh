@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: create an RSA-2048 and an Ed25519 key, sign the bundled sample
 # messages with both (as RFC 8463 recommends), verify them offline against
-# a zone file holding the two public keys, and show the results.
+# a zone file holding the two public keys, show what a receiver's DMARC
+# check says, and batch-sign a generated campaign.
 set -eu
 HANKO=${1:-build/release/hanko}
 D=build/demo
@@ -28,6 +29,22 @@ echo "== a tampered copy (one body byte changed) must fail:"
 sed 's/12.00 EUR/13.00 EUR/' "$D/signed/02-invoice-crlf.eml" > "$D/tampered.eml"
 "$HANKO" verify --authserv-id demo.hanko --dns-zone "$D/keys/demo.zone" \
     "$D/tampered.eml" || echo "(exit $?: no passing signature, as expected)"
+
+echo
+echo "== what a receiver would say: hanko dmarc (SPF + DKIM + DMARC)"
+cat >> "$D/keys/demo.zone" <<'ZONE'
+demo.example. 3600 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+bounce.demo.example. 3600 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc.demo.example. 3600 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@demo.example"
+ZONE
+"$HANKO" dmarc --authserv-id demo.hanko --dns-zone "$D/keys/demo.zone" \
+    --ip 192.0.2.25 --mail-from bounce@bounce.demo.example \
+    --helo mta.demo.example "$D/signed/01-newsletter.eml"
+echo "== the tampered copy, sent from an address SPF does not allow:"
+"$HANKO" dmarc --authserv-id demo.hanko --dns-zone "$D/keys/demo.zone" \
+    --ip 198.51.100.9 --mail-from bounce@bounce.demo.example \
+    --helo mta.demo.example "$D/tampered.eml" ||
+    echo "(exit $?: dmarc=fail, p=reject applies, as expected)"
 
 echo
 echo "== batch: 10,000 generated newsletter messages through the spool pipeline"
