@@ -16,12 +16,11 @@ is_token_char(uint8_t c)
 }
 
 /*
- * Copy v escaping the bytes in esc with a backslash. Control bytes and
- * invalid UTF-8 become '?', so hostile input always yields a field that
- * is well-formed (RFC 8601 allows UTF-8 per RFC 6532).
+ * Control bytes and invalid UTF-8 become '?', so hostile input always
+ * yields a field that is well-formed (RFC 8601 allows UTF-8 per RFC 6532).
  */
-static bool
-add_escaped(struct buf *out, span v, const char *esc)
+bool
+authres_escape(struct buf *out, span v, const char *esc)
 {
 	size_t i = 0, n;
 
@@ -54,7 +53,7 @@ authres_value(struct buf *out, span v)
 		token = is_token_char(v.p[i]);
 	if (token)
 		return buf_add_span(out, v);
-	if (buf_add_byte(out, '"') && add_escaped(out, v, "\"\\") &&
+	if (buf_add_byte(out, '"') && authres_escape(out, v, "\"\\") &&
 	    buf_add_byte(out, '"'))
 		return true;
 	out->len = mark;
@@ -66,7 +65,7 @@ authres_comment_text(struct buf *out, span v)
 {
 	size_t mark = out->len;
 
-	if (add_escaped(out, v, "()\\"))
+	if (authres_escape(out, v, "()\\"))
 		return true;
 	out->len = mark;
 	return false;

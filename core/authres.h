@@ -61,6 +61,11 @@ bool authres_end(struct authres_w *w);
 bool authres_dkim(struct buf *out, span authserv_id,
     const struct dkim_result *res, size_t n, size_t nskipped, const char *error,
     const char *eol);
+/*
+ * Append v with each byte in esc preceded by a backslash; control bytes
+ * and invalid UTF-8 become '?'. false (buffer full) may leave a part.
+ */
+bool authres_escape(struct buf *out, span v, const char *esc);
 /* Append v as an RFC 2045 token if it is one, else as a quoted-string. */
 bool authres_value(struct buf *out, span v);
 /* Append v inside a comment, escaping parentheses and backslashes. */

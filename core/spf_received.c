@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "authres.h"
+
 /* Longest value written; SMTP paths are at most 256 octets (RFC 5321). */
 #define VALUE_MAX 512
 
@@ -37,31 +39,13 @@ is_dot_atom(span v)
 	return true;
 }
 
-/* Copy v, escaping the octets in esc; controls and bad UTF-8 become '?'. */
+/* Escape v (see authres_escape), cut at VALUE_MAX octets. */
 static bool
 add_escaped(struct buf *out, span v, const char *esc)
 {
-	size_t i = 0, n;
-
 	if (v.len > VALUE_MAX)
 		v.len = VALUE_MAX;
-	while (i < v.len) {
-		uint8_t c = v.p[i];
-
-		if (c >= 0x80 && (n = span_utf8_len(v.p + i, v.len - i)) > 0) {
-			if (!buf_add(out, v.p + i, n))
-				return false;
-			i += n;
-			continue;
-		}
-		if (c < ' ' || c >= 0x7f)
-			c = '?';
-		if ((strchr(esc, c) != NULL && !buf_add_byte(out, '\\')) ||
-		    !buf_add_byte(out, c))
-			return false;
-		i++;
-	}
-	return true;
+	return authres_escape(out, v, esc);
 }
 
 static bool

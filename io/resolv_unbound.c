@@ -10,11 +10,13 @@
 
 #include <unbound.h>
 
+#include "dns_name.h"
+
 #define DNS_C_IN 1
 
 /* RFC 1035 §2.3.4, §3.1: presentation form without the trailing dot. */
-#define NAME_MAX_LEN  253
-#define LABEL_MAX_LEN 63
+#define NAME_MAX_LEN  DNS_NAME_MAX
+#define LABEL_MAX_LEN DNS_LABEL_MAX
 #define WIRE_MAX_LEN  255
 
 struct waiter {
@@ -365,39 +367,6 @@ find(struct resolv_ub *r, uint16_t qtype, const char *name,
 }
 
 /*
- * Lower-case qname into key without its trailing dot; false unless it is
- * a name a resolver can send: 1 to 253 octets, labels of 1 to 63, no NUL.
- */
-static bool
-name_norm(span q, char key[NAME_MAX_LEN + 1])
-{
-	size_t i, label = 0;
-
-	if (q.len > 0 && q.p[q.len - 1] == '.')
-		q.len--;
-	if (q.len == 0 || q.len > NAME_MAX_LEN)
-		return false;
-	for (i = 0; i < q.len; i++) {
-		uint8_t c = q.p[i];
-
-		if (c == 0)
-			return false;
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (++label > LABEL_MAX_LEN) {
-			return false;
-		}
-		if (c >= 'A' && c <= 'Z')
-			c = (uint8_t)(c + ('a' - 'A'));
-		key[i] = (char)c;
-	}
-	key[q.len] = '\0';
-	return label > 0; /* "a..", once one dot is stripped */
-}
-
-/*
  * libunbound parses its qname as presentation format, where a backslash
  * starts an escape; every byte but a letter, digit, '-', '_' or the label
  * dot is sent as \DDD, so the name queried is exactly the bytes given.
@@ -460,7 +429,7 @@ ub_query(void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
 	default:
 		return -EINVAL;
 	}
-	if (!name_norm(qname, key))
+	if (!dns_name_norm(qname, key))
 		return -EINVAL;
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return -ENOMEM;

@@ -8,8 +8,9 @@
 
 #include <ldns/ldns.h>
 
-#define NAME_MAX_LEN  253 /* presentation form, no trailing dot */
-#define LABEL_MAX_LEN 63
+#include "dns_name.h"
+
+#define NAME_MAX_LEN  DNS_NAME_MAX
 #define DEFAULT_TTL   3600
 #define TEMPFAIL_MARK "HANKO-TEMPFAIL"
 
@@ -422,40 +423,6 @@ is_ent(const struct resolv_zone *z, const char *name)
 	    bsearch(&name, z->ent, z->nent, sizeof(*z->ent), str_cmp) != NULL;
 }
 
-/*
- * Lower-case qname into buf without its trailing dot; false if it is not a
- * name a resolver would send (RFC 1035 §2.3.4: labels of 1 to 63 octets,
- * 253 in presentation form) or holds a NUL.
- */
-static bool
-name_norm(span q, char buf[NAME_MAX_LEN + 1])
-{
-	size_t i, label = 0;
-
-	if (q.len > 0 && q.p[q.len - 1] == '.')
-		q.len--;
-	if (q.len == 0 || q.len > NAME_MAX_LEN)
-		return false;
-	for (i = 0; i < q.len; i++) {
-		uint8_t c = q.p[i];
-
-		if (c == 0)
-			return false;
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (++label > LABEL_MAX_LEN) {
-			return false;
-		}
-		if (c >= 'A' && c <= 'Z')
-			c = (uint8_t)(c + ('a' - 'A'));
-		buf[i] = (char)c;
-	}
-	buf[q.len] = '\0';
-	return label > 0; /* "a..", once one dot is stripped */
-}
-
 static uint32_t
 min_u32(uint32_t a, uint32_t b)
 {
@@ -550,7 +517,7 @@ resolv_zone_query(const struct resolv_zone *z, span qname, uint16_t rrtype,
 	default:
 		return -EINVAL;
 	}
-	if (!name_norm(qname, name))
+	if (!dns_name_norm(qname, name))
 		return -EINVAL;
 	resolve(z, name, rrtype, out);
 	return 0;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build every libFuzzer target, tests/fuzz/fuzz_*.c, into build/fuzz/ (or
 # $1) with clang, ASan and UBSan. The library sources (all of core/, plus
-# io/zone.c and tools/cli_table.c, and tests/fuzz/common.c) are compiled
+# io/zone.c, io/dns_name.c and tools/cli_table.c, and tests/fuzz/common.c) are compiled
 # once with coverage instrumentation; each target links them.
 #   FUZZ_CC (default clang; libFuzzer needs it), JOBS (parallel compiles,
 #   default 2).
@@ -24,7 +24,7 @@ CFLAGS="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN $WARN $PKG -I
 export CC CFLAGS OUT
 
 mkdir -p "$OUT/obj"
-SRCS="$(ls core/*.c) io/zone.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c"
+SRCS="$(ls core/*.c) io/zone.c io/dns_name.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c"
 # One compile per source, JOBS at a time; a failure stops the build.
 echo "$SRCS" | tr ' ' '\n' | grep . | xargs -P "$JOBS" -I{} sh -c '
 	o="$OUT/obj/$(echo {} | tr / _ | sed "s/\.c$/.o/")"

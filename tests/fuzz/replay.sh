@@ -36,7 +36,7 @@ export CC CFLAGS OUT
 
 mkdir -p "$OUT/obj"
 rm -f "$OUT"/obj/*.o
-SRCS="$(ls core/*.c) io/zone.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c
+SRCS="$(ls core/*.c) io/zone.c io/dns_name.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c
  tests/fuzz/replay.c"
 echo "$SRCS" | tr ' ' '\n' | grep . | xargs -P "$JOBS" -I{} sh -c '
 	o="$OUT/obj/$(echo {} | tr / _ | sed "s/\.c$/.o/")"
