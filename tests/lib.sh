@@ -34,6 +34,24 @@ check_exit() {
 		sed 's/^/#   /' "$T/.out" | head -20; fi
 }
 
+# tab_report < lines: a helper script's "ok<TAB>NAME" and
+# "fail<TAB>NAME<TAB>DETAIL[<TAB>DETAIL...]" lines become assertions (each
+# detail on its own "#   " line); any other line passes through.
+tab_report() {
+	_tab=$(printf '\t')
+	while IFS= read -r _l; do
+		case $_l in
+		"ok$_tab"*) ok "${_l#ok$_tab}" ;;
+		"fail$_tab"*)
+			_r=${_l#fail$_tab}
+			nok "${_r%%$_tab*}"
+			_r=${_r#*$_tab}
+			echo "$_r" | tr '\t' '\n' | sed 's/^/#   /' ;;
+		*) echo "$_l" ;;
+		esac
+	done
+}
+
 # skip_all REASON: the suite cannot run here (counts as nothing).
 skip_all() { echo "# $_suite: skipped: $*"; exit 77; }
 

@@ -29,28 +29,12 @@ CMP=$TOP/tests/spf/pyspf_compare.py
 "$PY" -c 'import spf, yaml' 2>/dev/null ||
     skip_all "python3-spf and python3-yaml not importable by $PY"
 
-# Turns pyspf_compare.py's "ok<TAB>..."/"fail<TAB>...<TAB>..." lines into
-# assertions and passes "#" lines through.
-report() {
-	tab=$(printf '\t')
-	while IFS= read -r l; do
-		case $l in
-		"ok$tab"*) ok "${l#ok$tab}" ;;
-		"fail$tab"*)
-			r=${l#fail$tab}
-			nok "${r%%$tab*}"
-			echo "#   ${r#*$tab}" ;;
-		*) echo "$l" ;;
-		esac
-	done
-}
-
 SUITE=$SHARED/spf/rfc7208-tests.yml
 if [ -f "$SUITE" ]; then
 	if "$PY" "$TOP/tests/spf/yml2zone.py" "$SUITE" "$T/z" 2>/dev/null; then
 		"$PY" "$CMP" suite "$T/z" >"$T/suite.out" 2>&1 ||
 			nok "pyspf_compare.py suite: $(tail -1 "$T/suite.out")"
-		report <"$T/suite.out"
+		tab_report <"$T/suite.out"
 	else
 		nok "yml2zone.py converts $SUITE"
 	fi
@@ -63,6 +47,6 @@ W=${KEEP:-$T/r}
     --worlds "${WORLDS:-60}" --per-world "${PER_WORLD:-12}" \
     ${MINIMIZE:+--minimize} >"$T/random.out" 2>&1 ||
 	nok "pyspf_compare.py random: $(tail -1 "$T/random.out")"
-report <"$T/random.out"
+tab_report <"$T/random.out"
 
 finish

@@ -87,18 +87,6 @@ print("# RFC 7208 suite: %d/%d" % (good, total))
 PY
 "$PY" "$T/run.py" "$HANKO" "$T/z" >"$T/res" 2>&1 ||
 	nok "the runner itself failed: $(tail -3 "$T/res")"
-tab=$(printf '\t')
-while IFS= read -r l; do
-	case $l in
-	"ok$tab"*) ok "${l#ok$tab}" ;;
-	"fail$tab"*)
-		r=${l#fail$tab}
-		nok "${r%%$tab*}"
-		r=${r#*$tab}
-		echo "#   ${r%%$tab*}"
-		echo "#   reproduce: ${r#*$tab}" ;;
-	*) echo "$l" ;;
-	esac
-done <"$T/res"
+tab_report <"$T/res"
 
 finish
