@@ -143,16 +143,54 @@ name_eq(const char *want, const char *q, size_t qlen)
 	return strlen(want) == qlen && name_ends(want, q, qlen);
 }
 
-static void
-copy_txt(span *dst, span src)
+static void *
+dup_or_die(const void *p, size_t len)
 {
-	uint8_t *c = malloc(src.len + 1);
+	uint8_t *c = malloc(len + 1);
 
 	if (c == NULL)
 		fuzz_fail(__FILE__, __LINE__, "malloc");
-	if (src.len > 0)
-		memcpy(c, src.p, src.len);
-	*dst = span_make(c, src.len);
+	if (len > 0)
+		memcpy(c, p, len);
+	return c;
+}
+
+/* names[] and the dyn_* records: TXT only. */
+static void
+names_answer(struct fuzz_dns *fd, uint16_t qtype, const char *qname,
+    size_t qlen, struct dns_answer *ans, span *txt)
+{
+	const struct fuzz_dns_name *e = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < fd->nnames && e == NULL; i++)
+		if (name_eq(fd->names[i].name, qname, qlen))
+			e = &fd->names[i];
+	if (e != NULL) {
+		ans->rcode = e->rc;
+		if (qtype != DNS_T_TXT && e->rc == DNS_OK)
+			ans->rcode = DNS_NODATA;
+		for (; n < 3 && ans->rcode == DNS_OK && e->txt[n] != NULL; n++)
+			txt[n] = span_cstr(e->txt[n]);
+	} else if (fd->dyn_suffix != NULL && fd->ndyn > 0 &&
+	    name_ends(fd->dyn_suffix, qname, qlen)) {
+		ans->rcode = qtype == DNS_T_TXT ? DNS_OK : DNS_NODATA;
+		for (; qtype == DNS_T_TXT && n < fd->ndyn &&
+		     n < FUZZ_DNS_DYNMAX;
+		     n++)
+			txt[n] = fd->dyn_txt[n];
+	}
+	ans->txt = n > 0 ? txt : NULL;
+	ans->ntxt = n;
+}
+
+static void
+poison_free(const void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	memset((void *)(uintptr_t)p, 0xA5, len);
+	free((void *)(uintptr_t)p);
 }
 
 /*
@@ -160,63 +198,88 @@ copy_txt(span *dst, span src)
  * answer span that core/ kept past done() becomes a use-after-free.
  */
 static void
-deliver(struct fuzz_dns *fd, const char *qname, size_t qlen, dns_done_fn *done,
+deliver(struct fuzz_dns *fd, const struct fuzz_dns_q *q)
+{
+	span local[FUZZ_DNS_DYNMAX > 3 ? FUZZ_DNS_DYNMAX : 3];
+	struct dns_answer src, ans;
+	span *txt = NULL, *name = NULL;
+	size_t i, qlen = q->len;
+
+	memset(&src, 0, sizeof(src));
+	src.rcode = DNS_NXDOMAIN;
+	src.ttl = 300;
+	if (qlen > 0 && q->name[qlen - 1] == '.')
+		qlen--;
+	if (fd->answer != NULL)
+		fd->answer(fd->answer_ctx, q->qtype, span_make(q->name, qlen),
+		    &src);
+	else
+		names_answer(fd, q->qtype, q->name, qlen, &src, local);
+	ans = src;
+	if (src.ntxt > 0) {
+		txt = dup_or_die(src.txt, src.ntxt * sizeof(*txt));
+		for (i = 0; i < src.ntxt; i++)
+			txt[i] = span_make(
+			    dup_or_die(src.txt[i].p, src.txt[i].len),
+			    src.txt[i].len);
+		ans.txt = txt;
+	}
+	if (src.nname > 0) {
+		name = dup_or_die(src.name, src.nname * sizeof(*name));
+		for (i = 0; i < src.nname; i++)
+			name[i] = span_make(
+			    dup_or_die(src.name[i].p, src.name[i].len),
+			    src.name[i].len);
+		ans.name = name;
+		ans.pref = src.pref != NULL
+		    ? dup_or_die(src.pref, src.nname * sizeof(*src.pref))
+		    : NULL;
+	}
+	if (src.naddr > 0)
+		ans.addr = dup_or_die(src.addr, src.naddr * sizeof(*src.addr));
+	q->done(q->cookie, &ans);
+	for (i = 0; i < src.ntxt; i++)
+		poison_free(txt[i].p, txt[i].len);
+	for (i = 0; i < src.nname; i++)
+		poison_free(name[i].p, name[i].len);
+	poison_free(txt, src.ntxt * sizeof(*txt));
+	poison_free(name, src.nname * sizeof(*name));
+	if (src.nname > 0)
+		poison_free(ans.pref, src.nname * sizeof(*src.pref));
+	if (src.naddr > 0)
+		poison_free(ans.addr, src.naddr * sizeof(*src.addr));
+}
+
+static int
+fuzz_query(void *ctx, uint16_t qtype, span qname, dns_done_fn *done,
     void *cookie)
 {
-	const struct fuzz_dns_name *e = NULL;
-	struct dns_answer ans = { DNS_NXDOMAIN, 300, NULL, 0, 0 };
-	span txt[FUZZ_DNS_DYNMAX > 3 ? FUZZ_DNS_DYNMAX : 3];
-	size_t i, n = 0;
+	struct fuzz_dns *fd = ctx;
+	struct fuzz_dns_q q;
 
-	if (qlen > 0 && qname[qlen - 1] == '.')
-		qlen--;
-	for (i = 0; i < fd->nnames && e == NULL; i++)
-		if (name_eq(fd->names[i].name, qname, qlen))
-			e = &fd->names[i];
-	if (e != NULL) {
-		ans.rcode = e->rc;
-		for (; n < 3 && e->rc == DNS_OK && e->txt[n] != NULL; n++)
-			copy_txt(&txt[n], span_cstr(e->txt[n]));
-	} else if (fd->dyn_suffix != NULL && fd->ndyn > 0 &&
-	    name_ends(fd->dyn_suffix, qname, qlen)) {
-		ans.rcode = DNS_OK;
-		for (; n < fd->ndyn && n < FUZZ_DNS_DYNMAX; n++)
-			copy_txt(&txt[n], fd->dyn_txt[n]);
+	fd->nqueries++;
+	if (qname.len == 0 || qname.len >= sizeof(q.name))
+		return DNS_E_BADNAME;
+	memset(&q, 0, sizeof(q));
+	q.qtype = qtype;
+	memcpy(q.name, qname.p, qname.len); /* readable for the whole call */
+	q.len = qname.len;
+	q.done = done;
+	q.cookie = cookie;
+	if (!fd->queued) {
+		deliver(fd, &q);
+		return 0;
 	}
-	ans.txt = n > 0 ? txt : NULL;
-	ans.ntxt = n;
-	done(cookie, &ans);
-	for (i = 0; i < n; i++) {
-		memset((void *)(uintptr_t)txt[i].p, 0xA5, txt[i].len);
-		free((void *)(uintptr_t)txt[i].p);
-	}
+	if (fd->nq == FUZZ_DNS_QMAX)
+		return -ENOBUFS;
+	fd->q[fd->nq++] = q;
+	return 0;
 }
 
 static int
 fuzz_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
 {
-	struct fuzz_dns *fd = ctx;
-	struct fuzz_dns_q *q;
-
-	fd->nqueries++;
-	if (qname.len == 0 || qname.len >= sizeof(q->name))
-		return -EINVAL;
-	if (!fd->queued) {
-		char name[256];
-
-		/* The qname must stay readable for the whole call. */
-		memcpy(name, qname.p, qname.len);
-		deliver(fd, name, qname.len, done, cookie);
-		return 0;
-	}
-	if (fd->nq == FUZZ_DNS_QMAX)
-		return -ENOBUFS;
-	q = &fd->q[fd->nq++];
-	memcpy(q->name, qname.p, qname.len);
-	q->len = qname.len;
-	q->done = done;
-	q->cookie = cookie;
-	return 0;
+	return fuzz_query(ctx, DNS_T_TXT, qname, done, cookie);
 }
 
 void
@@ -224,6 +287,7 @@ fuzz_dns_ops(struct fuzz_dns *fd, struct dns_ops *out)
 {
 	out->ctx = fd;
 	out->txt = fuzz_txt;
+	out->query = fuzz_query;
 }
 
 void
@@ -247,7 +311,7 @@ fuzz_dns_run(struct fuzz_dns *fd)
 			q = fd->q[0];
 			memmove(fd->q, fd->q + 1, --fd->nq * sizeof(q));
 		}
-		deliver(fd, q.name, q.len, q.done, q.cookie);
+		deliver(fd, &q);
 		n++;
 	}
 	return n;

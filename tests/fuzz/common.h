@@ -4,9 +4,10 @@
  * DESCRIPTION
  *	Every target in tests/fuzz/ links common.c. It supplies a libc
  *	struct hanko_alloc, a core_env with the default limits, and
- *	fuzz_dns, an in-memory struct dns_ops with a fixed set of names that
- *	answers either before txt() returns or later from a queue
- *	(fuzz_dns_run), as io/ would. Like tests/fake/fake_dns.c, each answer
+ *	fuzz_dns, an in-memory struct dns_ops with a fixed set of names (or
+ *	a target's own answer function) that answers either before txt()
+ *	or query() returns or later from a queue (fuzz_dns_run), as io/
+ *	would. Like tests/fake/fake_dns.c, each answer
  *	is built in fresh heap memory that is poisoned and freed right after
  *	done() returns, so core/ keeping an answer span trips ASan; unlike
  *	it, nothing grows per query, so a fuzzer can run it for hours.
@@ -65,9 +66,10 @@ struct fuzz_dns_name {
 	const char *txt[3];
 };
 
-#define FUZZ_DNS_QMAX 32
+#define FUZZ_DNS_QMAX 512
 
 struct fuzz_dns_q {
+	uint16_t qtype;
 	char name[256];
 	size_t len;
 	dns_done_fn *done;
@@ -75,6 +77,15 @@ struct fuzz_dns_q {
 };
 
 #define FUZZ_DNS_DYNMAX 3
+
+/*
+ * A target's own answers: fill ans (rcode, and records of any type) for
+ * (qtype, qname); its spans and arrays must stay valid during the call
+ * only. fuzz_dns copies them to the heap, answers, then poisons and
+ * frees the copies.
+ */
+typedef void fuzz_dns_answer_fn(
+    void *ctx, uint16_t qtype, span qname, struct dns_answer *ans);
 
 struct fuzz_dns {
 	const struct fuzz_dns_name *names;
@@ -87,6 +98,9 @@ struct fuzz_dns {
 	const char *dyn_suffix;
 	span dyn_txt[FUZZ_DNS_DYNMAX];
 	size_t ndyn;
+	/* When set, answers every query instead of names[] and dyn_*. */
+	fuzz_dns_answer_fn *answer;
+	void *answer_ctx;
 	bool queued; /* answer from fuzz_dns_run(), not at once */
 	bool lifo;   /* run newest query first */
 	struct fuzz_dns_q q[FUZZ_DNS_QMAX];
@@ -94,6 +108,7 @@ struct fuzz_dns {
 	size_t nqueries; /* since the last fuzz_dns_reset */
 };
 
+/* ops->txt and ops->query (every dns_qtype). */
 void fuzz_dns_ops(struct fuzz_dns *fd, struct dns_ops *out);
 /* Drop queued queries (unanswered) and zero the counters. */
 void fuzz_dns_reset(struct fuzz_dns *fd);

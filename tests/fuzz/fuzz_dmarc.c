@@ -19,7 +19,6 @@
  * NUL-terminated reason). Answers are heap copies poisoned after done(),
  * so a kept answer span is a use-after-free.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ZMAX 64
-#define QMAX 64
 
 struct zline {
 	span name;
@@ -43,20 +41,11 @@ struct zline {
 	span txt;
 };
 
-struct fq {
-	char name[300];
-	size_t len;
-	dns_done_fn *done;
-	void *cookie;
-};
-
-struct fdns {
+/* The script's DNS; answered through common.c's fuzz_dns. */
+struct zone {
 	struct zline z[ZMAX];
 	size_t nz;
-	bool queued, lifo;
-	struct fq q[QMAX];
-	size_t nq;
-	size_t nqueries;
+	span txt[ZMAX];
 };
 
 static bool
@@ -79,89 +68,30 @@ ieq(span a, const char *b, size_t blen)
 	return true;
 }
 
+/* Z lines for the name: the first one's rcode; every OK line a TXT RR. */
 static void
-deliver(struct fdns *d, const char *name, size_t len, dns_done_fn *done,
-    void *cookie)
+zone_answer(void *ctx, uint16_t qtype, span qname, struct dns_answer *ans)
 {
-	struct dns_answer ans;
-	span txt[ZMAX];
+	struct zone *zn = ctx;
 	size_t i, n = 0;
 	bool seen = false;
 
-	memset(&ans, 0, sizeof(ans));
-	ans.rcode = DNS_NXDOMAIN;
-	ans.ttl = 300;
+	for (i = 0; i < zn->nz; i++) {
+		const struct zline *z = &zn->z[i];
 
-	for (i = 0; i < d->nz; i++) {
-		const struct zline *z = &d->z[i];
-		uint8_t *c;
-
-		if (!ieq(z->name, name, len))
+		if (!ieq(z->name, (const char *)qname.p, qname.len))
 			continue;
 		if (!seen)
-			ans.rcode = z->rc;
+			ans->rcode = z->rc;
 		seen = true;
-		if (z->rc != DNS_OK || ans.rcode != DNS_OK)
-			continue;
-		if ((c = malloc(z->txt.len + 1)) == NULL)
-			fuzz_fail(__FILE__, __LINE__, "malloc");
-		if (z->txt.len > 0)
-			memcpy(c, z->txt.p, z->txt.len);
-		txt[n++] = span_make(c, z->txt.len);
+		if (z->rc == DNS_OK && ans->rcode == DNS_OK &&
+		    qtype == DNS_T_TXT)
+			zn->txt[n++] = z->txt;
 	}
-	ans.txt = n > 0 ? txt : NULL;
-	ans.ntxt = n;
-	done(cookie, &ans);
-	for (i = 0; i < n; i++) {
-		memset((void *)(uintptr_t)txt[i].p, 0xA5, txt[i].len);
-		free((void *)(uintptr_t)txt[i].p);
-	}
-}
-
-static int
-fdns_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
-{
-	struct fdns *d = ctx;
-	struct fq *q;
-
-	d->nqueries++;
-	if (qname.len == 0 || qname.len >= sizeof(q->name))
-		return -EINVAL;
-	if (!d->queued) {
-		char name[300];
-
-		memcpy(name, qname.p, qname.len);
-		deliver(d, name, qname.len, done, cookie);
-		return 0;
-	}
-	if (d->nq == QMAX)
-		return -ENOBUFS;
-	q = &d->q[d->nq++];
-	memcpy(q->name, qname.p, qname.len);
-	q->len = qname.len;
-	q->done = done;
-	q->cookie = cookie;
-	return 0;
-}
-
-static size_t
-fdns_run(struct fdns *d)
-{
-	size_t n = 0;
-
-	while (d->nq > 0) {
-		struct fq q;
-
-		if (d->lifo) {
-			q = d->q[--d->nq];
-		} else {
-			q = d->q[0];
-			memmove(d->q, d->q + 1, --d->nq * sizeof(q));
-		}
-		deliver(d, q.name, q.len, q.done, q.cookie);
-		n++;
-	}
-	return n;
+	if (seen && ans->rcode == DNS_OK && n == 0)
+		ans->rcode = DNS_NODATA;
+	ans->txt = n > 0 ? zn->txt : NULL;
+	ans->ntxt = n;
 }
 
 /* The next space-separated word of *line (empty at the end). */
@@ -221,7 +151,7 @@ struct script {
 };
 
 static void
-take_line(struct script *s, struct fdns *d, span line)
+take_line(struct script *s, struct zone *d, span line)
 {
 	span w;
 
@@ -334,7 +264,8 @@ check_outcome(const struct dmarc_outcome *o)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fdns d;
+	static struct zone zn;
+	static struct fuzz_dns d;
 	static struct dns_ops ops;
 	static struct hanko_limits lim;
 	static struct core_env env;
@@ -346,8 +277,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dmarc_res r;
 
 	if (e == NULL) {
-		ops.ctx = &d;
-		ops.txt = fdns_txt;
+		d.answer = zone_answer;
+		d.answer_ctx = &zn;
+		fuzz_dns_ops(&d, &ops);
 		fuzz_env_init(&env, &lim, &ops);
 		arena_init(&ar, env.alloc, 16 << 10, lim.max_arena_bytes);
 		FUZZ_CHECK(dmarc_evaluator_new(&env, &e) == DMARC_OK);
@@ -356,18 +288,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			psl = psl_builtin();
 	}
 	memset(&s, 0, sizeof(s));
-	d.nz = 0;
-	d.nq = 0;
-	d.nqueries = 0;
+	zn.nz = 0;
+	fuzz_dns_reset(&d);
 	for (i = 0; i <= size; i++) {
 		if (i < size && data[i] != '\n')
 			continue;
-		take_line(&s, &d, span_make(data + start, i - start));
+		take_line(&s, &zn, span_make(data + start, i - start));
 		start = i + 1;
 	}
-	for (i = 0; i < d.nz; i++) {
-		check_record(d.z[i].txt, DMARC_RFC9989);
-		check_record(d.z[i].txt, DMARC_RFC7489);
+	for (i = 0; i < zn.nz; i++) {
+		check_record(zn.z[i].txt, DMARC_RFC9989);
+		check_record(zn.z[i].txt, DMARC_RFC7489);
 	}
 	s.req.dkim = s.dkim;
 	s.req.psl = psl;
@@ -384,7 +315,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(d.queued);
 		for (i = 0; i < DMARC_MAX_QUERIES && !dmarc_eval_is_done(e);
 		     i++)
-			FUZZ_CHECK(fdns_run(&d) > 0);
+			FUZZ_CHECK(fuzz_dns_run(&d) > 0);
 		FUZZ_CHECK(dmarc_eval_is_done(e));
 		break;
 	case DMARC_E_ARG:

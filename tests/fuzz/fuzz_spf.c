@@ -27,162 +27,86 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define QMAX  512
 #define LINES 64
 
-struct fq {
-	uint16_t qtype;
-	char name[256];
-	size_t len;
-	dns_done_fn *done;
-	void *cookie;
-};
-
+/* The input's lines, and room for one synthesized answer. */
 struct fdns {
 	span line[LINES];
 	size_t nlines;
-	int mode; /* 0 sync, 1 queued FIFO, 2 queued LIFO */
-	struct fq q[QMAX];
-	size_t nq;
-	size_t nqueries;
+	span txt[1];
+	struct dns_addr addr[4];
+	span names[13];
+	uint16_t pref[13];
+	char nb[13][32];
 };
 
 static uint32_t
-hash(uint16_t qtype, const char *name, size_t len)
+hash(uint16_t qtype, const uint8_t *name, size_t len)
 {
 	uint32_t h = 2166136261u ^ qtype;
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t)name[i]) * 16777619u;
+		h = (h ^ name[i]) * 16777619u;
 	return h ^ (h >> 15);
 }
 
+/*
+ * The answer is a function of (qtype, name): an rcode, and for TXT one
+ * of the input's lines (fuzz.example: the first), for A/AAAA up to 3
+ * addresses near 192.0.2.1 / 2001:db8::1, for MX/PTR up to 12 names
+ * (some empty, the null MX).
+ */
 static void
-answer(struct fdns *f, const struct fq *q)
+answer(void *ctx, uint16_t qtype, span qname, struct dns_answer *a)
 {
-	uint32_t h = hash(q->qtype, q->name, q->len);
-	struct dns_answer a;
-	struct dns_addr *addr = NULL;
-	span *txt = NULL, *names = NULL;
-	uint16_t *pref = NULL;
-	char(*nb)[32] = NULL;
-	size_t i, n = 0;
+	struct fdns *f = ctx;
+	uint32_t h = hash(qtype, qname.p, qname.len);
+	bool apex = span_eq(qname, SPAN_LIT("fuzz.example"));
+	size_t i, n;
 
-	memset(&a, 0, sizeof(a));
-	a.rcode = (h & 7) == 0 ? DNS_NXDOMAIN
-	    : (h & 15) == 1    ? DNS_TEMPFAIL
-	    : (h & 15) == 2    ? DNS_NODATA
-	                       : DNS_OK;
-	if (q->qtype == DNS_T_TXT && q->len == 12 &&
-	    memcmp(q->name, "fuzz.example", 12) == 0)
-		a.rcode = DNS_OK;
-	if (a.rcode == DNS_OK && q->qtype == DNS_T_TXT && f->nlines > 0) {
-		txt = malloc(sizeof(*txt));
-		FUZZ_CHECK(txt != NULL);
-		i = memcmp(q->name, "fuzz.example",
-		        q->len < 12 ? q->len : 12) == 0 &&
-		        q->len == 12
-		    ? 0
-		    : (h >> 4) % f->nlines;
-		txt[0] = span_make(malloc(f->line[i].len + 1), f->line[i].len);
-		FUZZ_CHECK(txt[0].p != NULL);
-		memcpy(
-		    (void *)(uintptr_t)txt[0].p, f->line[i].p, f->line[i].len);
-		a.txt = txt;
-		a.ntxt = n = 1;
-	} else if (a.rcode == DNS_OK &&
-	    (q->qtype == DNS_T_A || q->qtype == DNS_T_AAAA)) {
+	a->rcode = (h & 7) == 0 ? DNS_NXDOMAIN
+	    : (h & 15) == 1     ? DNS_TEMPFAIL
+	    : (h & 15) == 2     ? DNS_NODATA
+	                        : DNS_OK;
+	if (qtype == DNS_T_TXT && apex)
+		a->rcode = DNS_OK;
+	if (a->rcode != DNS_OK)
+		return;
+	if (qtype == DNS_T_TXT && f->nlines > 0) {
+		f->txt[0] = f->line[apex ? 0 : (h >> 4) % f->nlines];
+		a->txt = f->txt;
+		a->ntxt = 1;
+	} else if (qtype == DNS_T_A || qtype == DNS_T_AAAA) {
 		n = (h >> 4) % 4;
-		addr = calloc(n + 1, sizeof(*addr));
-		FUZZ_CHECK(addr != NULL);
 		for (i = 0; i < n; i++) {
-			addr[i].len = q->qtype == DNS_T_A ? 4 : 16;
-			if (q->qtype == DNS_T_A)
-				memcpy(addr[i].b, "\xc0\x00\x02\x01", 4);
+			struct dns_addr *d = &f->addr[i];
+
+			d->len = qtype == DNS_T_A ? 4 : 16;
+			if (qtype == DNS_T_A)
+				memcpy(d->b, "\xc0\x00\x02\x01", 4);
 			else
-				memcpy(addr[i].b,
+				memcpy(d->b,
 				    "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01",
 				    16);
-			addr[i].b[addr[i].len - 1] ^=
-			    (uint8_t)((h >> (8 + i)) & 1);
+			d->b[d->len - 1] ^= (uint8_t)((h >> (8 + i)) & 1);
 		}
-		a.addr = addr;
-		a.naddr = n;
-	} else if (a.rcode == DNS_OK &&
-	    (q->qtype == DNS_T_MX || q->qtype == DNS_T_PTR)) {
+		a->addr = f->addr;
+		a->naddr = n;
+	} else if (qtype == DNS_T_MX || qtype == DNS_T_PTR) {
 		n = (h >> 4) % 13;
-		names = calloc(n + 1, sizeof(*names));
-		pref = calloc(n + 1, sizeof(*pref));
-		nb = calloc(n + 1, sizeof(*nb));
-		FUZZ_CHECK(names != NULL && pref != NULL && nb != NULL);
 		for (i = 0; i < n; i++) {
-			size_t k = (size_t)snprintf(nb[i], sizeof(nb[i]),
+			size_t k = (size_t)snprintf(f->nb[i], sizeof(f->nb[i]),
 			    "h%u.fuzz.example",
 			    (unsigned)((h >> (i % 16)) & 7));
 
-			names[i] = span_make(nb[i], (h >> i) % 11 == 0 ? 0 : k);
+			f->names[i] =
+			    span_make(f->nb[i], (h >> i) % 11 == 0 ? 0 : k);
+			f->pref[i] = (uint16_t)((h >> i) & 3);
 		}
-		a.name = names;
-		a.pref = q->qtype == DNS_T_MX ? pref : NULL;
-		a.nname = n;
-	}
-	q->done(q->cookie, &a);
-	if (txt != NULL) {
-		memset((void *)(uintptr_t)txt[0].p, 0xA5, txt[0].len);
-		free((void *)(uintptr_t)txt[0].p);
-	}
-	if (nb != NULL)
-		memset(nb, 0xA5, (n + 1) * sizeof(*nb));
-	free(txt);
-	free(addr);
-	free(names);
-	free(pref);
-	free(nb);
-}
-
-static int
-fquery(void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
-{
-	struct fdns *f = ctx;
-	struct fq q;
-
-	f->nqueries++;
-	if (qname.len > 255 || f->nq >= QMAX)
-		return -5;
-	memset(&q, 0, sizeof(q));
-	q.qtype = qtype;
-	memcpy(q.name, qname.p, qname.len);
-	q.len = qname.len;
-	q.done = done;
-	q.cookie = cookie;
-	if (f->mode == 0) {
-		answer(f, &q);
-		return 0;
-	}
-	f->q[f->nq++] = q;
-	return 0;
-}
-
-static int
-ftxt(void *ctx, span qname, dns_done_fn *done, void *cookie)
-{
-	return fquery(ctx, DNS_T_TXT, qname, done, cookie);
-}
-
-static void
-frun(struct fdns *f)
-{
-	while (f->nq > 0) {
-		struct fq q;
-
-		if (f->mode == 2) {
-			q = f->q[--f->nq];
-		} else {
-			q = f->q[0];
-			memmove(f->q, f->q + 1, --f->nq * sizeof(q));
-		}
-		answer(f, &q);
+		a->name = f->names;
+		a->pref = qtype == DNS_T_MX ? f->pref : NULL;
+		a->nname = n;
 	}
 }
 
@@ -219,24 +143,25 @@ run_one(struct fdns *f, const struct spf_request *req, int mode, struct snap *s)
 	static struct core_env env;
 	static struct hanko_limits lim;
 	static struct dns_ops ops;
+	static struct fuzz_dns fd;
 	const struct spf_outcome *o;
 	struct arena ar;
 	spf_res r;
 
 	if (c == NULL) {
-		ops.ctx = f;
-		ops.txt = ftxt;
-		ops.query = fquery;
+		fd.answer = answer;
+		fuzz_dns_ops(&fd, &ops);
 		fuzz_env_init(&env, &lim, &ops);
 		FUZZ_CHECK(spf_checker_new(&env, &c) == SPF_OK);
 	}
-	ops.ctx = f;
-	f->mode = mode;
-	f->nq = 0;
+	fd.answer_ctx = f;
+	fd.queued = mode != 0;
+	fd.lifo = mode == 2;
+	fuzz_dns_reset(&fd);
 	arena_init(&ar, fuzz_alloc(), 4096, 1u << 22);
 	r = spf_check_start(c, req, &ar);
 	FUZZ_CHECK(r == SPF_OK || r == SPF_PENDING);
-	frun(f);
+	fuzz_dns_run(&fd);
 	FUZZ_CHECK(spf_check_is_done(c));
 	FUZZ_CHECK(spf_check_status(c) == SPF_OK);
 	o = spf_check_outcome(c);
