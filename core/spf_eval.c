@@ -226,9 +226,39 @@ target(struct pass *ps, span spec, span domain, struct spf_name *out)
 }
 
 /*
- * The a mechanism's test on one name (also each MX exchange): errors
- * are temperror (§5), no address is a void lookup for a itself.
+ * A mechanism's lookup of (type, name): SPF_EV_OK with records in *out;
+ * otherwise the verdict: no match for a name that cannot exist,
+ * temperror for a DNS failure (§5), and for no records a void lookup
+ * when the query is the mechanism's own (§4.6.4), else no match.
  */
+static enum spf_ev
+lookup_records(struct pass *ps, uint16_t type, span name, bool own,
+    const struct spf_ans **out)
+{
+	const struct spf_ans *a;
+	enum spf_ev e;
+	size_t n;
+
+	if ((e = spf_lookup(ps->c, type, name, &a)) != SPF_EV_OK)
+		return e;
+	*out = a;
+	if (a->invalid)
+		return SPF_EV_NOMATCH;
+	if (is_dns_error(a)) {
+		spf_problem(ps->c, false, "DNS failure looking up %s %.*s",
+		    dns_qtype_str(type), (int)(name.len > 100 ? 100 : name.len),
+		    (const char *)name.p);
+		return SPF_EV_TEMPERROR;
+	}
+	n = type == DNS_T_MX || type == DNS_T_PTR ? a->nname
+	    : type == DNS_T_TXT                  ? a->ntxt
+	                                         : a->naddr;
+	if (a->rcode != DNS_OK || n == 0)
+		return own ? void_lookup(ps) : SPF_EV_NOMATCH;
+	return SPF_EV_OK;
+}
+
+/* The a mechanism's test on one name (also each MX exchange). */
 static enum spf_ev
 match_addrs(struct pass *ps, span name, const struct spf_term *t, bool own)
 {
@@ -237,18 +267,9 @@ match_addrs(struct pass *ps, span name, const struct spf_term *t, bool own)
 	enum spf_ev e;
 	size_t i;
 
-	if ((e = spf_lookup(ps->c, addr_qtype(ps), name, &a)) != SPF_EV_OK)
+	if ((e = lookup_records(ps, addr_qtype(ps), name, own, &a)) !=
+	    SPF_EV_OK)
 		return e;
-	if (a->invalid)
-		return SPF_EV_NOMATCH;
-	if (is_dns_error(a)) {
-		spf_problem(ps->c, false, "DNS failure looking up %.*s",
-		    (int)(name.len > 100 ? 100 : name.len),
-		    (const char *)name.p);
-		return SPF_EV_TEMPERROR;
-	}
-	if (a->rcode != DNS_OK || a->naddr == 0)
-		return own ? void_lookup(ps) : SPF_EV_NOMATCH;
 	for (i = 0; i < a->naddr; i++)
 		if (ip_in(&ps->rq->ip, a->addr[i].b, a->addr[i].len, bits))
 			return SPF_EV_MATCH;
@@ -271,18 +292,8 @@ mech_a(struct pass *ps, const struct spf_term *t, span domain)
 	if (t->kind == SPF_K_A)
 		return match_addrs(ps, name_span(&n), t, true);
 	/* exists: an A query whatever the client's family (§5.7). */
-	if ((e = spf_lookup(ps->c, DNS_T_A, name_span(&n), &a)) != SPF_EV_OK)
-		return e;
-	if (a->invalid)
-		return SPF_EV_NOMATCH;
-	if (is_dns_error(a)) {
-		spf_problem(ps->c, false, "DNS failure looking up %.*s",
-		    (int)n.len, (const char *)n.b);
-		return SPF_EV_TEMPERROR;
-	}
-	if (a->rcode != DNS_OK || a->naddr == 0)
-		return void_lookup(ps);
-	return SPF_EV_MATCH;
+	e = lookup_records(ps, DNS_T_A, name_span(&n), true, &a);
+	return e == SPF_EV_OK ? SPF_EV_MATCH : e;
 }
 
 /* §5.4 mx: the exchanges' addresses, at most 10 exchanges (§4.6.4). */
@@ -300,17 +311,9 @@ mech_mx(struct pass *ps, const struct spf_term *t, span domain)
 		return e;
 	if (!n.valid)
 		return SPF_EV_NOMATCH;
-	if ((e = spf_lookup(ps->c, DNS_T_MX, name_span(&n), &mx)) != SPF_EV_OK)
+	if ((e = lookup_records(ps, DNS_T_MX, name_span(&n), true, &mx)) !=
+	    SPF_EV_OK)
 		return e;
-	if (mx->invalid)
-		return SPF_EV_NOMATCH;
-	if (is_dns_error(mx)) {
-		spf_problem(ps->c, false, "DNS failure looking up MX %.*s",
-		    (int)n.len, (const char *)n.b);
-		return SPF_EV_TEMPERROR;
-	}
-	if (mx->rcode != DNS_OK || mx->nname == 0)
-		return void_lookup(ps);
 	if (mx->nname > SPF_MAX_MX) {
 		spf_problem(ps->c, false, "%.*s has more than %d MX records",
 		    (int)n.len, (const char *)n.b, SPF_MAX_MX);

@@ -1,6 +1,6 @@
 #include "dns_name.h"
 
-#include <stdint.h>
+#include "core/dns.h"
 
 bool
 dns_name_norm(span q, char out[DNS_NAME_MAX + 1])
@@ -29,4 +29,19 @@ dns_name_norm(span q, char out[DNS_NAME_MAX + 1])
 	}
 	out[q.len] = '\0';
 	return label > 0; /* "a..", once one dot is stripped */
+}
+
+bool
+dns_qtype_ok(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_T_A:
+	case DNS_T_AAAA:
+	case DNS_T_MX:
+	case DNS_T_PTR:
+	case DNS_T_TXT:
+		return true;
+	default:
+		return false;
+	}
 }

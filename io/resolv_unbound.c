@@ -419,16 +419,8 @@ ub_query(void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
 	char key[NAME_MAX_LEN + 1];
 	int rc;
 
-	switch (qtype) {
-	case DNS_T_A:
-	case DNS_T_AAAA:
-	case DNS_T_MX:
-	case DNS_T_PTR:
-	case DNS_T_TXT:
-		break;
-	default:
+	if (!dns_qtype_ok(qtype))
 		return -EINVAL;
-	}
 	if (!dns_name_norm(qname, key))
 		return -EINVAL;
 	if ((w = malloc(sizeof(*w))) == NULL)

@@ -531,16 +531,8 @@ resolv_zone_answer(const struct resolv_zone *z, uint16_t qtype, span qname,
 	size_t first;
 	int rc;
 
-	switch (qtype) {
-	case DNS_T_A:
-	case DNS_T_AAAA:
-	case DNS_T_MX:
-	case DNS_T_PTR:
-	case DNS_T_TXT:
-		break;
-	default:
+	if (!dns_qtype_ok(qtype))
 		return -EINVAL;
-	}
 	if ((rc = resolv_zone_query(z, qname, qtype, &a)) != 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
