@@ -68,10 +68,11 @@ query(struct resolv_zone *z, const struct dns_ops *ops, span name)
 		RESOLV_T_PTR, RESOLV_T_MX, RESOLV_T_TXT, RESOLV_T_AAAA };
 	struct resolv_answer a;
 	struct dns_answer t;
-	struct got g = { 0, { DNS_OK, 0, NULL, 0, 0 } };
+	struct got g;
 	size_t i;
 	int rc, trc;
 
+	memset(&g, 0, sizeof(g));
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		memset(&a, 0, sizeof(a));
 		rc = resolv_zone_query(z, name, types[i], &a);
