@@ -199,8 +199,8 @@ next_res(struct authres_w *w)
 {
 	if (!w->ok)
 		return false;
-	w->ok = (w->nres == 0 || buf_add_byte(w->out, ';')) &&
-	    fold(w->out, w->eol);
+	w->ok =
+	    (w->nres == 0 || buf_add_byte(w->out, ';')) && fold(w->out, w->eol);
 	w->nres++;
 	return w->ok;
 }
@@ -245,8 +245,8 @@ authres_add_spf(struct authres_w *w, const struct spf_request *req,
 }
 
 void
-authres_add_dkim(struct authres_w *w, const struct dkim_result *res,
-    size_t n, size_t nskipped, const char *error)
+authres_add_dkim(struct authres_w *w, const struct dkim_result *res, size_t n,
+    size_t nskipped, const char *error)
 {
 	size_t i;
 

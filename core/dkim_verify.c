@@ -374,9 +374,11 @@ query_key(struct dkim_verifier *v, struct vsig *vs)
 		 * over-long label); no answer could ever give a key.
 		 */
 		if (r == DNS_E_BADNAME)
-			verdict(vs, DKIM_V_PERMERROR, "key name is not a DNS name");
+			verdict(
+			    vs, DKIM_V_PERMERROR, "key name is not a DNS name");
 		else
-			verdict(vs, DKIM_V_TEMPERROR, "key lookup could not start");
+			verdict(
+			    vs, DKIM_V_TEMPERROR, "key lookup could not start");
 	}
 }
 

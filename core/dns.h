@@ -58,7 +58,7 @@ struct dns_answer {
 	size_t ntxt;
 	const struct dns_addr *addr; /* A, AAAA */
 	size_t naddr;
-	const span *name; /* MX: exchanges in answer order; PTR: targets */
+	const span *name;     /* MX: exchanges in answer order; PTR: targets */
 	const uint16_t *pref; /* MX: preference of name[i]; else NULL */
 	size_t nname;
 	int secure; /* 1 DNSSEC-validated, 0 not, -1 bogus */

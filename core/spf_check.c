@@ -118,9 +118,9 @@ sort_mx(span *name, uint16_t *pref, size_t n)
 		span sn = name[i];
 		uint16_t sp = pref[i];
 
-		for (j = i; j > 0 && (pref[j - 1] > sp ||
-		                         (pref[j - 1] == sp &&
-		                             name_cmp(name[j - 1], sn) > 0));
+		for (j = i; j > 0 &&
+		     (pref[j - 1] > sp ||
+		         (pref[j - 1] == sp && name_cmp(name[j - 1], sn) > 0));
 		     j--) {
 			name[j] = name[j - 1];
 			pref[j] = pref[j - 1];

@@ -251,8 +251,8 @@ lookup_records(struct pass *ps, uint16_t type, span name, bool own,
 		return SPF_EV_TEMPERROR;
 	}
 	n = type == DNS_T_MX || type == DNS_T_PTR ? a->nname
-	    : type == DNS_T_TXT                  ? a->ntxt
-	                                         : a->naddr;
+	    : type == DNS_T_TXT                   ? a->ntxt
+	                                          : a->naddr;
 	if (a->rcode != DNS_OK || n == 0)
 		return own ? void_lookup(ps) : SPF_EV_NOMATCH;
 	return SPF_EV_OK;

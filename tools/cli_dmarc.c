@@ -39,7 +39,7 @@
  * message fails without lookups.
  */
 #define FROM_DOMAINS_MAX 4
-#define FROM_ADDRS_MAX 64
+#define FROM_ADDRS_MAX   64
 
 const char cli_dmarc_usage[] =
     "usage: hanko dmarc [DNS] [ENVELOPE] [OPTIONS] [FILE|DIR...]  (no "
@@ -149,8 +149,8 @@ cli_dmarc_setup(struct verify_opts *o)
 	}
 	if (!o->rfc7489)
 		return 0;
-	o->psl = o->psl_file != NULL ? psl_load_file(o->psl_file)
-	                             : psl_latest(NULL);
+	o->psl =
+	    o->psl_file != NULL ? psl_load_file(o->psl_file) : psl_latest(NULL);
 	if (o->psl == NULL) {
 		cli_err("dmarc: cannot load the public suffix list%s%s",
 		    o->psl_file != NULL ? " " : "",
@@ -510,10 +510,10 @@ json_env(struct buf *b, const struct envelope *e)
 	    cli_json_key(b, "helo", false) &&
 	    cli_json_opt_str(b, e->has_helo ? e->helo : span_make(NULL, 0)) &&
 	    cli_json_key(b, "source", false) &&
-	    cli_json_opt_str(b, span_cstr(e->source != NULL ? e->source : "")) &&
+	    cli_json_opt_str(
+	        b, span_cstr(e->source != NULL ? e->source : "")) &&
 	    cli_json_key(b, "problem", false) &&
-	    cli_json_opt_str(b, span_cstr(e->problem)) &&
-	    buf_add_byte(b, '}');
+	    cli_json_opt_str(b, span_cstr(e->problem)) && buf_add_byte(b, '}');
 }
 
 static bool
@@ -532,21 +532,19 @@ json_spf(struct buf *b, const struct dmarc_slot *s)
 	return buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
 	    cli_json_str(b, span_cstr(spf_result_str(so->result))) &&
 	    cli_json_key(b, "domain", false) && cli_json_str(b, so->domain) &&
-	    cli_json_key(b, "scope", false) &&
-	    buf_add_cstr(b, "\"mfrom\"") &&
+	    cli_json_key(b, "scope", false) && buf_add_cstr(b, "\"mfrom\"") &&
 	    cli_json_key(b, "sender", false) && cli_json_str(b, so->sender) &&
 	    cli_json_key(b, "mechanism", false) &&
 	    cli_json_opt_str(b, so->mechanism) &&
 	    cli_json_key(b, "explanation", false) &&
 	    cli_json_opt_str(b, so->explanation) &&
 	    cli_json_key(b, "problem", false) &&
-	    cli_json_opt_str(b, span_cstr(so->problem)) &&
-	    buf_add_byte(b, '}');
+	    cli_json_opt_str(b, span_cstr(so->problem)) && buf_add_byte(b, '}');
 }
 
 static bool
-json_dkim(struct buf *b, const struct outcome *oc,
-    const struct dmarc_outcome *d)
+json_dkim(
+    struct buf *b, const struct outcome *oc, const struct dmarc_outcome *d)
 {
 	size_t k;
 	bool ok = buf_add_byte(b, '[');
@@ -555,8 +553,8 @@ json_dkim(struct buf *b, const struct outcome *oc,
 		const struct dkim_result *r = &oc->res[k];
 		bool aligned = k < d->ndkim && d->dkim[k].aligned;
 
-		ok = (k == 0 || buf_add_byte(b, ',')) &&
-		    buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
+		ok = (k == 0 || buf_add_byte(b, ',')) && buf_add_byte(b, '{') &&
+		    cli_json_key(b, "result", true) &&
 		    cli_json_str(b, span_cstr(dkim_verdict_str(r->verdict))) &&
 		    cli_json_key(b, "d", false) && cli_json_opt_str(b, r->d) &&
 		    cli_json_key(b, "s", false) && cli_json_opt_str(b, r->s) &&
@@ -587,8 +585,8 @@ json_dmarc(struct buf *b, const struct dmarc_slot *s,
 	bool ok = buf_add_byte(b, '{') && cli_json_key(b, "result", true) &&
 	    cli_json_str(b, span_cstr(dmarc_result_str(d->result))) &&
 	    cli_json_key(b, "header_from", false) &&
-	    cli_json_opt_str(b,
-	        d->from_domain.len > 0 ? d->from_domain : s->from_domain) &&
+	    cli_json_opt_str(
+	        b, d->from_domain.len > 0 ? d->from_domain : s->from_domain) &&
 	    cli_json_key(b, "mode", false) &&
 	    buf_add_cstr(b, rfc7489 ? "\"rfc7489\"" : "\"rfc9989\"") &&
 	    cli_json_key(b, "record_domain", false) &&
@@ -600,16 +598,18 @@ json_dmarc(struct buf *b, const struct dmarc_slot *s,
 		ok = json_policy(b, "p", r->p) && json_policy(b, "sp", r->sp) &&
 		    json_policy(b, "np", r->np) &&
 		    cli_json_key(b, "adkim", false) &&
-		    buf_add_cstr(b, r->adkim == DMARC_A_STRICT ? "\"s\""
-		                                               : "\"r\"") &&
+		    buf_add_cstr(
+		        b, r->adkim == DMARC_A_STRICT ? "\"s\"" : "\"r\"") &&
 		    cli_json_key(b, "aspf", false) &&
 		    buf_add_cstr(
 		        b, r->aspf == DMARC_A_STRICT ? "\"s\"" : "\"r\"") &&
 		    cli_json_key(b, "testing", false) &&
 		    buf_add_cstr(b, r->testing ? "true" : "false") &&
 		    cli_json_key(b, "pct", false) && buf_add_u64(b, r->pct) &&
-		    cli_json_key(b, "rua", false) && cli_json_opt_str(b, r->rua) &&
-		    cli_json_key(b, "ruf", false) && cli_json_opt_str(b, r->ruf);
+		    cli_json_key(b, "rua", false) &&
+		    cli_json_opt_str(b, r->rua) &&
+		    cli_json_key(b, "ruf", false) &&
+		    cli_json_opt_str(b, r->ruf);
 	if (ok && s->ndoms > 1) {
 		ok = cli_json_key(b, "author_domains", false) &&
 		    buf_add_byte(b, '[');
@@ -620,7 +620,8 @@ json_dmarc(struct buf *b, const struct dmarc_slot *s,
 			    cli_json_str(b, s->doms[k]) &&
 			    cli_json_key(b, "result", false) &&
 			    cli_json_str(b,
-			        span_cstr(dmarc_result_str(s->outs[k].result))) &&
+			        span_cstr(
+			            dmarc_result_str(s->outs[k].result))) &&
 			    json_policy(b, "disposition",
 			        s->outs[k].disposition != DMARC_P_UNSPEC
 			            ? s->outs[k].disposition
@@ -680,23 +681,27 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 		                                   : s->doms[k]);
 	ok = authres_end(&w);
 	if (ok && o->json)
-		ok = buf_add_byte(&out, '{') && cli_json_key(&out, "file", true) &&
+		ok = buf_add_byte(&out, '{') &&
+		    cli_json_key(&out, "file", true) &&
 		    cli_json_str(&out, span_cstr(name)) &&
 		    cli_json_key(&out, "error", false) &&
-		    cli_json_opt_str(&out, span_cstr(oc.error != NULL ? oc.error : "")) &&
+		    cli_json_opt_str(
+		        &out, span_cstr(oc.error != NULL ? oc.error : "")) &&
 		    cli_json_key(&out, "envelope", false) &&
-		    json_env(&out, &s->env) && cli_json_key(&out, "spf", false) &&
-		    json_spf(&out, s) && cli_json_key(&out, "dkim", false) &&
-		    json_dkim(&out, &oc, d) && cli_json_key(&out, "dmarc", false) &&
+		    json_env(&out, &s->env) &&
+		    cli_json_key(&out, "spf", false) && json_spf(&out, s) &&
+		    cli_json_key(&out, "dkim", false) &&
+		    json_dkim(&out, &oc, d) &&
+		    cli_json_key(&out, "dmarc", false) &&
 		    json_dmarc(&out, s, d, o->rfc7489) &&
 		    cli_json_key(&out, "authentication_results", false) &&
 		    cli_json_str(&out, buf_span(&arf)) &&
 		    buf_add_cstr(&out, "}\n");
 	else if (ok)
-		ok = (!o->tagged ||
-		         (buf_add_cstr(&out, "# ") &&
-		             buf_add_cstr(&out, name) &&
-		             buf_add_byte(&out, '\n'))) &&
+		ok =
+		    (!o->tagged ||
+		        (buf_add_cstr(&out, "# ") && buf_add_cstr(&out, name) &&
+		            buf_add_byte(&out, '\n'))) &&
 		    buf_add_span(&out, buf_span(&arf)) &&
 		    buf_add_cstr(&out, "\ndisposition: ") &&
 		    buf_add_cstr(&out,

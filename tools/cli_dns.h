@@ -39,15 +39,15 @@ enum {
 		"dns-timeout", required_argument, NULL, CLI_OPT_DNS_TIMEOUT \
 	}
 
-#define CLI_DNS_USAGE                                                      \
-	"DNS:\n"                                                           \
-	"  --dns-zone FILE          answer only from an RFC 1035 master "  \
-	"file\n"                                                           \
-	"  --resolver ADDR[@PORT]   query this server instead of "         \
-	"resolv.conf\n"                                                    \
-	"  --dnssec FILE            validate with the trust anchors in "   \
-	"FILE\n"                                                           \
-	"  --dns-timeout SECONDS    give up on a lookup (temperror) "      \
+#define CLI_DNS_USAGE                                                     \
+	"DNS:\n"                                                          \
+	"  --dns-zone FILE          answer only from an RFC 1035 master " \
+	"file\n"                                                          \
+	"  --resolver ADDR[@PORT]   query this server instead of "        \
+	"resolv.conf\n"                                                   \
+	"  --dnssec FILE            validate with the trust anchors in "  \
+	"FILE\n"                                                          \
+	"  --dns-timeout SECONDS    give up on a lookup (temperror) "     \
 	"(default 5)\n"
 
 /* Process lifetime. */

@@ -18,8 +18,8 @@
 #define ENVELOPE_MAX (64 << 10)
 
 void
-envelope_set(struct envelope *e, enum envelope_field field, span v,
-    const char *source)
+envelope_set(
+    struct envelope *e, enum envelope_field field, span v, const char *source)
 {
 	span *dst[] = { &e->ip, &e->mail_from, &e->helo };
 	bool *has[] = { &e->has_ip, &e->has_mail_from, &e->has_helo };
@@ -72,15 +72,15 @@ envelope_sidecar_text(struct envelope *e, span text)
 	for (i = 0; i <= text.len; i++)
 		if (i == text.len || text.p[i] == '\n') {
 			if (i > start && text.p[start] != '#')
-				sidecar_line(e,
-				    span_make(text.p + start, i - start));
+				sidecar_line(
+				    e, span_make(text.p + start, i - start));
 			start = i + 1;
 		}
 }
 
 void
-envelope_sidecar(struct envelope *e, const char *dir, const char *name,
-    struct arena *ar)
+envelope_sidecar(
+    struct envelope *e, const char *dir, const char *name, struct arena *ar)
 {
 	const char *base = strrchr(name, '/');
 	char path[PATH_MAX];

@@ -37,13 +37,13 @@ struct envelope {
 };
 
 /* Set field to v unless an earlier source set it. */
-void envelope_set(struct envelope *e, enum envelope_field field, span v,
-    const char *source);
+void envelope_set(
+    struct envelope *e, enum envelope_field field, span v, const char *source);
 /* The lines of a sidecar. */
 void envelope_sidecar_text(struct envelope *e, span text);
 /* Read dir/basename(name).env into ar, if it exists. */
-void envelope_sidecar(struct envelope *e, const char *dir, const char *name,
-    struct arena *ar);
+void envelope_sidecar(
+    struct envelope *e, const char *dir, const char *name, struct arena *ar);
 /* IP and HELO from the nth (1-based) Received, MAIL FROM from Return-Path. */
 void envelope_trace(struct envelope *e, const struct hdr_msg *m, size_t nth);
 

@@ -18,8 +18,7 @@
 
 static const char spf_usage[] =
     "usage: hanko spf [DNS] --ip IP --mail-from ADDR [--helo NAME] "
-    "[OPTIONS]\n" CLI_DNS_USAGE
-    "OPTIONS:\n"
+    "[OPTIONS]\n" CLI_DNS_USAGE "OPTIONS:\n"
     "  --ip IP                  SMTP client address (IPv4 or IPv6)\n"
     "  --mail-from ADDR         MAIL FROM; \"\" is the null reverse-path\n"
     "                           (then postmaster@HELO is checked)\n"
@@ -197,14 +196,13 @@ spf_output(const struct spf_opts *o, const struct spf_request *req,
 	authres_begin(&w, &arf, span_cstr(o->authserv), eol);
 	authres_add_spf(&w, req, oc);
 	ok = authres_end(&w) && spf_received(&rspf, req, oc, eol);
-	while (rspf.len > 0 && (rspf.p[rspf.len - 1] == '\n' ||
-	                           rspf.p[rspf.len - 1] == ' '))
+	while (rspf.len > 0 &&
+	    (rspf.p[rspf.len - 1] == '\n' || rspf.p[rspf.len - 1] == ' '))
 		rspf.len--; /* the field's own line end: we add ours */
 	if (ok)
-		ok = o->json ? spf_json(&out, oc, buf_span(&rspf),
-		                   buf_span(&arf))
-		             : spf_text(&out, oc, buf_span(&rspf),
-		                   buf_span(&arf));
+		ok = o->json
+		    ? spf_json(&out, oc, buf_span(&rspf), buf_span(&arf))
+		    : spf_text(&out, oc, buf_span(&rspf), buf_span(&arf));
 	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
 		cli_err("cannot write the result");
 		return CLI_EX_IOERR;

@@ -23,8 +23,7 @@
 #include "io/spool.h"
 
 static const char verify_usage[] =
-    "usage: hanko verify [DNS] [OPTIONS] [FILE|DIR...]   (no file: stdin)\n"
-    CLI_DNS_USAGE
+    "usage: hanko verify [DNS] [OPTIONS] [FILE|DIR...]   (no file: stdin)\n" CLI_DNS_USAGE
     "OPTIONS:\n"
     "  --json                   one JSON object per message\n"
     "  --authserv-id NAME       authserv-id in the field (default: host name)\n"
@@ -228,8 +227,7 @@ vctx_init(
     struct vctx *c, struct verify_opts *o, size_t nv, char *err, size_t errlen)
 {
 	/* SPF may need some 30 lookups, a DMARC tree walk 8 per domain. */
-	size_t inflight =
-	    nv * ((size_t)o->max_sigs + (o->dmarc ? 64 : 0)) + 16;
+	size_t inflight = nv * ((size_t)o->max_sigs + (o->dmarc ? 64 : 0)) + 16;
 	size_t i;
 	int r;
 
@@ -443,11 +441,13 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hj:", verify_longopts, NULL)) !=
 	    -1) {
 		if (ch == 'h') {
-			fputs(o->dmarc ? cli_dmarc_usage : verify_usage, stdout);
+			fputs(
+			    o->dmarc ? cli_dmarc_usage : verify_usage, stdout);
 			return -1;
 		}
 		if (verify_opt(o, ch, optarg) != 0) {
-			fputs(o->dmarc ? cli_dmarc_usage : verify_usage, stderr);
+			fputs(
+			    o->dmarc ? cli_dmarc_usage : verify_usage, stderr);
 			return CLI_EX_USAGE;
 		}
 	}

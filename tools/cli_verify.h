@@ -75,17 +75,17 @@ enum {
 	CLI_OPT_PCT_ROLL,
 };
 
-#define CLI_DMARC_LONGOPTS                                                   \
-	{ "ip", required_argument, NULL, CLI_OPT_IP },                       \
-	    { "mail-from", required_argument, NULL, CLI_OPT_MAILFROM },      \
-	    { "helo", required_argument, NULL, CLI_OPT_HELO },               \
-	    { "envelope-dir", required_argument, NULL, CLI_OPT_ENVDIR },     \
-	    { "trust-received", required_argument, NULL,                     \
-		CLI_OPT_TRUST_RECEIVED },                                    \
-	    { "rfc7489", no_argument, NULL, CLI_OPT_RFC7489 },               \
-	    { "psl", required_argument, NULL, CLI_OPT_PSL },                 \
-	{                                                                    \
-		"pct-roll", required_argument, NULL, CLI_OPT_PCT_ROLL        \
+#define CLI_DMARC_LONGOPTS                                               \
+	{ "ip", required_argument, NULL, CLI_OPT_IP },                   \
+	    { "mail-from", required_argument, NULL, CLI_OPT_MAILFROM },  \
+	    { "helo", required_argument, NULL, CLI_OPT_HELO },           \
+	    { "envelope-dir", required_argument, NULL, CLI_OPT_ENVDIR }, \
+	    { "trust-received", required_argument, NULL,                 \
+		    CLI_OPT_TRUST_RECEIVED },                            \
+	    { "rfc7489", no_argument, NULL, CLI_OPT_RFC7489 },           \
+	    { "psl", required_argument, NULL, CLI_OPT_PSL },             \
+	{                                                                \
+		"pct-roll", required_argument, NULL, CLI_OPT_PCT_ROLL    \
 	}
 
 extern const char cli_dmarc_usage[];

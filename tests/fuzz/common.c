@@ -175,8 +175,8 @@ names_answer(struct fuzz_dns *fd, uint16_t qtype, const char *qname,
 	} else if (fd->dyn_suffix != NULL && fd->ndyn > 0 &&
 	    name_ends(fd->dyn_suffix, qname, qlen)) {
 		ans->rcode = qtype == DNS_T_TXT ? DNS_OK : DNS_NODATA;
-		for (; qtype == DNS_T_TXT && n < fd->ndyn &&
-		     n < FUZZ_DNS_DYNMAX;
+		for (;
+		     qtype == DNS_T_TXT && n < fd->ndyn && n < FUZZ_DNS_DYNMAX;
 		     n++)
 			txt[n] = fd->dyn_txt[n];
 	}
@@ -211,17 +211,17 @@ deliver(struct fuzz_dns *fd, const struct fuzz_dns_q *q)
 	if (qlen > 0 && q->name[qlen - 1] == '.')
 		qlen--;
 	if (fd->answer != NULL)
-		fd->answer(fd->answer_ctx, q->qtype, span_make(q->name, qlen),
-		    &src);
+		fd->answer(
+		    fd->answer_ctx, q->qtype, span_make(q->name, qlen), &src);
 	else
 		names_answer(fd, q->qtype, q->name, qlen, &src, local);
 	ans = src;
 	if (src.ntxt > 0) {
 		txt = dup_or_die(src.txt, src.ntxt * sizeof(*txt));
 		for (i = 0; i < src.ntxt; i++)
-			txt[i] = span_make(
-			    dup_or_die(src.txt[i].p, src.txt[i].len),
-			    src.txt[i].len);
+			txt[i] =
+			    span_make(dup_or_die(src.txt[i].p, src.txt[i].len),
+			        src.txt[i].len);
 		ans.txt = txt;
 	}
 	if (src.nname > 0) {
@@ -251,8 +251,8 @@ deliver(struct fuzz_dns *fd, const struct fuzz_dns_q *q)
 }
 
 static int
-fuzz_query(void *ctx, uint16_t qtype, span qname, dns_done_fn *done,
-    void *cookie)
+fuzz_query(
+    void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
 {
 	struct fuzz_dns *fd = ctx;
 	struct fuzz_dns_q q;

@@ -65,11 +65,11 @@ test_refused(void **state)
 	    span_cstr("by mx.example.net with local id 1"), &h, &a));
 	assert_false(trace_received(
 	    span_cstr("from mail.example.com by mx.example.net"), &h, &a));
-	assert_false(trace_received(
-	    span_cstr("from x (y [192.0.2.1 by mx"), &h, &a));
+	assert_false(
+	    trace_received(span_cstr("from x (y [192.0.2.1 by mx"), &h, &a));
 	/* A bracket after "by" belongs to the receiving host: not ours. */
-	assert_false(trace_received(
-	    span_cstr("from x (y) by mx [192.0.2.1]"), &h, &a));
+	assert_false(
+	    trace_received(span_cstr("from x (y) by mx [192.0.2.1]"), &h, &a));
 	assert_false(trace_received(span_cstr(""), &h, &a));
 	assert_false(trace_received(span_cstr("from"), &h, &a));
 }
