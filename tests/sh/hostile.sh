@@ -5,7 +5,8 @@
 # must print one well-formed Authentication-Results field with a permerror,
 # none or fail result. Neither may crash, hang (timeout 20) or use
 # unbounded memory (ulimit -v, except under ASan, which needs a huge
-# virtual address space). Large inputs are generated here, into $T.
+# virtual address space). Large inputs are generated here, into $T. At
+# the end all of them go through batch signing together.
 . "$(dirname "$0")/../lib.sh"
 
 V=$TOP/tests/vectors/dkim
@@ -213,4 +214,50 @@ if [ $rc -le 1 ]; then
 	fi
 fi
 
+# Batch mode: every hostile input above through the spool pipeline at
+# once. Each must end up signed in OUT (ending with its own bytes) or,
+# unchanged, in the failed directory with a non-empty NAME.reason; none
+# lost, none in both, within the time and memory bound.
+mkdir -p "$T/spool" "$T/keep" "$T/out"
+for f in nocolon nulhdr nulname nulbody longline many many2 nosep onlybody \
+    trunc trunc2 empty garbage utf8 utf8b utf8c manytags bigb big inj1 inj2 \
+    inj3 inj4 nest nest2 many-from; do
+	[ -f "$T/$f" ] && cp "$T/$f" "$T/keep/$f" && cp "$T/$f" "$T/spool/$f"
+done
+n=$(ls "$T/keep" | wc -l)
+run "$T/bo" "$T/be" "$HANKO" sign -d hanko.example -s ed -k "$T/ed.private" \
+    --time 1700000000 --max-size 2000000 "$T/spool" "$T/out"
+if [ $rc -eq 124 ]; then nok "batch of $n hostile inputs: hung"
+elif ! sanitizer_clean "$T/be"; then nok "batch: sanitizer report"
+elif [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
+	nok "batch of $n hostile inputs: exit $rc"; head -5 "$T/be" | sed 's/^/#   /'
+else
+	bad=""; nsigned=0; nfailed=0
+	for f in $(ls "$T/keep"); do
+		if [ -f "$T/out/$f" ] && [ -f "$T/spool/failed/$f" ]; then
+			bad="$bad $f(both)"
+		elif [ -f "$T/out/$f" ]; then
+			_sz=$(wc -c <"$T/keep/$f")
+			if [ "$_sz" -gt 0 ] && ! tail -c "$_sz" "$T/out/$f" | cmp -s - "$T/keep/$f"; then
+				bad="$bad $f(signed copy differs)"
+			fi
+			nsigned=$((nsigned + 1))
+		elif [ -f "$T/spool/failed/$f" ]; then
+			if ! cmp -s "$T/spool/failed/$f" "$T/keep/$f"; then
+				bad="$bad $f(failed copy changed)"
+			elif [ ! -s "$T/spool/failed/$f.reason" ]; then
+				bad="$bad $f(no reason)"
+			fi
+			nfailed=$((nfailed + 1))
+		else
+			bad="$bad $f(lost)"
+		fi
+		[ -f "$T/spool/$f" ] && bad="$bad $f(left in the spool)"
+	done
+	if [ -n "$bad" ]; then
+		nok "batch of $n hostile inputs:$bad"
+	else
+		ok "batch of $n hostile inputs: $nsigned signed, $nfailed in failed/ with a reason, none lost (exit $rc)"
+	fi
+fi
 finish
