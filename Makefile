@@ -23,7 +23,7 @@ ifdef CI
 WERROR	?= -Werror
 endif
 
-PKGS	:= libcrypto liburing ldns libunbound libpsl
+PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -13,6 +13,7 @@
 #include "cli_verify.h"
 
 #include <errno.h>
+#include <idn2.h>
 #include <fcntl.h>
 #include <libpsl.h>
 #include <limits.h>
@@ -192,6 +193,34 @@ cli_dmarc_slot_free(struct vctx *c, size_t i)
 	c->dm[i] = NULL;
 }
 
+/*
+ * An author domain in U-labels (RFC 6532 mail) becomes its A-label form
+ * (RFC 9989 §5.3.1, RFC 5890 §2.3) for DNS; one that does not convert
+ * is kept, and the evaluator reports it as no DNS name.
+ */
+static span
+a_label(span d, struct arena *ar)
+{
+	char in[256], *out = NULL;
+	size_t i;
+	span r = d;
+
+	for (i = 0; i < d.len && d.p[i] < 0x80; i++)
+		;
+	if (i == d.len || d.len >= sizeof(in))
+		return d;
+	memcpy(in, d.p, d.len);
+	in[d.len] = '\0';
+	if (idn2_to_ascii_8z(in, &out, IDN2_NONTRANSITIONAL) == IDN2_OK) {
+		void *c = arena_dup(ar, out, strlen(out));
+
+		if (c != NULL)
+			r = span_make(c, strlen(out));
+	}
+	idn2_free(out);
+	return r;
+}
+
 /* Add d to the slot's author domains unless present; false when full. */
 static bool
 add_domain(struct dmarc_slot *s, span d)
@@ -221,7 +250,7 @@ from_domains(struct dmarc_slot *s, struct arena *ar)
 		if (n == SIZE_MAX || n == HDR_ADDR_NOMEM || n > FROM_ADDRS_MAX)
 			goto none;
 		for (k = 0; k < n; k++)
-			if (!add_domain(s, hdr_addr_domain(addrs[k])))
+			if (!add_domain(s, a_label(hdr_addr_domain(addrs[k]), ar)))
 				goto none;
 	}
 	return;
@@ -252,6 +281,7 @@ cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
 	    HDR_OK) {
 		s->hdr_ok = true;
 		s->from = dmarc_author_domain(&s->hm, ar, &s->from_domain);
+		s->from_domain = a_label(s->from_domain, ar);
 		if (s->from == DMARC_FROM_OK)
 			s->doms[s->ndoms++] = s->from_domain;
 		else if (s->from == DMARC_FROM_MULTIPLE_ADDRS ||

@@ -424,4 +424,15 @@ check "batch: exit status is the worst one by one ($brc, $orc)" \
 check_exit "missing file: 66" 66 dm $(env_fail) "$T/no-such.eml"
 check_exit "unknown option: 64" 64 dm --bogus "$M/plain.eml"
 
+# --- internationalized author domain ----------------------------------------
+# RFC 9989 §5.3.1: a U-label From domain is looked up as its A-label.
+cat >>"$T/zone" <<'ZONE'
+_dmarc.xn--bcher-kva.example. IN TXT "v=DMARC1; p=reject"
+ZONE
+mkmsg idn "$(printf 'From: a@b\303\274cher.example')"
+run --ip "$PASS_IP" --mail-from x@xn--bcher-kva.example --helo mta.example.com "$M/idn.eml"
+want "U-label From domain: evaluated as xn--bcher-kva.example" 1 \
+    dmarc.header_from=xn--bcher-kva.example dmarc.record_domain=xn--bcher-kva.example \
+    dmarc.policy=reject dmarc.result=fail
+
 finish
