@@ -55,7 +55,9 @@ struct dmarc_evaluator;
 struct hdr_msg;
 struct psl_ctx_st; /* libpsl's psl_ctx_t */
 
-#define DMARC_WALK_MAX    8  /* RFC 9989 §4.10: queries per tree walk */
+#define DMARC_WALK_MAX 8 /* RFC 9989 §4.10: queries per tree walk */
+/* Longest domain accepted as input (DNS names stop at 253 octets). */
+#define DMARC_NAME_MAX    1024
 #define DMARC_MAX_WALKS   5  /* identifier walks besides the author's */
 #define DMARC_MAX_QUERIES 50 /* distinct DNS queries per message */
 

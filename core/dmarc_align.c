@@ -21,16 +21,26 @@ lower(uint8_t c)
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
 }
 
-/* RFC 1035 §2.3.4 limits; letters, digits, '-' and '_' (RFC 8552). */
+/*
+ * A domain the walk can start from: labels separated by single dots,
+ * no white space, control bytes or NUL. Deliberately wider than a host
+ * name (RFC 1035 §2.3.4): a From domain such as "x+y.victim.example",
+ * one with a label over 63 octets, or one too long for "_dmarc." to be
+ * prepended, cannot hold a record itself, but its parents can, so the
+ * walk must still find them (the backend refuses such query names with
+ * DNS_E_BADNAME and the walk reads that as no record). The bound keeps
+ * the work finite.
+ */
 static bool
 name_ok(span d)
 {
 	size_t i, label = 0;
 
-	if (d.len == 0 || d.len > 253)
+	/* A domain literal ("[192.0.2.1]") names no domain (RFC 5322). */
+	if (d.len == 0 || d.len > DMARC_NAME_MAX || d.p[0] == '[')
 		return false;
 	for (i = 0; i < d.len; i++) {
-		uint8_t c = lower(d.p[i]);
+		uint8_t c = d.p[i];
 
 		if (c == '.') {
 			if (label == 0)
@@ -38,11 +48,9 @@ name_ok(span d)
 			label = 0;
 			continue;
 		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		        c == '-' || c == '_'))
+		if (c <= ' ' || c == 0x7f)
 			return false;
-		if (++label > 63)
-			return false;
+		label++;
 	}
 	return label > 0;
 }

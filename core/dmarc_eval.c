@@ -221,6 +221,7 @@ ask(struct dmarc_evaluator *e, span dom, bool exist, const struct dq **out)
 	const struct dns_ops *dns = e->env->dns;
 	struct dq *q;
 	span name;
+	int r;
 
 	if (e->nq == DMARC_MAX_QUERIES)
 		return ST_LIMIT;
@@ -244,10 +245,11 @@ ask(struct dmarc_evaluator *e, span dom, bool exist, const struct dq **out)
 	}
 	e->outstanding++;
 	e->asking = q;
-	if (dns->txt(dns->ctx, name, on_answer, q) < 0 && !q->done) {
+	if ((r = dns->txt(dns->ctx, name, on_answer, q)) < 0 && !q->done) {
 		e->outstanding--;
 		q->done = true;
-		q->rc = DNS_TEMPFAIL;
+		/* A name that cannot exist holds no record (name_ok). */
+		q->rc = r == DNS_E_BADNAME ? DNS_NXDOMAIN : DNS_TEMPFAIL;
 	}
 	e->asking = NULL;
 	return q->done ? ST_OK : ST_BLOCKED;
@@ -760,7 +762,8 @@ dmarc_eval_start(struct dmarc_evaluator *e, const struct dmarc_request *req,
 			return DMARC_E_NOMEM;
 		}
 		finish(e, DMARC_R_PERMERROR,
-		    "From domain is not a DNS name (A-labels expected)");
+		    "From domain is not a domain name (empty label, white "
+		    "space or control bytes)");
 		return DMARC_OK;
 	}
 	e->out.from_domain = e->from;

@@ -332,12 +332,22 @@ spf_check_start(
 		0xff };
 	span d;
 
-	if (c->outstanding > 0 || (req->ip.len != 4 && req->ip.len != 16) ||
-	    req->sender.len > SPF_VALUE_MAX || req->helo.len > SPF_VALUE_MAX ||
-	    req->receiver.len > SPF_VALUE_MAX)
+	if (c->outstanding > 0)
 		return SPF_E_ARG;
-	memset(c->bucket, 0, sizeof(c->bucket));
+	/* Whatever happens next, no earlier check's outcome shows through. */
 	memset(&c->out, 0, sizeof(c->out));
+	if ((req->ip.len != 4 && req->ip.len != 16) ||
+	    req->sender.len > SPF_VALUE_MAX || req->helo.len > SPF_VALUE_MAX ||
+	    req->receiver.len > SPF_VALUE_MAX) {
+		c->finished = true;
+		c->out.result = SPF_R_NONE;
+		snprintf(c->out.problem, sizeof(c->out.problem),
+		    "request not checked: bad client address, or a MAIL FROM, "
+		    "HELO or receiver over %d octets",
+		    SPF_VALUE_MAX);
+		return SPF_E_ARG;
+	}
+	memset(c->bucket, 0, sizeof(c->bucket));
 	c->ar = ar;
 	c->rq = *req;
 	c->nqueries = 0;

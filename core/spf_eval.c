@@ -592,6 +592,14 @@ explain(struct pass *ps, const struct host_out *ho)
 	}
 	if (!spf_macro_exp(a->txt[0], &v, text, sizeof(text), &len))
 		return SPF_EV_OK;
+	/*
+	 * §6.2: US-ASCII only, after expansion too: %{l}, %{h} and the like
+	 * bring in the client's bytes, which may be 8-bit or CR LF that an
+	 * SMTP reply built from this text would send on.
+	 */
+	for (i = 0; i < len; i++)
+		if (text[i] < 0x20 || text[i] >= 0x7f)
+			return SPF_EV_OK;
 	if (len > 0 && (copy = arena_dup(ps->c->ar, text, len)) == NULL)
 		return SPF_EV_NOMEM;
 	ps->c->out.explanation = span_make(len > 0 ? copy : NULL, len);

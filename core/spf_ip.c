@@ -5,6 +5,8 @@
  */
 #include "spf.h"
 
+#include <stdint.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -93,11 +95,14 @@ at_ip4(const uint8_t *p, const uint8_t *end)
  * RFC 4291 §2.2: up to 8 groups, one "::" standing for one or more zero
  * groups, and an optional trailing dotted quad worth two groups.
  */
+/* No "::" seen; any group index, 8 included, is a real position. */
+#define NOGAP SIZE_MAX
+
 static bool
 parse_ip6(const uint8_t *p, const uint8_t *end, uint8_t out[16])
 {
 	uint16_t g[8];
-	size_t n = 0, gap = 8, i;
+	size_t n = 0, gap = NOGAP, i;
 
 	if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
 		gap = 0;
@@ -126,18 +131,18 @@ parse_ip6(const uint8_t *p, const uint8_t *end, uint8_t out[16])
 		if (*p++ != ':' || p == end)
 			return false;
 		if (*p == ':') {
-			if (gap != 8)
+			if (gap != NOGAP)
 				return false;
 			gap = n;
 			if (++p == end)
 				break;
 		}
 	}
-	if ((gap == 8 && n != 8) || (gap != 8 && n > 7))
+	if ((gap == NOGAP && n != 8) || (gap != NOGAP && n > 7))
 		return false;
 	memset(out, 0, 16);
 	for (i = 0; i < n; i++) {
-		size_t at = (gap != 8 && i >= gap) ? 8 - n + i : i;
+		size_t at = (gap != NOGAP && i >= gap) ? 8 - n + i : i;
 
 		out[2 * at] = (uint8_t)(g[i] >> 8);
 		out[2 * at + 1] = (uint8_t)g[i];

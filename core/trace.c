@@ -41,10 +41,46 @@ token_at(span v, size_t i)
 	return span_make(v.p + i, e - i);
 }
 
+/* The text between '[' and ']' in v[from, end), or false. */
+static bool
+bracketed(span v, size_t from, size_t end, span *out)
+{
+	size_t i, b;
+
+	for (i = from; i < end && v.p[i] != '['; i++)
+		;
+	if (i == end)
+		return false;
+	b = i + 1;
+	for (i = b; i < end && v.p[i] != ']'; i++)
+		;
+	if (i == end)
+		return false;
+	*out = span_make(v.p + b, i - b);
+	return true;
+}
+
+/* Offset just past the comment that opens at i (nesting counted). */
+static size_t
+comment_end(span v, size_t i, size_t end)
+{
+	size_t depth = 0;
+
+	for (; i < end; i++) {
+		if (v.p[i] == '\\' && i + 1 < end)
+			i++;
+		else if (v.p[i] == '(')
+			depth++;
+		else if (v.p[i] == ')' && --depth == 0)
+			return i + 1;
+	}
+	return end;
+}
+
 bool
 trace_received(span value, span *helo, span *ip)
 {
-	size_t from, end, i, b, h;
+	size_t from, end, c, h;
 	span first;
 
 	from = find_word(value, 0, "from");
@@ -54,16 +90,23 @@ trace_received(span value, span *helo, span *ip)
 	/* The from-clause ends where the by-clause starts. */
 	end = find_word(value, from, "by");
 	first = token_at(span_make(value.p, end), from);
-	for (i = from; i < end && value.p[i] != '['; i++)
+	/*
+	 * The address is the one the receiving MTA saw: inside the
+	 * TCP-info comment after the first token. The first token itself
+	 * is the client's HELO for Postfix and Sendmail ("from [192.0.2.9]
+	 * (unknown [198.51.100.7])" came from 198.51.100.7); only Exim's
+	 * "from [IP] (helo=NAME)" puts the address there.
+	 */
+	c = skip_ws(value, from + first.len);
+	if (c < end && value.p[c] == '(' &&
+	    bracketed(value, c, comment_end(value, c, end), ip)) {
 		;
-	if (i == end)
+	} else if (first.len > 2 && first.p[0] == '[') {
+		if (!bracketed(first, 0, first.len, ip))
+			return false;
+	} else {
 		return false;
-	b = i + 1;
-	for (i = b; i < end && value.p[i] != ']'; i++)
-		;
-	if (i == end)
-		return false;
-	*ip = span_make(value.p + b, i - b);
+	}
 	if (span_has_prefix_ci(*ip, span_cstr("IPv6:")))
 		*ip = span_sub(*ip, 5, ip->len - 5);
 	/* Exim records the HELO name as helo=NAME inside the comment. */
@@ -81,7 +124,12 @@ trace_return_path(span value, span *addr)
 {
 	span v = span_trim_ws(value);
 	const uint8_t *gt;
+	size_t i = 0;
 
+	/* CFWS may come before the angle-addr (RFC 5322 §3.6.7, §3.4). */
+	while (i < v.len && (is_ws(v.p[i]) || v.p[i] == '('))
+		i = v.p[i] == '(' ? comment_end(v, i, v.len) : i + 1;
+	v = span_sub(v, i, v.len - i);
 	if (v.len < 2 || v.p[0] != '<')
 		return false;
 	gt = memchr(v.p, '>', v.len);

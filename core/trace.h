@@ -13,8 +13,11 @@
  *	  Postfix, Sendmail:  from HELO (RDNS [IP])
  *	  Exim:               from RDNS ([IP]:PORT helo=HELO)
  *	                      from [IP] (helo=HELO)
- *	An "IPv6:" prefix inside the brackets is dropped. Spans point into
- *	value. The IP is not validated here (spf_ip_parse does that).
+ *	The address comes from the TCP-info comment the receiving MTA
+ *	wrote, never from the first token, which is the client's own HELO
+ *	(except in Exim's "from [IP] (helo=...)", where no comment holds
+ *	one). An "IPv6:" prefix inside the brackets is dropped. Spans point
+ *	into value. The IP is not validated here (spf_ip_parse does that).
  */
 #ifndef HANKO_CORE_TRACE_H
 #define HANKO_CORE_TRACE_H

@@ -13,7 +13,6 @@
 #include "cli_verify.h"
 
 #include <errno.h>
-#include <idn2.h>
 #include <fcntl.h>
 #include <libpsl.h>
 #include <limits.h>
@@ -90,6 +89,8 @@ struct dmarc_slot {
 	span from_domain;
 	span doms[FROM_DOMAINS_MAX]; /* author domains to evaluate */
 	size_t ndoms, cur;
+	bool incomplete; /* a From domain could not be read or was over */
+	bool unread;     /* the message could not be read or split */
 	struct dmarc_outcome outs[FROM_DOMAINS_MAX];
 	char err[160];
 };
@@ -193,34 +194,6 @@ cli_dmarc_slot_free(struct vctx *c, size_t i)
 	c->dm[i] = NULL;
 }
 
-/*
- * An author domain in U-labels (RFC 6532 mail) becomes its A-label form
- * (RFC 9989 §5.3.1, RFC 5890 §2.3) for DNS; one that does not convert
- * is kept, and the evaluator reports it as no DNS name.
- */
-static span
-a_label(span d, struct arena *ar)
-{
-	char in[256], *out = NULL;
-	size_t i;
-	span r = d;
-
-	for (i = 0; i < d.len && d.p[i] < 0x80; i++)
-		;
-	if (i == d.len || d.len >= sizeof(in))
-		return d;
-	memcpy(in, d.p, d.len);
-	in[d.len] = '\0';
-	if (idn2_to_ascii_8z(in, &out, IDN2_NONTRANSITIONAL) == IDN2_OK) {
-		void *c = arena_dup(ar, out, strlen(out));
-
-		if (c != NULL)
-			r = span_make(c, strlen(out));
-	}
-	idn2_free(out);
-	return r;
-}
-
 /* Add d to the slot's author domains unless present; false when full. */
 static bool
 add_domain(struct dmarc_slot *s, span d)
@@ -238,26 +211,39 @@ add_domain(struct dmarc_slot *s, span d)
 	return true;
 }
 
-/* Every domain of every From field, or none when there are too many. */
+/*
+ * The domains of every From field, at most FROM_DOMAINS_MAX. An address
+ * without a domain, a list that does not parse or domains beyond the
+ * limit make the set incomplete: what was read is still evaluated and
+ * the message cannot pass (a partial evaluation proves nothing).
+ */
 static void
 from_domains(struct dmarc_slot *s, struct arena *ar)
 {
-	span from = span_cstr("From"), addrs[FROM_ADDRS_MAX];
+	span from = span_cstr("From"), addrs[FROM_ADDRS_MAX], d;
 	size_t f, n, k, nth = 0;
 
 	while ((f = hdr_find(&s->hm, from, nth++)) < s->hm.nf) {
 		n = hdr_addr_list(s->hm.f[f].value, ar, addrs, FROM_ADDRS_MAX);
-		if (n == SIZE_MAX || n == HDR_ADDR_NOMEM || n > FROM_ADDRS_MAX)
-			goto none;
-		for (k = 0; k < n; k++)
-			if (!add_domain(s, a_label(hdr_addr_domain(addrs[k]), ar)))
-				goto none;
+		if (n == SIZE_MAX || n == HDR_ADDR_NOMEM || n == 0) {
+			s->incomplete = true;
+			continue;
+		}
+		if (n > FROM_ADDRS_MAX) {
+			s->incomplete = true;
+			n = FROM_ADDRS_MAX;
+		}
+		for (k = 0; k < n; k++) {
+			d = hdr_addr_domain(addrs[k]);
+			if (d.len == 0 ||
+			    !add_domain(s, envelope_a_label(d, ar)))
+				s->incomplete = true;
+		}
 	}
-	return;
-none:
-	snprintf(s->err, sizeof(s->err), "%s naming more than %d domains",
-	    dmarc_from_res_str(s->from), FROM_DOMAINS_MAX);
-	s->ndoms = 0;
+	if (s->incomplete)
+		snprintf(s->err, sizeof(s->err),
+		    "%s; not every author domain could be evaluated",
+		    dmarc_from_res_str(s->from));
 }
 
 void
@@ -270,45 +256,58 @@ cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
 
 	memset(&s->env, 0, sizeof(s->env));
 	s->spf_started = s->dm_started = s->final = false;
-	s->hdr_ok = false;
+	s->hdr_ok = s->incomplete = s->unread = false;
 	s->err[0] = '\0';
 	s->from = DMARC_FROM_NONE;
 	s->from_domain = span_make(NULL, 0);
-	if (it->err != 0)
-		return;
 	s->ndoms = s->cur = 0;
-	if (hdr_split(it->msg, &o->e->limits, ar, &s->hm, err, sizeof(err)) ==
-	    HDR_OK) {
-		s->hdr_ok = true;
-		s->from = dmarc_author_domain(&s->hm, ar, &s->from_domain);
-		s->from_domain = a_label(s->from_domain, ar);
-		if (s->from == DMARC_FROM_OK)
-			s->doms[s->ndoms++] = s->from_domain;
-		else if (s->from == DMARC_FROM_MULTIPLE_ADDRS ||
-		    s->from == DMARC_FROM_MULTIPLE_FIELDS)
-			from_domains(s, ar);
+	memset(&s->sreq, 0, sizeof(s->sreq));
+	if (it->err != 0) {
+		s->unread = true;
+		snprintf(s->err, sizeof(s->err), "message not read");
+		return;
 	}
+	if (hdr_split(it->msg, &o->e->limits, ar, &s->hm, err, sizeof(err)) !=
+	    HDR_OK) {
+		s->unread = true;
+		snprintf(s->err, sizeof(s->err), "header: %s", err);
+		return;
+	}
+	s->hdr_ok = true;
+	s->from = dmarc_author_domain(&s->hm, ar, &s->from_domain);
+	s->from_domain = envelope_a_label(s->from_domain, ar);
+	if (s->from == DMARC_FROM_OK)
+		s->doms[s->ndoms++] = s->from_domain;
+	else if (s->from == DMARC_FROM_MULTIPLE_ADDRS ||
+	    s->from == DMARC_FROM_MULTIPLE_FIELDS ||
+	    s->from == DMARC_FROM_NO_DOMAIN)
+		from_domains(s, ar);
 	if (o->ip != NULL)
 		envelope_set(&s->env, ENV_IP, span_cstr(o->ip), "flags");
 	if (o->mail_from != NULL)
-		envelope_set(
-		    &s->env, ENV_MAIL_FROM, span_cstr(o->mail_from), "flags");
+		envelope_set(&s->env, ENV_MAIL_FROM,
+		    envelope_path(span_cstr(o->mail_from)), "flags");
 	if (o->helo != NULL)
 		envelope_set(&s->env, ENV_HELO, span_cstr(o->helo), "flags");
 	if (o->envelope_dir != NULL)
 		envelope_sidecar(&s->env, o->envelope_dir, it->name, ar);
-	if (o->trust_received > 0 && s->hdr_ok)
+	if (o->trust_received > 0)
 		envelope_trace(&s->env, &s->hm, (size_t)o->trust_received);
-	memset(&s->sreq, 0, sizeof(s->sreq));
 	if (!s->env.has_ip)
 		return;
+	if (!s->env.has_mail_from) {
+		/* Unknown is not the null path: postmaster@HELO would be. */
+		snprintf(s->env.problem, sizeof(s->env.problem),
+		    "no MAIL FROM in the envelope");
+		return;
+	}
 	if (!spf_ip_parse(s->env.ip, &s->sreq.ip)) {
 		snprintf(s->env.problem, sizeof(s->env.problem),
 		    "envelope client IP is not an address");
 		return;
 	}
-	s->sreq.sender = s->env.mail_from;
-	s->sreq.helo = s->env.helo;
+	s->sreq.sender = envelope_addr_a_label(s->env.mail_from, ar);
+	s->sreq.helo = envelope_a_label(s->env.helo, ar);
 	s->sreq.receiver = span_cstr(o->host);
 	s->sreq.now = o->now;
 	s->sreq.identity = SPF_ID_MAILFROM;
@@ -317,7 +316,17 @@ cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it)
 		    "no MAIL FROM and no HELO in the envelope");
 		return;
 	}
-	s->spf_started = spf_check_start(s->spf, &s->sreq, ar) != SPF_E_NOMEM;
+	switch (spf_check_start(s->spf, &s->sreq, ar)) {
+	case SPF_OK:
+	case SPF_PENDING:
+		s->spf_started = true;
+		break;
+	case SPF_E_ARG:
+	case SPF_E_NOMEM:
+		snprintf(s->env.problem, sizeof(s->env.problem), "SPF: %.150s",
+		    spf_check_outcome(s->spf)->problem);
+		break;
+	}
 }
 
 static enum dmarc_auth
@@ -477,16 +486,34 @@ from_problem(dmarc_from_res r)
 	return "unusable From field";
 }
 
+/* The strictest policy among the evaluated author domains. */
+static enum dmarc_policy
+strictest(const struct dmarc_slot *s)
+{
+	enum dmarc_policy p = DMARC_P_NONE, q;
+	size_t k;
+
+	for (k = 0; k < s->ndoms; k++) {
+		q = s->outs[k].result == DMARC_R_FAIL ? s->outs[k].disposition
+		                                      : s->outs[k].policy;
+		if (q > p)
+			p = q;
+	}
+	return p;
+}
+
 /*
- * The outcome that decides: the one evaluation, or of several author
- * domains the failing one with the strictest disposition (then a
- * temperror, a permerror, a none; all passing: the first). Without an
- * author domain to evaluate, one made here: fail (the RFC asks that a
- * message without exactly one author domain be treated with suspicion;
- * a receiver cannot let it pass).
+ * The outcome that decides, and its index in outs (SIZE_MAX when made
+ * here): the one evaluation, or of several author domains the failing
+ * one with the strictest disposition (then a temperror, a permerror, a
+ * none; all passing: the first). Several From fields, or a From not
+ * every domain of which was evaluated, never pass: RFC 5322 allows one
+ * From field, and a second is how a spoofed author hides beside a real
+ * one; the strictest policy found applies. Without an author domain:
+ * permerror for a message that could not be read, else fail.
  */
 static const struct dmarc_outcome *
-slot_outcome(const struct dmarc_slot *s, struct dmarc_outcome *tmp)
+slot_outcome(const struct dmarc_slot *s, struct dmarc_outcome *tmp, size_t *idx)
 {
 	static const enum dmarc_result order[] = { DMARC_R_FAIL,
 		DMARC_R_TEMPERROR, DMARC_R_PERMERROR, DMARC_R_NONE };
@@ -495,9 +522,11 @@ slot_outcome(const struct dmarc_slot *s, struct dmarc_outcome *tmp)
 	char reason[sizeof(tmp->reason)];
 	size_t j, k;
 
+	*idx = SIZE_MAX;
 	if (s->ndoms == 0) {
 		memset(tmp, 0, sizeof(*tmp));
 		tmp->result = s->from == DMARC_FROM_NOMEM ? DMARC_R_TEMPERROR
+		    : s->unread                           ? DMARC_R_PERMERROR
 		                                          : DMARC_R_FAIL;
 		snprintf(tmp->reason, sizeof(tmp->reason), "%s",
 		    why != NULL ? why : "not evaluated");
@@ -507,24 +536,24 @@ slot_outcome(const struct dmarc_slot *s, struct dmarc_outcome *tmp)
 		for (k = 0; k < s->ndoms; k++)
 			if (s->outs[k].result == order[j] &&
 			    (d == NULL ||
-			        s->outs[k].disposition > d->disposition))
+			        s->outs[k].disposition > d->disposition)) {
 				d = &s->outs[k];
-	if (d == NULL)
+				*idx = k;
+			}
+	if (d == NULL) {
 		d = &s->outs[0];
+		*idx = 0;
+	}
 	if (why == NULL)
 		return d;
 	*tmp = *d;
 	snprintf(reason, sizeof(reason), "%.60s%s%.95s", why,
 	    d->reason[0] != '\0' ? ": " : "", d->reason);
 	memcpy(tmp->reason, reason, sizeof(reason));
-	/*
-	 * RFC 5322 allows one From field: a second one is how a spoofed
-	 * author hides beside a real one, so it never passes.
-	 */
-	if (s->from == DMARC_FROM_MULTIPLE_FIELDS &&
+	if ((s->from == DMARC_FROM_MULTIPLE_FIELDS || s->incomplete) &&
 	    (tmp->result == DMARC_R_PASS || tmp->result == DMARC_R_NONE)) {
 		tmp->result = DMARC_R_FAIL;
-		tmp->disposition = tmp->policy;
+		tmp->disposition = strictest(s);
 	}
 	return tmp;
 }
@@ -691,11 +720,11 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	struct dmarc_outcome tmp;
 	struct buf out, arf;
 	struct authres_w w;
-	size_t k;
+	size_t k, dec;
 	bool ok;
 	int ex = 0;
 
-	d = slot_outcome(s, &tmp);
+	d = slot_outcome(s, &tmp, &dec);
 	buf_init_arena(&out, ar);
 	buf_init_arena(&arf, ar);
 	authres_begin(&w, &arf, span_cstr(o->authserv), eol);
@@ -705,8 +734,7 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	if (s->ndoms == 0)
 		authres_add_dmarc(&w, d, s->from_domain);
 	for (k = 0; k < s->ndoms; k++)
-		authres_add_dmarc(&w,
-		    s->ndoms == 1 || &s->outs[k] == d ? d : &s->outs[k],
+		authres_add_dmarc(&w, k == dec ? d : &s->outs[k],
 		    s->outs[k].from_domain.len > 0 ? s->outs[k].from_domain
 		                                   : s->doms[k]);
 	ok = authres_end(&w);

@@ -6,12 +6,14 @@
 #include "cli_envelope.h"
 
 #include <errno.h>
+#include <idn2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "core/arena.h"
 #include "core/hdr.h"
 #include "core/trace.h"
 
@@ -30,6 +32,15 @@ envelope_set(
 	*has[field] = true;
 	if (e->source == NULL)
 		e->source = source;
+}
+
+span
+envelope_path(span v)
+{
+	v = span_trim_ws(v);
+	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
+		v = span_sub(v, 1, v.len - 2);
+	return v;
 }
 
 /* One "key=value" line of a sidecar; unknown keys are ignored. */
@@ -57,8 +68,7 @@ sidecar_line(struct envelope *e, span line)
 	k = span_trim_ws(span_make(line.p, (size_t)(eq - line.p)));
 	v = span_trim_ws(span_sub(line, (size_t)(eq - line.p) + 1,
 	    line.len - (size_t)(eq - line.p) - 1));
-	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
-		v = span_sub(v, 1, v.len - 2);
+	v = envelope_path(v);
 	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
 		if (span_ieq_cstr(k, keys[j].key))
 			envelope_set(e, keys[j].field, v, "sidecar");
@@ -108,8 +118,10 @@ void
 envelope_trace(struct envelope *e, const struct hdr_msg *m, size_t nth)
 {
 	span helo, ip, addr;
-	size_t k;
+	size_t k, rp;
 
+	if (m == NULL)
+		return;
 	k = hdr_find(m, span_cstr("Received"), nth - 1);
 	if (k < m->nf && trace_received(m->f[k].value, &helo, &ip)) {
 		envelope_set(e, ENV_IP, ip, "trace");
@@ -119,7 +131,59 @@ envelope_trace(struct envelope *e, const struct hdr_msg *m, size_t nth)
 		snprintf(e->problem, sizeof(e->problem),
 		    "no readable Received field number %zu", nth);
 	}
-	k = hdr_find(m, span_cstr("Return-Path"), 0);
-	if (k < m->nf && trace_return_path(m->f[k].value, &addr))
+	rp = hdr_find(m, span_cstr("Return-Path"), 0);
+	if (rp < m->nf && rp < k && trace_return_path(m->f[rp].value, &addr))
 		envelope_set(e, ENV_MAIL_FROM, addr, "trace");
+}
+
+/*
+ * A domain in U-labels (RFC 6532 mail, SMTPUTF8) becomes its A-label
+ * form for DNS (RFC 7208 §4.3, RFC 9989 §5.3.1, RFC 5890 §2.3); one
+ * that does not convert is kept as it is (the checks then find no
+ * record for it).
+ */
+span
+envelope_a_label(span d, struct arena *ar)
+{
+	char in[1024], *out = NULL;
+	size_t i;
+	span r = d;
+
+	for (i = 0; i < d.len && d.p[i] < 0x80; i++)
+		;
+	if (i == d.len || d.len >= sizeof(in))
+		return d;
+	memcpy(in, d.p, d.len);
+	in[d.len] = '\0';
+	if (idn2_to_ascii_8z(in, &out, IDN2_NONTRANSITIONAL) == IDN2_OK) {
+		void *c = arena_dup(ar, out, strlen(out));
+
+		if (c != NULL)
+			r = span_make(c, strlen(out));
+	}
+	idn2_free(out);
+	return r;
+}
+
+span
+envelope_addr_a_label(span addr, struct arena *ar)
+{
+	const uint8_t *at = NULL;
+	struct buf b;
+	span d, a;
+	size_t i;
+
+	for (i = 0; i < addr.len; i++)
+		if (addr.p[i] == '@')
+			at = addr.p + i;
+	if (at == NULL)
+		return addr;
+	d = span_make(at + 1, addr.len - (size_t)(at + 1 - addr.p));
+	if ((a = envelope_a_label(d, ar)).p == d.p)
+		return addr;
+	buf_init_arena(&b, ar);
+	if (!buf_add(&b, addr.p, (size_t)(at + 1 - addr.p)) ||
+	    !buf_add_span(&b, a))
+		return addr;
+	return buf_span(&b);
 }

@@ -36,6 +36,12 @@ struct envelope {
 	char problem[160];  /* a source that could not be read */
 };
 
+/* An SMTP path as given: "<a@b>" is a@b, "<>" the null path (empty). */
+span envelope_path(span v);
+/* d with U-labels as A-labels (libidn2); d itself when ASCII or not IDNA. */
+span envelope_a_label(span d, struct arena *ar);
+/* The same for the domain of local@domain. */
+span envelope_addr_a_label(span addr, struct arena *ar);
 /* Set field to v unless an earlier source set it. */
 void envelope_set(
     struct envelope *e, enum envelope_field field, span v, const char *source);
@@ -44,7 +50,11 @@ void envelope_sidecar_text(struct envelope *e, span text);
 /* Read dir/basename(name).env into ar, if it exists. */
 void envelope_sidecar(
     struct envelope *e, const char *dir, const char *name, struct arena *ar);
-/* IP and HELO from the nth (1-based) Received, MAIL FROM from Return-Path. */
+/*
+ * IP and HELO from the nth (1-based) Received, MAIL FROM from the
+ * topmost Return-Path above it (one below was written before our MTA
+ * saw the message, by anyone). m may be NULL (header not split).
+ */
 void envelope_trace(struct envelope *e, const struct hdr_msg *m, size_t nth);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli_dns.h"
+#include "cli_envelope.h"
 #include "cli_json.h"
 #include "core/authres.h"
 #include "core/spf.h"
@@ -224,6 +225,7 @@ spf_run(struct cli_env *e, struct spf_opts *o, struct spf_request *req)
 	struct core_env env = e->core;
 	struct arena ar;
 	char err[256];
+	spf_res sr;
 	int r;
 
 	if ((r = cli_resolver_open(&o->dns, 64, &res, err, sizeof(err))) != 0) {
@@ -232,12 +234,17 @@ spf_run(struct cli_env *e, struct spf_opts *o, struct spf_request *req)
 	}
 	env.dns = &res.ops;
 	arena_init(&ar, env.alloc, 64 << 10, e->limits.max_arena_bytes);
+	req->sender = envelope_addr_a_label(req->sender, &ar);
+	req->helo = envelope_a_label(req->helo, &ar);
 	if (spf_checker_new(&env, &c) != SPF_OK) {
 		cli_err("cannot set up the SPF check");
 		r = CLI_EX_SOFTWARE;
-	} else if (spf_check_start(c, req, &ar) == SPF_E_NOMEM) {
+	} else if ((sr = spf_check_start(c, req, &ar)) == SPF_E_NOMEM) {
 		cli_err("out of memory");
 		r = CLI_EX_SOFTWARE;
+	} else if (sr == SPF_E_ARG) {
+		cli_err("spf: %s", spf_check_outcome(c)->problem);
+		r = CLI_EX_USAGE;
 	} else {
 		cli_resolver_wait(&res, spf_done, c);
 		r = spf_output(o, req, spf_check_outcome(c), &ar);
@@ -269,7 +276,8 @@ cli_spf_main(struct cli_env *e, int argc, char **argv)
 		cli_err("spf: --ip %s is not an IPv4 or IPv6 address", o.ip);
 		return CLI_EX_USAGE;
 	}
-	req.sender = span_cstr(o.mail_from != NULL ? o.mail_from : "");
+	req.sender =
+	    envelope_path(span_cstr(o.mail_from != NULL ? o.mail_from : ""));
 	req.helo = span_cstr(o.helo != NULL ? o.helo : "");
 	req.receiver = span_cstr(o.receiver != NULL ? o.receiver : o.host);
 	req.now = o.now;

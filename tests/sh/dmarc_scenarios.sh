@@ -386,6 +386,41 @@ run --mail-from y@example.com --envelope-dir "$E" --trust-received 1 \
 want "precedence: --mail-from beats the Return-Path" 1 \
     envelope.mail_from=y@example.com envelope.ip=$FAIL_IP
 
+# The first token of a from-clause is the client's own HELO: an address
+# literal there proves nothing, the MTA's TCP-info comment does.
+HL="Received: from [$PASS_IP] (unknown [$FAIL_IP])
+	by mx.receiver.example (Postfix) with ESMTP id 5A;
+	Thu, 01 Jan 2026 00:00:01 +0000"
+{ echo "Return-Path: <x@bounce.example.com>"; echo "$HL"; cat "$M/plain.eml"; } \
+    >"$T/ed/tr-hl.eml"
+run --trust-received 1 "$T/ed/tr-hl.eml"
+want "--trust-received: HELO [PASS_IP] from FAIL_IP is FAIL_IP" 1 \
+    envelope.ip=$FAIL_IP spf.result=fail dmarc.result=fail
+# A Return-Path below the trusted Received was there before our MTA.
+{ echo "$PF"; echo "Return-Path: <x@bounce.example.com>"; cat "$M/plain.eml"; } \
+    >"$T/ed/tr-rp.eml"
+run --trust-received 1 "$T/ed/tr-rp.eml"
+want "--trust-received: a Return-Path below it is not the envelope" 1 \
+    envelope.mail_from=null spf.result=none dmarc.spf_aligned=false \
+    envelope.problem~"MAIL FROM"
+# --mail-from takes the SMTP path as written too.
+run --ip "$PASS_IP" --mail-from '<x@bounce.example.com>' --helo mta.example.com \
+    "$M/plain.eml"
+want "--mail-from '<a@b>' is a@b" 0 envelope.mail_from=x@bounce.example.com \
+    spf.result=pass
+run --ip "$PASS_IP" --mail-from '<>' --helo mta.example.com "$M/plain.eml"
+want "--mail-from '<>' is the null path (postmaster@HELO)" 0 envelope.mail_from= \
+    spf.sender=postmaster@mta.example.com
+# A message that cannot be read never shows the previous one's result.
+head -c 3000 /dev/zero | tr '\0' x | fold -w 70 >"$T/ed/body"
+{ echo "From: ceo@example.com"; echo; cat "$T/ed/body"; } >"$T/ed/big.eml"
+dm --json --max-size 2000 --ip "$PASS_IP" --mail-from x@bounce.example.com \
+    --helo mta.example.com "$M/plain.eml" "$T/ed/big.eml" >"$T/j" 2>"$T/e"
+rc=$?
+want "a passing message, then one over --max-size: no stale pass" 1 1 \
+    dmarc.result=permerror dmarc.reason~"not read" dmarc.spf_aligned=false
+want "... and the first still passes" 1 0 dmarc.result=pass
+
 # --- a directory in parallel == one by one ---------------------------------
 B=$T/batch
 mkdir "$B" "$B/env"

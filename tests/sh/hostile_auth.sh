@@ -99,6 +99,9 @@ cname-a CNAME cname-b.example.
 cname-b CNAME cname-a.example.
 longname TXT "v=spf1 include:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example -all"
 tempf TXT "HANKO-TEMPFAIL"
+hexp TXT "v=spf1 -all exp=why.hexp.example"
+why.hexp TXT "%{l} is not allowed via %{h}"
+ip6eight TXT "v=spf1 ip6:1:2:3:4:5:6:7:8:: +all"
 inctemp TXT "v=spf1 include:tempf.example -all"
 Z
 i=0; s=""
@@ -157,6 +160,23 @@ hspf "exp= of 2 KB of macros" fail 192.0.2.1 u@expl.example
 _x=$(field "$T/o" explanation | wc -c)
 if [ "$_x" -le 1100 ]; then ok "spf exp= expansion bounded ($_x bytes)"
 else nok "spf exp= expansion of $_x bytes"; fi
+# A HELO with CR LF and an 8-bit local part reach exp= through %{h}/%{l}:
+# the explanation must stay US-ASCII (RFC 7208 §6.2) or be dropped.
+run "$T/o" "$T/e" "$HANKO" spf --dns-zone "$T/z" --ip 192.0.2.1 \
+    --mail-from "jos$(printf '\303\251')@hexp.example" \
+    --helo "$(printf 'x\r\nSMTP-injected')" --json
+sane "spf exp= with the client's CR LF and 8-bit bytes" 0 &&
+if $PY -c 'import json,sys; e=json.load(open(sys.argv[1]))["explanation"] or ""
+sys.exit(0 if all(32 <= ord(c) < 127 for c in e) else 1)' "$T/o"; then
+	ok "spf exp= stays printable US-ASCII ($(field "$T/o" explanation))"
+else nok "spf exp= carries the client's bytes: $(field "$T/o" explanation)"; fi
+hspf "ip6 with 8 groups then ::" permerror 2001:db8::1 u@ip6eight.example
+run "$T/o" "$T/e" "$HANKO" spf --dns-zone "$T/z" --ip 192.0.2.1 \
+    --mail-from "$(head -c 1100 /dev/zero | tr '\0' a)@big.example" \
+    --helo h.example --json
+if [ $rc -eq 64 ] && [ ! -s "$T/o" ]; then
+	ok "spf MAIL FROM over 1024 octets: refused (64), no made-up result"
+else nok "spf MAIL FROM over 1024 octets: exit $rc, $(head -c 80 "$T/o")"; fi
 for s in "" "@" "a@" "@example" "$(head -c 1000 /dev/zero | tr '\0' x)@big.example" \
     "u@$(head -c 300 /dev/zero | tr '\0' a).example" "u@exa mple" "u@..example"; do
 	run "$T/o" "$T/e" "$HANKO" spf --dns-zone "$T/z" --ip 192.0.2.1 \
@@ -198,7 +218,18 @@ msg "a@tempf.example"; hdmarc "_dmarc lookup times out" temperror "$T/m" $ENV
 msg "a@tags.example"; hdmarc "5,000 tags" 'fail\|none' "$T/m" $ENV
 msg "a@rua.example"; hdmarc "1,000 rua URIs" fail "$T/m" $ENV
 D=$(i=0; while [ $i -lt 120 ]; do printf 'l%d.' $i; i=$((i+1)); done)
-msg "a@${D}deep.example"; hdmarc "From domain of 122 labels" 'permerror' "$T/m" $ENV
+# Too long for the DNS, but its parents are not: the walk still reaches
+# deep.example's p=reject (a spoofer cannot escape it with a long name).
+msg "a@${D}deep.example"; hdmarc "From domain of 122 labels" fail "$T/m" $ENV
+check "dmarc 122 labels: deep.example's p=reject applies" \
+    test "$(field "$T/o" dmarc.disposition)" = reject
+L250=$($PY -c 'print(".".join(["a" * 60] * 4) + ".x")')
+msg "ceo@$L250.deep.example"; hdmarc "From domain of 251 octets" fail "$T/m" $ENV
+check "dmarc 251-octet From: p=reject applies, no temperror" \
+    test "$(field "$T/o" dmarc.disposition)" = reject
+msg "ceo@x+y.deep.example"; hdmarc "From domain with '+' in a label" fail "$T/m" $ENV
+check "dmarc x+y.deep.example: p=reject applies" \
+    test "$(field "$T/o" dmarc.disposition)" = reject
 msg "a@$(head -c 400 /dev/zero | tr '\0' a).example"
 hdmarc "From label of 400 octets" 'fail\|none\|permerror' "$T/m" $ENV
 msg "$($PY -c 'print(", ".join("u%d@x%d.example" % (i, i) for i in range(1000)))')"
@@ -207,6 +238,14 @@ printf 'From: a@x.example\nFrom: b@y.example\nSubject: two\n\nbody\n' >"$T/m"
 hdmarc "two From fields" fail "$T/m" $ENV
 printf 'Subject: none\n\nbody\n' >"$T/m"
 hdmarc "no From field" fail "$T/m" $ENV
+printf 'From: ceo@deep.example, a@a1.example, b@a2.example, c@a3.example, d@a4.example\n\nbody\n' >"$T/m"
+hdmarc "From with 5 domains (4 evaluated)" fail "$T/m" $ENV
+check "dmarc 5 From domains: the strictest policy (reject) applies" \
+    test "$(field "$T/o" dmarc.disposition)" = reject
+printf 'From: ceo@deep.example, "x" <x>\n\nbody\n' >"$T/m"
+hdmarc "From with an address without a domain" fail "$T/m" $ENV
+check "dmarc From with a domainless address: p=reject still applies" \
+    test "$(field "$T/o" dmarc.disposition)" = reject
 printf 'From: \001\377@\000\nSubject: bin\n\nbody\n' >"$T/m"
 hdmarc "binary From" 'fail\|none\|permerror' "$T/m" $ENV
 printf 'From: a@absurd-rua.example\n\n' >"$T/m"

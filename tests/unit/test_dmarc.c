@@ -539,8 +539,21 @@ t_dmarc_domain_helpers(void **state)
 	    dmarc_domain_norm(SPAN_LIT("[192.0.2.1]"), &f->ar, &out, &nomem));
 	assert_false(
 	    dmarc_domain_norm(SPAN_LIT("exa mple.com"), &f->ar, &out, &nomem));
-	assert_false(dmarc_domain_norm(
+	/*
+	 * Names no host may have are still names the walk starts from:
+	 * their parents can hold the policy (a U-label the caller could not
+	 * convert, '+', a label over 63 octets).
+	 */
+	assert_true(dmarc_domain_norm(
 	    SPAN_LIT("b\xc3\xbc.example"), &f->ar, &out, &nomem));
+	assert_true(
+	    dmarc_domain_norm(SPAN_LIT("x+y.example"), &f->ar, &out, &nomem));
+	assert_true(dmarc_domain_norm(
+	    SPAN_LIT("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example"),
+	    &f->ar, &out, &nomem));
+	assert_false(dmarc_domain_norm(
+	    SPAN_LIT("a\x01b.example"), &f->ar, &out, &nomem));
 	assert_true(dmarc_domain_norm(
 	    SPAN_LIT("_x.xn--bcher-kva.example"), &f->ar, &out, &nomem));
 	assert_true(
@@ -1062,9 +1075,34 @@ t_dmarc_eval_bad_request(void **state)
 	s = eval3(f, mkreq(&b, "[192.0.2.1]", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_PERMERROR);
 	assert_int_equal(s.queries, 0);
+	/*
+	 * One that no host could have still finds its parent's policy: a
+	 * raw U-label under a p=reject domain fails with np=/sp=.
+	 */
+	fake_dns_add_txt(f->dns, "_dmarc.example", "v=DMARC1; p=reject");
 	s = eval3(
 	    f, mkreq(&b, "b\xc3\xbc.example", NULL, DMARC_AUTH_NONE, NULL));
-	assert_int_equal(s.result, DMARC_R_PERMERROR);
+	assert_int_equal(s.result, DMARC_R_FAIL);
+	assert_int_equal(s.disposition, DMARC_P_REJECT);
+	/*
+	 * A From domain of 250 octets: "_dmarc." + it is too long to ask
+	 * for (the backend refuses it), which is "no record", not a DNS
+	 * failure; the walk goes on to the parent's p=reject.
+	 */
+	{
+		char dom[251];
+
+		memset(dom, 'a', sizeof(dom));
+		for (size_t i = 60; i < 240; i += 61)
+			dom[i] = '.';
+		memcpy(dom + 242, ".example", 8);
+		dom[250] = '\0';
+		fake_dns_set_strict_names(f->dns, true);
+		s = eval3(f, mkreq(&b, dom, NULL, DMARC_AUTH_NONE, NULL));
+		fake_dns_set_strict_names(f->dns, false);
+		assert_int_equal(s.result, DMARC_R_FAIL);
+		assert_int_equal(s.disposition, DMARC_P_REJECT);
+	}
 }
 
 /* Many signatures, each with a deep d=: the query budget holds. */

@@ -41,6 +41,24 @@ test_postfix(void **state)
 	    "h.example", "2001:db8::25");
 }
 
+/*
+ * The client chooses its HELO, "[192.0.2.9]" included: the address must
+ * come from the comment the receiving MTA wrote.
+ */
+static void
+test_helo_literal(void **state)
+{
+	(void)state;
+	expect_rcvd("from [192.0.2.9] (unknown [198.51.100.7]) by mx (Postfix)",
+	    "", "198.51.100.7");
+	expect_rcvd("from [IPv6:2001:db8::9] (h.example [IPv6:2001:db8::7])"
+	            " by mx",
+	    "", "2001:db8::7");
+	/* A comment with nested parentheses before the address. */
+	expect_rcvd("from h.example (rdns.example (x) [198.51.100.8]) by mx",
+	    "h.example", "198.51.100.8");
+}
+
 static void
 test_exim(void **state)
 {
@@ -87,6 +105,10 @@ test_return_path(void **state)
 	assert_false(trace_return_path(span_cstr("bounce@example.com"), &a));
 	assert_false(trace_return_path(span_cstr("<bounce@example.com"), &a));
 	assert_false(trace_return_path(span_cstr(""), &a));
+	/* CFWS before the angle-addr. */
+	assert_true(
+	    trace_return_path(span_cstr(" (bounces (x)) <b@example.com>"), &a));
+	assert_true(span_eq(a, span_cstr("b@example.com")));
 }
 
 int
@@ -94,6 +116,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_postfix),
+		cmocka_unit_test(test_helo_literal),
 		cmocka_unit_test(test_exim),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_return_path),
