@@ -53,17 +53,15 @@ def qinfo(msg):
         return "?", "?"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--owner", type=int, help="exit when this pid is gone")
-    ap.add_argument("--log", help="append one line per query here")
-    ap.add_argument("--max-time", type=float, default=600.0)
-    a = ap.parse_args()
-
+def serve(a, handle, hold_max=1000):
+    """Serve 127.0.0.1 on a free UDP+TCP port until a signal, the
+    --owner pid is gone or --max-time passes; print the port first.
+    handle(msg, proto) gets each query ("udp" or "tcp") and returns the
+    answer to send, or None to send nothing. TCP connections stay open
+    until the client closes them (at most hold_max at once)."""
     udp, tcp, port = free_pair()
     udp.setblocking(False)
     tcp.setblocking(False)
-    log = open(a.log, "a", buffering=1) if a.log else None
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -77,11 +75,6 @@ def main():
     print(port, flush=True)
     sys.stdout.close()
     os.close(1)
-
-    def note(proto, msg):
-        if log:
-            name, qtype = qinfo(msg)
-            log.write("%.6f %s %s %s\n" % (time.time(), proto, name, qtype))
 
     end = time.monotonic() + a.max_time
     while not stop and time.monotonic() < end:
@@ -97,8 +90,10 @@ def main():
             if what == "udp":
                 try:
                     while True:
-                        msg, _ = udp.recvfrom(65535)
-                        note("udp", msg)
+                        msg, peer = udp.recvfrom(65535)
+                        out = handle(msg, "udp")
+                        if out:
+                            udp.sendto(out, peer)
                 except (BlockingIOError, InterruptedError):
                     pass
             elif what == "listen":
@@ -106,37 +101,57 @@ def main():
                     conn, _ = tcp.accept()
                 except (BlockingIOError, InterruptedError):
                     continue
-                if len(held) >= 1000:
+                if len(held) >= hold_max:
                     conn.close()
                     continue
-                conn.setblocking(False)
+                conn.setblocking(True)
+                conn.settimeout(2)
                 held[conn] = b""
                 sel.register(conn, selectors.EVENT_READ, "conn")
             else:
                 conn = key.fileobj
                 try:
                     data = conn.recv(65535)
-                except (BlockingIOError, InterruptedError):
-                    continue
                 except OSError:
                     data = b""
-                if not data:
-                    sel.unregister(conn)
-                    del held[conn]
-                    conn.close()
-                    continue
                 buf = held[conn] + data
                 # Two-byte length prefix per message (RFC 1035 4.2.2).
                 while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(
                         buf[:2], "big"):
                     n = int.from_bytes(buf[:2], "big")
-                    note("tcp", buf[2:2 + n])
+                    out = handle(buf[2:2 + n], "tcp")
                     buf = buf[2 + n:]
+                    if out:
+                        try:
+                            conn.sendall(len(out).to_bytes(2, "big") + out)
+                        except OSError:
+                            data = b""
                 held[conn] = buf
+                if not data:
+                    sel.unregister(conn)
+                    del held[conn]
+                    conn.close()
     for conn in list(held):
         conn.close()
     udp.close()
     tcp.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--owner", type=int, help="exit when this pid is gone")
+    ap.add_argument("--log", help="append one line per query here")
+    ap.add_argument("--max-time", type=float, default=600.0)
+    a = ap.parse_args()
+    log = open(a.log, "a", buffering=1) if a.log else None
+
+    def note(msg, proto):
+        if log:
+            name, qtype = qinfo(msg)
+            log.write("%.6f %s %s %s\n" % (time.time(), proto, name, qtype))
+        return None  # never answer
+
+    serve(a, note)
 
 
 if __name__ == "__main__":

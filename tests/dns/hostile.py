@@ -21,16 +21,12 @@ retry over TCP. Exits like blackhole.py.
 """
 import argparse
 import os
-import selectors
-import signal
-import socket
 import struct
 import sys
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blackhole import free_pair  # noqa: E402
+from blackhole import serve  # noqa: E402
 
 ZONE = b"\x07hostile\x07example\x00"
 T_A, T_MX, T_PTR, T_TXT, T_AAAA = 1, 15, 12, 16, 28
@@ -127,77 +123,7 @@ def main():
     ap.add_argument("--owner", type=int, help="exit when this pid is gone")
     ap.add_argument("--max-time", type=float, default=600.0)
     a = ap.parse_args()
-
-    udp, tcp, port = free_pair()
-    udp.setblocking(False)
-    tcp.setblocking(False)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    sel = selectors.DefaultSelector()
-    sel.register(udp, selectors.EVENT_READ, "udp")
-    sel.register(tcp, selectors.EVENT_READ, "listen")
-    held = {}
-
-    print(port, flush=True)
-    sys.stdout.close()
-    os.close(1)
-
-    end = time.monotonic() + a.max_time
-    while not stop and time.monotonic() < end:
-        if a.owner:
-            try:
-                os.kill(a.owner, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:
-                pass
-        for key, _ in sel.select(timeout=0.5):
-            if key.data == "udp":
-                try:
-                    while True:
-                        msg, peer = udp.recvfrom(65535)
-                        out = answer(msg, False)
-                        if out:
-                            udp.sendto(out, peer)
-                except (BlockingIOError, InterruptedError):
-                    pass
-            elif key.data == "listen":
-                try:
-                    conn, _ = tcp.accept()
-                except (BlockingIOError, InterruptedError):
-                    continue
-                conn.setblocking(True)
-                conn.settimeout(2)
-                held[conn] = b""
-                sel.register(conn, selectors.EVENT_READ, "conn")
-            else:
-                conn = key.fileobj
-                try:
-                    data = conn.recv(65535)
-                except OSError:
-                    data = b""
-                buf = held[conn] + data
-                while len(buf) >= 2 and len(buf) >= 2 + int.from_bytes(
-                        buf[:2], "big"):
-                    n = int.from_bytes(buf[:2], "big")
-                    out = answer(buf[2:2 + n], True)
-                    buf = buf[2 + n:]
-                    if out:
-                        try:
-                            conn.sendall(len(out).to_bytes(2, "big") + out)
-                        except OSError:
-                            data = b""
-                held[conn] = buf
-                if not data:
-                    sel.unregister(conn)
-                    del held[conn]
-                    conn.close()
-    for conn in list(held):
-        conn.close()
-    udp.close()
-    tcp.close()
+    serve(a, lambda msg, proto: answer(msg, proto == "tcp"))
 
 
 if __name__ == "__main__":
