@@ -96,11 +96,12 @@ deps:
 	@sh tests/deps.sh
 
 # The one test command: bootstrap, build release, ASan+UBSan and TSan
-# configs, run every suite (TSan: the pipeline suites), print one summary.
+# configs with warnings as errors, run every suite (TSan: the pipeline
+# suites), print one summary.
 test: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory SAN=asan all
-	@$(MAKE) --no-print-directory SAN=tsan build/tsan/hanko
+	@$(MAKE) --no-print-directory WERROR=-Werror all
+	@$(MAKE) --no-print-directory WERROR=-Werror SAN=asan all
+	@$(MAKE) --no-print-directory WERROR=-Werror SAN=tsan build/tsan/hanko
 	@sh tests/run.sh
 
 test-suites:
