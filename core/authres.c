@@ -300,6 +300,9 @@ authres_add_dmarc(
 		    buf_add_cstr(w->out, " sp=") &&
 		    buf_add_cstr(w->out,
 		        policy_uc(r->sp != DMARC_P_UNSPEC ? r->sp : r->p)) &&
+		    (!o->nonexistent || r->np == DMARC_P_UNSPEC ||
+		        (buf_add_cstr(w->out, " np=") &&
+		            buf_add_cstr(w->out, policy_uc(r->np)))) &&
 		    buf_add_cstr(w->out, " dis=") &&
 		    buf_add_cstr(w->out,
 		        policy_uc(o->disposition != DMARC_P_UNSPEC

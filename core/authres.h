@@ -47,7 +47,10 @@ void authres_add_spf(struct authres_w *w, const struct spf_request *req,
 /* As authres_dkim's body: one dkim= per result, or dkim=none/permerror. */
 void authres_add_dkim(struct authres_w *w, const struct dkim_result *res,
     size_t n, size_t nskipped, const char *error);
-/* dmarc=RESULT (p=.. sp=.. dis=..) header.from=DOMAIN. */
+/*
+ * dmarc=RESULT (p=.. sp=.. [np=.. when it applied] dis=..)
+ * [reason=".."] header.from=DOMAIN, Gmail's spelling of the comment.
+ */
 void authres_add_dmarc(
     struct authres_w *w, const struct dmarc_outcome *o, span from_domain);
 bool authres_end(struct authres_w *w);

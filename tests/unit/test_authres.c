@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include "core/dkim_verify.h"
+#include "core/dmarc.h"
+#include "core/spf.h"
 
 /*
  * RFC 8601 output. Besides exact expected fields, every output is run
@@ -503,6 +505,115 @@ t_authres_comment_text_escapes(void **state)
 	assert_int_equal(b.len, 0);
 }
 
+/* A field with spf=, dkim= and dmarc= as hanko dmarc writes it. */
+static void
+t_authres_spf_dkim_dmarc(void **state)
+{
+	uint8_t mem[2048];
+	struct spf_request rq;
+	struct spf_outcome so;
+	struct dkim_result r;
+	struct dmarc_outcome dm;
+	struct authres_w w;
+	struct buf b;
+
+	(void)state;
+	memset(&rq, 0, sizeof(rq));
+	memset(&so, 0, sizeof(so));
+	memset(&dm, 0, sizeof(dm));
+	so.result = SPF_R_PASS;
+	so.sender = SPAN_LIT("bounce@mail.example.com");
+	so.mechanism = SPAN_LIT("ip4:192.0.2.0/24");
+	init_result(&r, DKIM_V_PASS, "example.com", "sel");
+	dm.result = DMARC_R_PASS;
+	dm.have_record = true;
+	dm.rec.p = DMARC_P_REJECT;
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, "\r\n");
+	authres_add_spf(&w, &rq, &so);
+	authres_add_dkim(&w, &r, 1, 0, NULL);
+	authres_add_dmarc(&w, &dm, SPAN_LIT("example.com"));
+	assert_true(authres_end(&w));
+	assert_true(span_eq(buf_span(&b),
+	    SPAN_LIT("Authentication-Results: mx.example.org;\r\n"
+	             "\tspf=pass (matched ip4:192.0.2.0/24) "
+	             "smtp.mailfrom=bounce@mail.example.com;\r\n"
+	             "\tdkim=pass header.d=example.com header.s=sel "
+	             "header.a=rsa-sha256 header.b=abcdEFGH;\r\n"
+	             "\tdmarc=pass (p=REJECT sp=REJECT dis=NONE) "
+	             "header.from=example.com")));
+	assert_int_equal(lex_field(buf_span(&b), "\r\n").nfold, 3);
+
+	/* The HELO identity; np= shown when it applied; a reason on fail. */
+	rq.identity = SPF_ID_HELO;
+	rq.helo = SPAN_LIT("mta.example.com");
+	so.result = SPF_R_FAIL;
+	so.mechanism = SPAN_LIT("-all");
+	dm.result = DMARC_R_FAIL;
+	dm.rec.sp = DMARC_P_NONE;
+	dm.rec.np = DMARC_P_QUARANTINE;
+	dm.nonexistent = true;
+	dm.disposition = DMARC_P_QUARANTINE;
+	snprintf(dm.reason, sizeof(dm.reason), "no aligned identifier");
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, NULL);
+	authres_add_spf(&w, &rq, &so);
+	authres_add_dmarc(&w, &dm, SPAN_LIT("nx.example.com"));
+	assert_true(authres_end(&w));
+	assert_true(span_eq(buf_span(&b),
+	    SPAN_LIT("Authentication-Results: mx.example.org; spf=fail "
+	             "(matched -all) smtp.helo=mta.example.com; dmarc=fail "
+	             "(p=REJECT sp=NONE np=QUARANTINE dis=QUARANTINE) "
+	             "reason=\"no aligned identifier\" "
+	             "header.from=nx.example.com")));
+	/* Nothing added: "none" (RFC 8601 §2.2). */
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, NULL);
+	assert_true(authres_end(&w));
+	assert_true(span_eq(buf_span(&b),
+	    SPAN_LIT("Authentication-Results: mx.example.org; none")));
+}
+
+/*
+ * A hostile MAIL FROM, mechanism text and From domain cannot add a
+ * resinfo or end the field; a full buffer leaves it as it was.
+ */
+static void
+t_authres_spf_dmarc_hostile(void **state)
+{
+	uint8_t mem[2048];
+	struct spf_request rq;
+	struct spf_outcome so;
+	struct dmarc_outcome dm;
+	struct authres_w w;
+	struct buf b;
+	struct lexed lx;
+
+	(void)state;
+	memset(&rq, 0, sizeof(rq));
+	memset(&so, 0, sizeof(so));
+	memset(&dm, 0, sizeof(dm));
+	so.result = SPF_R_PASS;
+	so.sender = SPAN_LIT("a;dkim=pass@x\r\nX-Evil: 1");
+	so.mechanism = SPAN_LIT("a:(x)) dkim=pass (");
+	dm.result = DMARC_R_NONE;
+	snprintf(dm.reason, sizeof(dm.reason), "\"; dkim=pass");
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, "\r\n");
+	authres_add_spf(&w, &rq, &so);
+	authres_add_dmarc(&w, &dm, SPAN_LIT("e.com; dkim=pass header.d=bank"));
+	assert_true(authres_end(&w));
+	lx = lex_field(buf_span(&b), "\r\n");
+	assert_int_equal(lx.nres, 0);
+	assert_int_equal(lx.nfold, 2);
+	buf_init_fixed(&b, mem, 60);
+	authres_begin(&w, &b, ID, "\r\n");
+	authres_add_spf(&w, &rq, &so);
+	authres_add_dmarc(&w, &dm, SPAN_LIT("example.com"));
+	assert_false(authres_end(&w));
+	assert_int_equal(b.len, 0);
+}
+
 int
 main(void)
 {
@@ -522,6 +633,8 @@ main(void)
 		cmocka_unit_test(t_authres_dkim_full),
 		cmocka_unit_test(t_authres_value_forms),
 		cmocka_unit_test(t_authres_comment_text_escapes),
+		cmocka_unit_test(t_authres_spf_dkim_dmarc),
+		cmocka_unit_test(t_authres_spf_dmarc_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
