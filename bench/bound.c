@@ -37,6 +37,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "clock.h"
+
 #define MAX_THREADS 256
 #define HDR_BLOCK   300u
 
@@ -268,25 +270,6 @@ list_dir(const char *dir, struct job *j)
 	closedir(d);
 	qsort(j->files, j->nfiles, sizeof(*j->files), cmp_str);
 	return true;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static int

@@ -32,6 +32,8 @@
 
 #include <opendkim/dkim.h>
 
+#include "../clock.h"
+
 struct buf {
 	char *p;
 	size_t len, cap;
@@ -109,25 +111,6 @@ read_list(const char *path, size_t *n)
 	free(line);
 	fclose(f);
 	return v;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static DKIM_LIB *
