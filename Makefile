@@ -64,7 +64,8 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test test-suites demo check check-headers check-layering \
-	format lint clean bench bench-deps fuzz fuzz-replay vectors-update asan
+	format lint clean bench bench-deps fuzz fuzz-replay vectors-update asan \
+	install uninstall deb
 
 all: $(B)/hanko $(UNIT_BIN) $(BENCH_BIN)
 
@@ -135,6 +136,37 @@ lint:
 
 clean:
 	rm -rf build
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=...]: the binary, the
+# man page, the systemd unit and the example configuration; nothing else.
+# make uninstall removes exactly these files (and the directories left
+# empty that only hanko uses).
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/hanko
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+EXAMPLES := KeyTable SigningTable watch.env
+UNITS	:= hanko-watch@.service
+
+install: $(B)/hanko
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(B)/hanko $(DESTDIR)$(BINDIR)/hanko
+	install -m 0644 doc/hanko.1 $(DESTDIR)$(MANDIR)/man1/hanko.1
+	install -m 0644 $(addprefix doc/systemd/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(addprefix doc/examples/,$(EXAMPLES)) \
+	    $(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hanko $(DESTDIR)$(MANDIR)/man1/hanko.1
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(EXAMPLES))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package (debian/), built in place: ../hanko_*.deb.
+deb:
+	dpkg-buildpackage -us -uc -b
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

@@ -35,8 +35,9 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 	done
 	for s in tests/sh/*.sh; do
 		[ -f "$s" ] || continue
-		# Interop, benchmark and fuzzing suites run once (release).
-		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*)
+		# Interop, benchmark, fuzzing and packaging suites run once
+		# (release).
+		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*|install*)
 			[ "$cfg" = release ] || continue ;;
 		esac
 		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
