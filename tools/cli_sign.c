@@ -153,15 +153,18 @@ add_key(struct cli_sign_opts *o, const char *path)
 static int
 load_keys(struct cli_sign_opts *o)
 {
+	char err[512];
 	size_t i;
 	int r;
 
 	for (i = 0; i < o->nconfs; i++) {
 		struct dkim_sign_conf *c = &o->confs[i];
 
-		if ((r = cli_key_load(
-		         o->specs[i].path, o->allow_unsafe, &o->keys[i])) != 0)
+		if ((r = cli_key_load(o->specs[i].path, o->allow_unsafe,
+		         &o->keys[i], err, sizeof(err))) != 0) {
+			cli_err("%s", err);
 			return r;
+		}
 		*c = o->base;
 		c->domain = span_cstr(o->specs[i].domain);
 		c->selector = span_cstr(o->specs[i].selector);
@@ -260,12 +263,16 @@ load_tables(struct cli_sign_opts *o)
 	return 0;
 }
 
-/* The SigningTable keys for this From address, loaded on demand. */
+/*
+ * The SigningTable keys for this From address, loaded on demand. A From
+ * domain that cannot name a key is the message's fault (EX_DATAERR); a
+ * key that cannot be loaded is the configuration's.
+ */
 static int
 table_confs(struct cli_sign_opts *o, span from, size_t *nconfs)
 {
 	struct cli_key_ref *refs = o->refs;
-	char addr[512];
+	char addr[512], err[512];
 	size_t n, i, k = o->nconfs;
 	int r;
 
@@ -273,14 +280,21 @@ table_confs(struct cli_sign_opts *o, span from, size_t *nconfs)
 		return 0;
 	memcpy(addr, from.p, from.len);
 	addr[from.len] = '\0';
-	n = cli_signtable_match(
-	    o->st, o->kt, addr, o->multiple, refs, MAX_CONFS - k);
+	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, refs,
+	    MAX_CONFS - k, err, sizeof(err));
+	if (n == 0 && err[0] != '\0') {
+		cli_err("message not signed: %s", err);
+		return CLI_EX_DATAERR;
+	}
 	for (i = 0; i < n; i++, k++) {
 		struct dkim_sign_conf *c = &o->confs[k];
 
-		if ((r = cli_key_load(
-		         refs[i].keypath, o->allow_unsafe, &o->keys[k])) != 0)
+		if ((r = cli_key_load(refs[i].keypath, o->allow_unsafe,
+		         &o->keys[k], err, sizeof(err))) != 0) {
+			cli_err("%s", err);
+			*nconfs = k;
 			return r;
+		}
 		*c = o->base;
 		c->domain = span_cstr(refs[i].domain);
 		c->selector = span_cstr(refs[i].selector);

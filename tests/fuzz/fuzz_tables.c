@@ -45,8 +45,8 @@ match(const struct cli_signtable *st, const struct cli_keytable *kt,
 	static struct cli_key_ref one[1], many[MAXREF];
 	size_t n1, n, i;
 
-	n1 = cli_signtable_match(st, kt, addr, false, one, 1);
-	n = cli_signtable_match(st, kt, addr, true, many, MAXREF);
+	n1 = cli_signtable_match(st, kt, addr, false, one, 1, NULL, 0);
+	n = cli_signtable_match(st, kt, addr, true, many, MAXREF, NULL, 0);
 	FUZZ_CHECK(n1 <= 1 && n <= MAXREF);
 	FUZZ_CHECK((n1 == 0) == (n == 0));
 	for (i = 0; i < n; i++) {
