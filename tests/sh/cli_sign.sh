@@ -1,7 +1,8 @@
 #!/bin/sh
 # hanko sign in filter mode, end to end: output framing, line endings,
 # dual signing, header lists, canonicalizations, exit codes, key checks,
-# RFC 8463 byte-exact reproduction, OpenDKIM tables; and hanko keygen.
+# RFC 8463 byte-exact reproduction, OpenDKIM tables (and their reload by
+# SIGHUP in --watch mode); and hanko keygen.
 . "$(dirname "$0")/../lib.sh"
 
 V=$TOP/tests/vectors/dkim
@@ -270,6 +271,56 @@ check_exit "KeyTable with a relative key path: 78" 78 \
 chmod 644 "$T/keys/hanko.example.private"
 check_exit "table: unsafe key mode refused: 77" 77 \
     tsign "refile:$T/SigningTable.pct" alice@hanko.example
+
+# --- --watch with tables: SIGHUP reloads, a broken reload changes nothing --
+W=$T/watch
+mkdir -p "$W/spool" "$W/out"
+cp "$RSA" "$W/loose.private"; chmod 644 "$W/loose.private"
+printf 'k hanko.example:ed:%s\n' "$ED" >"$W/KeyTable"
+printf '*@hanko.example k\n' >"$W/SigningTable"
+"$HANKO" sign --key-table "$W/KeyTable" --signing-table \
+    "refile:$W/SigningTable" --time $TS --watch "$W/spool" "$W/out" \
+    2>"$W/err" &
+wpid=$!
+drop() {	# drop NAME: a message renamed into the spool
+	sed "s/^Subject: .*/Subject: $1/" "$T/lf.eml" >"$W/spool/.$1"
+	mv "$W/spool/.$1" "$W/spool/$1"
+}
+waitfor() {	# waitfor CMD...: up to 10 s for CMD to succeed
+	_n=0
+	while [ $_n -lt 100 ] && ! "$@" 2>/dev/null; do
+		sleep 0.1; _n=$((_n + 1)); done
+	"$@" 2>/dev/null
+}
+hup() {	# hup N: SIGHUP, then wait for the Nth reload message
+	kill -HUP $wpid
+	waitfor test "$(grep -c 'reload' "$W/err")" -ge "$1"
+}
+drop m1
+waitfor test -f "$W/out/m1"
+check "--watch with tables: signs with the table's key" test "$(tag 1 s "$W/out/m1")" = ed
+echo "broken-line-without-value" >>"$W/KeyTable"
+hup 1
+check "SIGHUP with a broken KeyTable: the error is logged" \
+    grep -q 'reload failed.*KeyTable.*missing value' "$W/err"
+check "SIGHUP with a broken KeyTable: still running" kill -0 $wpid
+drop m2
+waitfor test -f "$W/out/m2"
+check "broken KeyTable: signing goes on with the keys loaded before" \
+    test "$(tag 1 s "$W/out/m2")" = ed
+printf 'k hanko.example:rsa:%s\n' "$W/loose.private" >"$W/KeyTable"
+hup 2
+check "SIGHUP with a key of loose permissions: logged, still running" \
+    sh -c "grep -q 'reload failed.*loose.private.*group or others' '$W/err' && kill -0 $wpid"
+printf 'k hanko.example:rsa:%s\n' "$RSA" >"$W/KeyTable"
+hup 3
+check "SIGHUP with a good KeyTable: reloaded" grep -q 'reloaded keys' "$W/err"
+drop m3
+waitfor test -f "$W/out/m3"
+check "after the reload the new key signs" test "$(tag 1 s "$W/out/m3")" = rsa
+kill -TERM $wpid
+wait $wpid
+check "--watch: SIGTERM after the reloads exits 0" test $? -eq 0
 
 # --- keygen ----------------------------------------------------------------
 for a in ed25519 rsa; do
