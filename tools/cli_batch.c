@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "cli_keymap.h"
 #include "core/arena.h"
+#include "core/hdr.h"
 #include "io/spool.h"
 
 /* Process lifetime: what every worker reads. */
@@ -30,6 +32,8 @@ struct batch {
 	struct spool_fault fault;
 	uint64_t total; /* messages at start, for progress */
 	bool tty;
+	atomic_uint_fast64_t unaligned; /* signed, From not aligned */
+	atomic_flag warned;             /* the first one was reported */
 };
 
 /* Worker lifetime. */
@@ -180,6 +184,39 @@ nokey:
 	return false;
 }
 
+static void
+unaligned_reason(
+    span from, const struct dkim_sign_conf *c, char *reason, size_t reasonlen)
+{
+	span fd = hdr_addr_domain(from);
+
+	snprintf(reason, reasonlen,
+	    "From domain %.*s is not aligned with d=%.*s (--require-aligned)",
+	    (int)(fd.len > 80 ? 80 : fd.len), (const char *)fd.p,
+	    (int)(c->domain.len > 60 ? 60 : c->domain.len),
+	    (const char *)c->domain.p);
+}
+
+/*
+ * A signature DMARC will not align passes DKIM and fails DMARC at the
+ * receiver. Counted for the summary; the first one is reported, since a
+ * batch usually has thousands of them or none.
+ */
+static void
+count_unaligned(struct batch *b, span from, const struct dkim_sign_conf *c)
+{
+	span fd = hdr_addr_domain(from);
+
+	atomic_fetch_add(&b->unaligned, 1);
+	if (atomic_flag_test_and_set(&b->warned))
+		return;
+	cli_warn("From domain %.*s is not aligned with d=%.*s: the "
+	         "signature passes DKIM but not DMARC (counted in the "
+	         "summary; --require-aligned fails such messages)",
+	    (int)(fd.len > 200 ? 200 : fd.len), (const char *)fd.p,
+	    (int)c->domain.len, (const char *)c->domain.p);
+}
+
 static enum spool_verdict
 sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
     size_t reasonlen)
@@ -190,6 +227,7 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	size_t n = o->nconfs;
 	uint64_t now = o->fixed_time ? o->now : (uint64_t)time(NULL);
 	span from;
+	bool aligned;
 
 	if (dkim_sign_parse(w->signer, msg, ar, &from) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
@@ -198,10 +236,17 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	if (o->st != NULL &&
 	    !table_confs(w, from, ar, &confs, &n, reason, reasonlen))
 		return SPOOL_FAIL;
+	aligned = dkim_sign_aligned(confs, n, from, o->psl);
+	if (!aligned && o->require_aligned) {
+		unaligned_reason(from, confs, reason, reasonlen);
+		return SPOOL_FAIL;
+	}
 	if (dkim_sign_emit(w->signer, confs, n, now, prefix) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
 		return SPOOL_FAIL;
 	}
+	if (!aligned)
+		count_unaligned(w->b, from, confs);
 	return SPOOL_OUT;
 }
 
@@ -250,19 +295,31 @@ progress(void *ctx, const struct spool_stats *s)
 }
 
 static void
-summary(const struct batch *b, const struct spool_stats *s)
+summary(struct batch *b, const struct spool_stats *s)
 {
 	double secs = s->seconds > 0 ? s->seconds : 1e-9;
+	uint64_t unaligned = atomic_load(&b->unaligned);
+	char extra[48] = "";
 
 	if (b->tty)
 		fputc('\n', stderr);
+	if (unaligned > 0)
+		snprintf(extra, sizeof(extra), ", unaligned %llu",
+		    (unsigned long long)unaligned);
 	fprintf(stderr,
-	    "hanko: signed %llu, failed %llu, left %llu in %.2fs: "
+	    "hanko: signed %llu, failed %llu, left %llu%s in %.2fs: "
 	    "%.0f msgs/s, %.1f MB/s (%s, %u workers%s)\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
-	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
-	    (double)s->bytes_in / secs / 1e6, spool_io_str(b->conf.io),
-	    b->conf.workers, b->conf.durable ? "" : ", NOT durable");
+	    (unsigned long long)s->left, extra, s->seconds,
+	    (double)s->done / secs, (double)s->bytes_in / secs / 1e6,
+	    spool_io_str(b->conf.io), b->conf.workers,
+	    b->conf.durable ? "" : ", NOT durable");
+	if (unaligned > 0)
+		fprintf(stderr,
+		    "hanko: %llu signed messages have a From domain not "
+		    "aligned with d=: receivers will not count their "
+		    "signatures for DMARC\n",
+		    (unsigned long long)unaligned);
 	if (s->failed > 0)
 		fprintf(stderr,
 		    "hanko: failed messages and their reasons are "
@@ -273,7 +330,7 @@ summary(const struct batch *b, const struct spool_stats *s)
 }
 
 static int
-write_stats(const struct batch *b, const struct spool_stats *s)
+write_stats(struct batch *b, const struct spool_stats *s)
 {
 	double secs = s->seconds > 0 ? s->seconds : 1e-9;
 	FILE *f;
@@ -288,12 +345,13 @@ write_stats(const struct batch *b, const struct spool_stats *s)
 	    "{\"signed\":%llu,\"failed\":%llu,\"left\":%llu,"
 	    "\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
 	    "\"bytes_in\":%llu,\"bytes_out\":%llu,\"workers\":%u,"
-	    "\"io\":\"%s\",\"durable\":%s}\n",
+	    "\"io\":\"%s\",\"durable\":%s,\"unaligned\":%llu}\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
 	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
 	    (double)s->bytes_in / secs / 1e6, (unsigned long long)s->bytes_in,
 	    (unsigned long long)s->bytes_out, b->conf.workers,
-	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false");
+	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false",
+	    (unsigned long long)atomic_load(&b->unaligned));
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
@@ -523,6 +581,8 @@ cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	int ex, err;
 
 	memset(&b, 0, sizeof(b));
+	atomic_init(&b.unaligned, 0);
+	atomic_flag_clear(&b.warned);
 	memset(&s, 0, sizeof(s));
 	b.e = e;
 	b.o = o;

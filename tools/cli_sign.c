@@ -12,10 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpsl.h>
+
 #include "cli_sign.h"
 #include "cli_table.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
+#include "core/hdr.h"
 
 static const char sign_usage[] =
     "usage: hanko sign [KEYS] [OPTIONS] < message > signed\n"
@@ -38,6 +41,8 @@ static const char sign_usage[] =
     "  --time T                   use T as the signing time (t=)\n"
     "  --max-size BYTES           largest message accepted (default 64 MiB)\n"
     "  --allow-unsafe-key-perms   accept keys readable by group or others\n"
+    "  --require-aligned          refuse mail whose From domain is not aligned\n"
+    "                             with any d= (DMARC relaxed alignment)\n"
     "BATCH (sign every file in SPOOL_DIR, hand each off to OUT_DIR once):\n"
     "  -j, --jobs N               worker threads (default: CPUs online)\n"
     "  --failed DIR               unsignable messages + NAME.reason\n"
@@ -59,6 +64,7 @@ enum {
 	OPT_TIME,
 	OPT_MAXSIZE,
 	OPT_UNSAFE,
+	OPT_REQALIGNED,
 };
 
 static const struct option sign_longopts[] = {
@@ -77,6 +83,7 @@ static const struct option sign_longopts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
 	{ "allow-unsafe-key-perms", no_argument, NULL, OPT_UNSAFE },
+	{ "require-aligned", no_argument, NULL, OPT_REQALIGNED },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "failed", required_argument, NULL, CLI_OPT_FAILED },
 	{ "io", required_argument, NULL, CLI_OPT_IO },
@@ -232,6 +239,9 @@ parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
 	case OPT_UNSAFE:
 		o->allow_unsafe = true;
 		return 0;
+	case OPT_REQALIGNED:
+		o->require_aligned = true;
+		return 0;
 	case OPT_MAXSIZE:
 		if (!cli_parse_u64(arg, &o->max_size) || o->max_size == 0)
 			break;
@@ -327,6 +337,32 @@ res_exit(dkim_res r)
 	return CLI_EX_SOFTWARE;
 }
 
+/*
+ * A signature DMARC will not align with the From domain passes DKIM and
+ * still fails DMARC at the receiver: say so, or refuse the message.
+ */
+static int
+check_aligned(const struct cli_sign_opts *o, span from, size_t nconfs)
+{
+	span d = o->confs[0].domain, fd = hdr_addr_domain(from);
+
+	if (dkim_sign_aligned(o->confs, nconfs, from, o->psl))
+		return 0;
+	if (fd.len > 200)
+		fd.len = 200;
+	if (o->require_aligned) {
+		cli_err("message not signed: its From domain %.*s is not "
+		        "aligned with d=%.*s (--require-aligned)",
+		    (int)fd.len, (const char *)fd.p, (int)d.len,
+		    (const char *)d.p);
+		return CLI_EX_DATAERR;
+	}
+	cli_warn("From domain %.*s is not aligned with d=%.*s: the "
+	         "signature passes DKIM but not DMARC",
+	    (int)fd.len, (const char *)fd.p, (int)d.len, (const char *)d.p);
+	return 0;
+}
+
 /* Sign one message held in memory; writes the result to stdout. */
 static int
 sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
@@ -352,6 +388,8 @@ sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
 		goto done;
 	}
 	if (o->st != NULL && (ex = table_confs(o, from, &nconfs)) != 0)
+		goto done;
+	if (nconfs > 0 && (ex = check_aligned(o, from, nconfs)) != 0)
 		goto done;
 	if (nconfs == 0) {
 		cli_warn("no SigningTable entry for %.*s; message passed "
@@ -386,6 +424,7 @@ sign_opts_fini(struct cli_sign_opts *o)
 		dkim_privkey_fini(&o->keys[i]);
 	cli_signtable_free(o->st);
 	cli_keytable_free(o->kt);
+	psl_free(o->psl);
 }
 
 static int
@@ -420,6 +459,8 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 	}
 	if ((r = load_tables(o)) != 0 || (r = load_keys(o)) != 0)
 		return r;
+	/* The system's list, else libpsl's built-in one; else a fallback. */
+	o->psl = psl_latest(NULL);
 	if (!o->fixed_time)
 		o->now = (uint64_t)time(NULL);
 	return 0;

@@ -272,6 +272,65 @@ chmod 644 "$T/keys/hanko.example.private"
 check_exit "table: unsafe key mode refused: 77" 77 \
     tsign "refile:$T/SigningTable.pct" alice@hanko.example
 
+# --- DMARC alignment of d= with the From domain ---------------------------
+amsg() { sed "s/^From: .*/From: A <a@$1>/" "$T/lf.eml"; }
+# alsign FROM-DOMAIN ARGS...: filter mode; $T/al.eml, $T/al.err, rc
+alsign() {
+	_f=$1; shift
+	amsg "$_f" | "$HANKO" sign --time $TS "$@" >"$T/al.eml" 2>"$T/al.err"
+	rc=$?
+}
+for p in hanko.example:hanko.example news.hanko.example:hanko.example \
+    hanko.example:mail.hanko.example news.hanko.example:mail.hanko.example; do
+	alsign "${p%%:*}" -d "${p#*:}" -s ed -k "$ED"
+	check "From ${p%%:*}, d=${p#*:}: aligned, signed without a warning" \
+	    sh -c "test $rc -eq 0 && test ! -s '$T/al.err' && test -s '$T/al.eml'"
+done
+alsign other.example -d hanko.example -s ed -k "$ED"
+check "From other.example, d=hanko.example: signed (exit 0)" \
+    sh -c "test $rc -eq 0 && grep -q '^DKIM-Signature:' '$T/al.eml'"
+check "unaligned: the warning names both domains" \
+    grep -q 'warning: From domain other.example is not aligned with d=hanko.example' "$T/al.err"
+alsign other.example -d hanko.example -s ed -k "$ED" --require-aligned
+check "--require-aligned: unaligned refused with 65" test $rc -eq 65
+check "--require-aligned: nothing on stdout" test ! -s "$T/al.eml"
+check "--require-aligned: says why" \
+    grep -q 'not signed.*other.example is not aligned with d=hanko.example' "$T/al.err"
+alsign hanko.example.net -d hanko.example -s ed -k "$ED" --require-aligned
+check "--require-aligned: hanko.example.net is not within hanko.example" test $rc -eq 65
+alsign other.example -d hanko.example -s ed -k "$ED" -d other.example -s rsa \
+    -k "$RSA" --require-aligned
+check "--require-aligned: one aligned signature of two is enough" \
+    sh -c "test $rc -eq 0 && test ! -s '$T/al.err'"
+check "sign --help lists --require-aligned" sh -c \
+    "'$HANKO' sign --help | grep -q -- --require-aligned"
+
+A=$T/align
+mkdir -p "$A/spool" "$A/out"
+for i in 1 2 3; do amsg hanko.example >"$A/spool/good$i"; done
+amsg other.example >"$A/spool/odd1"
+amsg news.other.example >"$A/spool/odd2"
+cp -r "$A/spool" "$A/spool2"
+"$HANKO" sign -d hanko.example -s ed -k "$ED" --time $TS \
+    --stats-json "$A/stats.json" "$A/spool" "$A/out" 2>"$A/err"
+check "batch: unaligned messages are signed too (exit 0)" \
+    sh -c "test $? -eq 0 && test \$(ls '$A/out' | wc -l) -eq 5"
+check "batch: the summary counts them" grep -q 'signed 5, failed 0, left 0, unaligned 2 ' "$A/err"
+check "batch: one warning, not one per message" \
+    test "$(grep -c 'warning: From domain .* is not aligned' "$A/err")" -eq 1
+check "batch: --stats-json has unaligned" grep -q '"unaligned":2' "$A/stats.json"
+rm -rf "$A/out"
+"$HANKO" sign -d hanko.example -s ed -k "$ED" --time $TS --require-aligned \
+    "$A/spool2" "$A/out" 2>"$A/err"
+check "batch --require-aligned: exit 1" test $? -eq 1
+check "batch --require-aligned: the aligned ones are signed" \
+    test "$(ls "$A/out" | wc -l)" -eq 3
+for f in odd1 odd2; do
+	check "batch --require-aligned: $f failed with the reason" \
+	    grep -q 'not aligned with d=hanko.example (--require-aligned)' \
+	    "$A/spool2/failed/$f.reason"
+done
+
 # --- --watch with tables: SIGHUP reloads, a broken reload changes nothing --
 W=$T/watch
 mkdir -p "$W/spool" "$W/out"
