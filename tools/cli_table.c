@@ -575,7 +575,8 @@ why_not_host(char *why, size_t whylen, const char *domain)
 		    domain[i] > ' ' && domain[i] < 0x7f && domain[i] != '"'
 		    ? domain[i]
 		    : '?';
-	memcpy(shown + i, domain[i] != '\0' ? "..." : "", 4);
+	snprintf(
+	    shown + i, sizeof(shown) - i, "%s", domain[i] != '\0' ? "..." : "");
 	snprintf(why, whylen,
 	    "From domain \"%s\" is not a host name; it cannot stand for %% "
 	    "in the key tables",
