@@ -570,11 +570,13 @@ why_not_host(char *why, size_t whylen, const char *domain)
 	char shown[104];
 	size_t i;
 
-	for (i = 0; domain[i] != '\0' && i < sizeof(shown) - 4; i++)
-		shown[i] =
-		    domain[i] > ' ' && domain[i] < 0x7f && domain[i] != '"'
-		    ? domain[i]
-		    : '?';
+	for (i = 0; i < sizeof(shown) - 4 && domain[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)domain[i];
+
+		shown[i] = domain[i];
+		if (c <= ' ' || c >= 0x7f || c == '"')
+			shown[i] = '?';
+	}
 	snprintf(
 	    shown + i, sizeof(shown) - i, "%s", domain[i] != '\0' ? "..." : "");
 	snprintf(why, whylen,
