@@ -194,10 +194,11 @@ is_within(span a, span b)
 
 /*
  * RFC 7489 §3.1.1: relaxed alignment is equal Organizational Domains.
- * Without a list, one name within the other is the closest safe guess:
- * it holds for every pair the list would align except siblings
+ * Without a list, one name within the other is the closest guess: it
+ * holds for every pair the list would align except siblings
  * (news.example.com and mail.example.com), which are then reported as
- * unaligned rather than passed.
+ * unaligned rather than passed; beyond the list it also holds for a d=
+ * that is a public suffix itself (co.uk), where nobody can publish a key.
  */
 bool
 dmarc_psl_aligned(const struct psl_ctx_st *psl, span from, span d)
