@@ -10,6 +10,7 @@
 #include "b64.h"
 #include "dkim_hash.h"
 #include "dkim_key.h"
+#include "dmarc.h"
 #include "env.h"
 #include "hdr.h"
 
@@ -518,4 +519,21 @@ dkim_sign_emit(struct dkim_signer *s, const struct dkim_sign_conf *confs,
 	if (!s->msg.crlf)
 		to_lf(out, start);
 	return DKIM_OK;
+}
+
+/*
+ * DMARC passes on DKIM when one aligned signature verifies (RFC 7489
+ * §3.1.1, RFC 9989 §4.4), so one aligned conf is enough.
+ */
+bool
+dkim_sign_aligned(const struct dkim_sign_conf *confs, size_t n, span from,
+    const struct psl_ctx_st *psl)
+{
+	span domain = hdr_addr_domain(from);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (dmarc_psl_aligned(psl, domain, confs[i].domain))
+			return true;
+	return false;
 }

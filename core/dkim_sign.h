@@ -33,6 +33,7 @@ struct arena;
 struct core_env;
 struct dkim_privkey;
 struct dkim_signer;
+struct psl_ctx_st;
 
 /* Process lifetime; immutable while workers run. */
 struct dkim_sign_conf {
@@ -61,6 +62,14 @@ HANKO_NODISCARD dkim_res dkim_sign_parse(
 HANKO_NODISCARD dkim_res dkim_sign_emit(struct dkim_signer *s,
     const struct dkim_sign_conf *confs, size_t n, uint64_t now,
     struct buf *out);
+/*
+ * Is the d= of some conf relaxed-aligned with the domain of from (the
+ * From addr-spec dkim_sign_parse returned), as DMARC will judge it?
+ * Decided without DNS by the Public Suffix List (dmarc.h
+ * dmarc_psl_aligned; psl may be NULL).
+ */
+bool dkim_sign_aligned(const struct dkim_sign_conf *confs, size_t n, span from,
+    const struct psl_ctx_st *psl);
 /* Line-ending style of the parsed message. */
 bool dkim_sign_msg_is_crlf(const struct dkim_signer *s);
 /* The reason for the last error, for the user. */

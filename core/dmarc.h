@@ -303,5 +303,13 @@ span dmarc_walk_org(span d, const struct dmarc_walk_hit *hits, size_t nhits);
  * when d is a public suffix or has no registrable part.
  */
 span dmarc_psl_org(const struct psl_ctx_st *psl, span d);
+/*
+ * RFC 7489 §3.1.1 relaxed alignment without DNS, for a signer: are the
+ * Organizational Domains of from and d (dmarc_psl_org) equal? With psl
+ * NULL, whether one name is within the other (label-wise), which misses
+ * sibling subdomains of one Organizational Domain and takes a d= that is
+ * a public suffix for aligned.
+ */
+bool dmarc_psl_aligned(const struct psl_ctx_st *psl, span from, span d);
 
 #endif

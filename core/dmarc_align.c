@@ -181,6 +181,39 @@ dmarc_psl_org(const struct psl_ctx_st *psl, span d)
 	return i <= d.len ? span_sub(d, i, d.len - i) : d;
 }
 
+/* Is a equal to b or below it, label by label? */
+static bool
+is_within(span a, span b)
+{
+	if (a.len < b.len || b.len == 0)
+		return false;
+	if (!span_ieq_ascii(span_sub(a, a.len - b.len, b.len), b))
+		return false;
+	return a.len == b.len || a.p[a.len - b.len - 1] == '.';
+}
+
+/*
+ * RFC 7489 §3.1.1: relaxed alignment is equal Organizational Domains.
+ * Without a list, one name within the other is the closest guess: it
+ * holds for every pair the list would align except siblings
+ * (news.example.com and mail.example.com), which are then reported as
+ * unaligned rather than passed; beyond the list it also holds for a d=
+ * that is a public suffix itself (co.uk), where nobody can publish a key.
+ */
+bool
+dmarc_psl_aligned(const struct psl_ctx_st *psl, span from, span d)
+{
+	if (from.len > 0 && from.p[from.len - 1] == '.')
+		from.len--;
+	if (d.len > 0 && d.p[d.len - 1] == '.')
+		d.len--;
+	if (from.len == 0 || d.len == 0)
+		return false;
+	if (psl == NULL)
+		return is_within(from, d) || is_within(d, from);
+	return dmarc_domain_eq(dmarc_psl_org(psl, from), dmarc_psl_org(psl, d));
+}
+
 /*
  * §5.3.1: zero domains, or more than one, and "DMARC validation is not
  * possible". Several addresses in one domain give one Author Domain;

@@ -73,5 +73,11 @@ size_t hdr_count(const struct hdr_msg *m, span name);
 size_t hdr_addr_list(span value, struct arena *ar, span *addrs, size_t max);
 /* The domain of an addr-spec: what follows its last '@' (may be empty). */
 span hdr_addr_domain(span addr);
+/*
+ * Is d a host name as RFC 5321 §4.1.2 writes one (LDH labels of 1-63
+ * octets, no hyphen at either end, at most 253 octets, ASCII only)? What
+ * a file name or a signature may be built from.
+ */
+bool hdr_domain_is_host(span d);
 
 #endif

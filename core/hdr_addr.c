@@ -156,3 +156,46 @@ hdr_addr_domain(span addr)
 		return span_make(addr.p + addr.len, 0);
 	return span_make(addr.p + i, addr.len - i);
 }
+
+static bool
+is_let_dig(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/*
+ * RFC 5321 §4.1.2 Domain: sub-domain *("." sub-domain), each sub-domain a
+ * Let-dig, then LDH with a Let-dig last; RFC 1035 §2.3.4 bounds a label
+ * to 63 octets and a name to 255 on the wire, 253 as text. No trailing
+ * dot, no underscore (RFC 5321 host names have none), no octet over 0x7f:
+ * an internationalised name is written as A-labels here (RFC 5890), so
+ * one domain has one spelling.
+ */
+bool
+hdr_domain_is_host(span d)
+{
+	size_t i, lab = 0;
+
+	if (d.len == 0 || d.len > 253)
+		return false;
+	for (i = 0; i < d.len; i++) {
+		uint8_t c = d.p[i];
+
+		if (c == '.') {
+			if (lab == 0 || d.p[i - 1] == '-')
+				return false;
+			lab = 0;
+		} else if (c == '-') {
+			if (lab++ == 0)
+				return false;
+		} else if (!is_let_dig(c)) {
+			return false;
+		} else {
+			lab++;
+		}
+		if (lab > 63)
+			return false;
+	}
+	return lab > 0 && d.p[d.len - 1] != '-';
+}

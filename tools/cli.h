@@ -53,12 +53,15 @@ int cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 int cli_write_all(int fd, const void *p, size_t len);
 
 /*
- * Load a private key file. Unless allow_unsafe, a key readable or
- * writable by group or others is refused (CLI_EX_NOPERM). Warns on
+ * Load a private key file: a regular file (a symbolic link to one is
+ * followed), opened without blocking. Unless allow_unsafe, a key readable
+ * or writable by group or others is refused (CLI_EX_NOPERM). Warns on
  * stderr for RSA under 2048 bits. The file buffer is wiped after use.
- * Returns 0 or an exit code with the message already printed.
+ * Returns 0, or an exit code with the reason in err: the path and the
+ * cause, never a byte of the file.
  */
-int cli_key_load(const char *path, bool allow_unsafe, struct dkim_privkey *out);
+int cli_key_load(const char *path, bool allow_unsafe, struct dkim_privkey *out,
+    char *err, size_t errlen);
 
 /* "hanko: " + message on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "cli_keymap.h"
 #include "core/arena.h"
+#include "core/hdr.h"
 #include "io/spool.h"
 
 /* Process lifetime: what every worker reads. */
@@ -30,6 +32,8 @@ struct batch {
 	struct spool_fault fault;
 	uint64_t total; /* messages at start, for progress */
 	bool tty;
+	atomic_uint_fast64_t unaligned; /* signed, From not aligned */
+	atomic_flag warned;             /* the first one was reported */
 };
 
 /* Worker lifetime. */
@@ -126,44 +130,91 @@ arena_str(struct arena *ar, const char *s)
 	return arena_dup(ar, s, strlen(s) + 1);
 }
 
-/* The SigningTable's keys for this From, as confs in the arena. */
-static size_t
-table_confs(
-    struct bworker *w, span from, struct arena *ar, struct dkim_sign_conf **out)
+/*
+ * The SigningTable's keys for this From, as confs in the arena; *n of
+ * them, or false with the reason. A key that cannot be loaded fails the
+ * message, as it fails filter mode: signing with fewer keys than the
+ * tables name would hide the broken one.
+ */
+static bool
+table_confs(struct bworker *w, span from, struct arena *ar,
+    struct dkim_sign_conf **out, size_t *nout, char *reason, size_t reasonlen)
 {
 	struct cli_sign_opts *o = w->b->o;
 	struct dkim_sign_conf *c;
 	char addr[512];
-	size_t n, i, k = 0;
+	size_t n, i;
 
 	if (from.len >= sizeof(addr))
-		return 0;
+		goto nokey;
 	memcpy(addr, from.p, from.len);
 	addr[from.len] = '\0';
-	n = cli_signtable_match(
-	    o->st, o->kt, addr, o->multiple, w->refs, MAX_CONFS);
-	if (n == 0 || (c = arena_alloc(ar, n * sizeof(*c))) == NULL)
-		return 0;
+	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, w->refs,
+	    MAX_CONFS, reason, reasonlen);
+	if (n == 0 && reason[0] != '\0')
+		return false;
+	if (n == 0)
+		goto nokey;
+	if ((c = arena_alloc(ar, n * sizeof(*c))) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		return false;
+	}
 	for (i = 0; i < n; i++) {
 		const struct cli_key_ref *ref = &w->refs[i];
 		const struct dkim_privkey *key;
 
 		key = cli_keymap_find(w->b->keys, ref->keypath);
-		if (key == NULL)
-			key = cli_keymap_load(
-			    w->own, ref->keypath, o->allow_unsafe);
-		if (key == NULL)
-			continue;
-		c[k] = o->base;
-		c[k].key = key;
-		c[k].domain = span_cstr(arena_str(ar, ref->domain));
-		c[k].selector = span_cstr(ref->selector);
+		if (key == NULL &&
+		    (key = cli_keymap_load(w->own, ref->keypath,
+		         o->allow_unsafe, reason, reasonlen)) == NULL)
+			return false;
+		c[i] = o->base;
+		c[i].key = key;
+		c[i].domain = span_cstr(arena_str(ar, ref->domain));
+		c[i].selector = span_cstr(ref->selector);
 		if (ref->signer[0] != '\0')
-			c[k].identity = span_cstr(arena_str(ar, ref->signer));
-		k++;
+			c[i].identity = span_cstr(arena_str(ar, ref->signer));
 	}
 	*out = c;
-	return k;
+	*nout = n;
+	return true;
+nokey:
+	snprintf(reason, reasonlen, "no SigningTable key for %.*s",
+	    (int)(from.len > 120 ? 120 : from.len), (const char *)from.p);
+	return false;
+}
+
+static void
+unaligned_reason(
+    span from, const struct dkim_sign_conf *c, char *reason, size_t reasonlen)
+{
+	span fd = hdr_addr_domain(from);
+
+	snprintf(reason, reasonlen,
+	    "From domain %.*s is not aligned with d=%.*s (--require-aligned)",
+	    (int)(fd.len > 80 ? 80 : fd.len), (const char *)fd.p,
+	    (int)(c->domain.len > 60 ? 60 : c->domain.len),
+	    (const char *)c->domain.p);
+}
+
+/*
+ * A signature DMARC will not align passes DKIM and fails DMARC at the
+ * receiver. Counted for the summary; the first one is reported, since a
+ * batch usually has thousands of them or none.
+ */
+static void
+count_unaligned(struct batch *b, span from, const struct dkim_sign_conf *c)
+{
+	span fd = hdr_addr_domain(from);
+
+	atomic_fetch_add(&b->unaligned, 1);
+	if (atomic_flag_test_and_set(&b->warned))
+		return;
+	cli_warn("From domain %.*s is not aligned with d=%.*s: the "
+	         "signature passes DKIM but not DMARC (counted in the "
+	         "summary; --require-aligned fails such messages)",
+	    (int)(fd.len > 200 ? 200 : fd.len), (const char *)fd.p,
+	    (int)c->domain.len, (const char *)c->domain.p);
 }
 
 static enum spool_verdict
@@ -176,41 +227,55 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	size_t n = o->nconfs;
 	uint64_t now = o->fixed_time ? o->now : (uint64_t)time(NULL);
 	span from;
+	bool aligned;
 
 	if (dkim_sign_parse(w->signer, msg, ar, &from) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
 		return SPOOL_FAIL;
 	}
-	if (o->st != NULL && (n = table_confs(w, from, ar, &confs)) == 0) {
-		snprintf(reason, reasonlen, "no SigningTable key for %.*s",
-		    (int)(from.len > 200 ? 200 : from.len),
-		    (const char *)from.p);
+	if (o->st != NULL &&
+	    !table_confs(w, from, ar, &confs, &n, reason, reasonlen))
+		return SPOOL_FAIL;
+	aligned = dkim_sign_aligned(confs, n, from, o->psl);
+	if (!aligned && o->require_aligned) {
+		unaligned_reason(from, confs, reason, reasonlen);
 		return SPOOL_FAIL;
 	}
 	if (dkim_sign_emit(w->signer, confs, n, now, prefix) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
 		return SPOOL_FAIL;
 	}
+	if (!aligned)
+		count_unaligned(w->b, from, confs);
 	return SPOOL_OUT;
 }
 
-/* Every KeyTable key without '%' in its path, loaded and checked once. */
-static int
-load_table_keys(struct batch *b)
+/*
+ * Every KeyTable key without '%' in its path, loaded and checked once,
+ * into a new map; NULL with the reason in err.
+ */
+static struct cli_keymap *
+load_table_keys(
+    const struct cli_keytable *kt, bool allow_unsafe, char *err, size_t errlen)
 {
-	const struct cli_keytable *kt = b->o->kt;
+	struct cli_keymap *m;
 	size_t i;
 
-	if ((b->keys = cli_keymap_new()) == NULL)
-		return CLI_EX_SOFTWARE;
+	if ((m = cli_keymap_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	for (i = 0; kt != NULL && i < cli_keytable_count(kt); i++) {
 		const char *path = cli_keytable_entry(kt, i)->keypath;
 
 		if (strchr(path, '%') == NULL &&
-		    cli_keymap_load(b->keys, path, b->o->allow_unsafe) == NULL)
-			return CLI_EX_CONFIG;
+		    cli_keymap_load(m, path, allow_unsafe, err, errlen) ==
+		        NULL) {
+			cli_keymap_free(m);
+			return NULL;
+		}
 	}
-	return 0;
+	return m;
 }
 
 static void
@@ -230,19 +295,31 @@ progress(void *ctx, const struct spool_stats *s)
 }
 
 static void
-summary(const struct batch *b, const struct spool_stats *s)
+summary(struct batch *b, const struct spool_stats *s)
 {
 	double secs = s->seconds > 0 ? s->seconds : 1e-9;
+	uint64_t unaligned = atomic_load(&b->unaligned);
+	char extra[48] = "";
 
 	if (b->tty)
 		fputc('\n', stderr);
+	if (unaligned > 0)
+		snprintf(extra, sizeof(extra), ", unaligned %llu",
+		    (unsigned long long)unaligned);
 	fprintf(stderr,
-	    "hanko: signed %llu, failed %llu, left %llu in %.2fs: "
+	    "hanko: signed %llu, failed %llu, left %llu%s in %.2fs: "
 	    "%.0f msgs/s, %.1f MB/s (%s, %u workers%s)\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
-	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
-	    (double)s->bytes_in / secs / 1e6, spool_io_str(b->conf.io),
-	    b->conf.workers, b->conf.durable ? "" : ", NOT durable");
+	    (unsigned long long)s->left, extra, s->seconds,
+	    (double)s->done / secs, (double)s->bytes_in / secs / 1e6,
+	    spool_io_str(b->conf.io), b->conf.workers,
+	    b->conf.durable ? "" : ", NOT durable");
+	if (unaligned > 0)
+		fprintf(stderr,
+		    "hanko: %llu signed messages have a From domain not "
+		    "aligned with d=: receivers will not count their "
+		    "signatures for DMARC\n",
+		    (unsigned long long)unaligned);
 	if (s->failed > 0)
 		fprintf(stderr,
 		    "hanko: failed messages and their reasons are "
@@ -253,7 +330,7 @@ summary(const struct batch *b, const struct spool_stats *s)
 }
 
 static int
-write_stats(const struct batch *b, const struct spool_stats *s)
+write_stats(struct batch *b, const struct spool_stats *s)
 {
 	double secs = s->seconds > 0 ? s->seconds : 1e-9;
 	FILE *f;
@@ -268,12 +345,13 @@ write_stats(const struct batch *b, const struct spool_stats *s)
 	    "{\"signed\":%llu,\"failed\":%llu,\"left\":%llu,"
 	    "\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
 	    "\"bytes_in\":%llu,\"bytes_out\":%llu,\"workers\":%u,"
-	    "\"io\":\"%s\",\"durable\":%s}\n",
+	    "\"io\":\"%s\",\"durable\":%s,\"unaligned\":%llu}\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
 	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
 	    (double)s->bytes_in / secs / 1e6, (unsigned long long)s->bytes_in,
 	    (unsigned long long)s->bytes_out, b->conf.workers,
-	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false");
+	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false",
+	    (unsigned long long)atomic_load(&b->unaligned));
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
@@ -313,14 +391,17 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	static char failed[PATH_MAX];
 	struct spool_conf *c = &b->conf;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int r;
+	char err[512];
 
 	if (b->o->failed == NULL) {
 		snprintf(failed, sizeof(failed), "%s/failed", spool);
 		b->o->failed = failed;
 	}
-	if ((r = load_table_keys(b)) != 0)
-		return r;
+	if ((b->keys = load_table_keys(
+	         b->o->kt, b->o->allow_unsafe, err, sizeof(err))) == NULL) {
+		cli_err("%s", err);
+		return CLI_EX_CONFIG;
+	}
 	b->work.ctx = b;
 	b->work.worker_new = bworker_new;
 	b->work.worker_free = bworker_free;
@@ -368,41 +449,84 @@ runner_start(struct batch *b, struct spool_runner **r)
 	return 0;
 }
 
-/* SIGHUP: reread tables and keys between passes, then a fresh runner. */
+/* What a SIGHUP reloads, loaded beside what is in use. */
+struct keyset {
+	struct cli_keytable *kt;
+	struct cli_signtable *st;
+	struct cli_keymap *keys;
+	struct dkim_privkey pk[MAX_CONFS]; /* the -k keys */
+};
+
+static void
+keyset_free(struct keyset *k)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_CONFS; i++)
+		if (k->pk[i].pk != NULL)
+			dkim_privkey_fini(&k->pk[i]);
+	cli_keymap_free(k->keys);
+	cli_signtable_free(k->st);
+	cli_keytable_free(k->kt);
+}
+
+static bool
+keyset_load(
+    const struct cli_sign_opts *o, struct keyset *k, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (o->key_table != NULL &&
+	    (cli_keytable_load(o->key_table, &k->kt, err, errlen) != 0 ||
+	        cli_signtable_load(o->sign_table, k->kt, &k->st, err, errlen) !=
+	            0))
+		return false;
+	for (i = 0; i < o->nconfs; i++)
+		if (cli_key_load(o->specs[i].path, o->allow_unsafe, &k->pk[i],
+		        err, errlen) != 0)
+			return false;
+	k->keys = load_table_keys(k->kt, o->allow_unsafe, err, errlen);
+	return k->keys != NULL;
+}
+
+/*
+ * SIGHUP: reread tables and keys between passes. Only when all of them
+ * load do they replace the ones in use (and a fresh runner drops the
+ * workers' '%' keys); otherwise the error is logged and signing goes on
+ * with what was loaded before, so a typo in a KeyTable does not stop the
+ * mail.
+ */
 static int
 reload(struct batch *b, struct spool_runner **r)
 {
 	struct cli_sign_opts *o = b->o;
-	char err[256];
+	struct keyset k, old;
+	char err[512];
 	size_t i;
-	int ex;
 
 	reload_flag = 0;
+	memset(&k, 0, sizeof(k));
+	if (!keyset_load(o, &k, err, sizeof(err))) {
+		keyset_free(&k);
+		cli_err("reload failed, still signing with the keys and tables "
+		        "loaded before: %s",
+		    err);
+		return 0;
+	}
 	spool_runner_free(*r);
 	*r = NULL;
-	cli_keymap_free(b->keys);
-	b->keys = NULL;
-	if (o->kt != NULL) {
-		cli_signtable_free(o->st);
-		cli_keytable_free(o->kt);
-		o->st = NULL;
-		o->kt = NULL;
-		if (cli_keytable_load(o->key_table, &o->kt, err, sizeof(err)) !=
-		        0 ||
-		    cli_signtable_load(
-		        o->sign_table, o->kt, &o->st, err, sizeof(err)) != 0) {
-			cli_err("reload: %s", err);
-			return CLI_EX_CONFIG;
-		}
-	}
+	memset(&old, 0, sizeof(old));
+	old.kt = o->kt;
+	old.st = o->st;
+	old.keys = b->keys;
+	o->kt = k.kt;
+	o->st = k.st;
+	b->keys = k.keys;
 	for (i = 0; i < o->nconfs; i++) {
-		dkim_privkey_fini(&o->keys[i]);
-		if ((ex = cli_key_load(
-		         o->specs[i].path, o->allow_unsafe, &o->keys[i])) != 0)
-			return ex;
+		old.pk[i] = o->keys[i];
+		o->keys[i] = k.pk[i];
 	}
-	if ((ex = load_table_keys(b)) != 0)
-		return ex;
+	keyset_free(&old);
 	cli_warn("reloaded keys and tables");
 	return runner_start(b, r);
 }
@@ -457,6 +581,8 @@ cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	int ex, err;
 
 	memset(&b, 0, sizeof(b));
+	atomic_init(&b.unaligned, 0);
+	atomic_flag_clear(&b.warned);
 	memset(&s, 0, sizeof(s));
 	b.e = e;
 	b.o = o;

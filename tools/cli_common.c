@@ -144,55 +144,71 @@ cli_write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * The file must be a regular file: a FIFO or a device at a key path would
+ * block the reader or feed it endless bytes. Symbolic links are followed
+ * (operators link one key under several names, or into a secrets mount);
+ * the checks apply to the file the link leads to.
+ */
 static int
-key_perm_check(int fd, const char *path, bool allow_unsafe)
+key_perm_check(
+    int fd, const char *path, bool allow_unsafe, char *err, size_t errlen)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) != 0) {
-		cli_err("%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "key %s: %s", path, strerror(errno));
 		return CLI_EX_NOINPUT;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		cli_err("%s: not a regular file", path);
+		snprintf(err, errlen, "key %s is not a regular file", path);
 		return CLI_EX_NOINPUT;
 	}
 	if ((st.st_mode & 0066) != 0 && !allow_unsafe) {
-		cli_err("%s: private key is accessible by group or others "
-		        "(mode %04o); run 'chmod 600 %s' or pass "
-		        "--allow-unsafe-key-perms",
-		    path, (unsigned)(st.st_mode & 07777), path);
+		snprintf(err, errlen,
+		    "key %s refused: accessible by group or others (mode "
+		    "%04o); chmod 600 it or pass --allow-unsafe-key-perms",
+		    path, (unsigned)(st.st_mode & 07777));
 		return CLI_EX_NOPERM;
 	}
 	return 0;
 }
 
+/*
+ * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+ * writer, and a file under a lease would wait for the lease to break.
+ * Neither ever happens to a key, so not waiting costs nothing.
+ */
 int
-cli_key_load(const char *path, bool allow_unsafe, struct dkim_privkey *out)
+cli_key_load(const char *path, bool allow_unsafe, struct dkim_privkey *out,
+    char *err, size_t errlen)
 {
-	char err[160];
+	char kerr[160];
 	uint8_t *data = NULL;
 	size_t len = 0;
 	int fd, r;
 	dkim_res dr;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		cli_err("cannot open key %s: %s", path, strerror(errno));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open key %s: %s", path,
+		    strerror(errno));
 		return CLI_EX_NOINPUT;
 	}
-	if ((r = key_perm_check(fd, path, allow_unsafe)) == 0 &&
+	if ((r = key_perm_check(fd, path, allow_unsafe, err, errlen)) == 0 &&
 	    (r = cli_read_fd(fd, 1 << 20, &data, &len)) != 0) {
-		cli_err("cannot read key %s: %s", path, strerror(-r));
+		snprintf(err, errlen, "cannot read key %s: %s", path,
+		    r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
 		r = CLI_EX_NOINPUT;
 	}
 	close(fd);
 	if (r != 0)
 		return r;
-	dr = dkim_privkey_load(span_make(data, len), out, err, sizeof(err));
+	dr = dkim_privkey_load(span_make(data, len), out, kerr, sizeof(kerr));
 	OPENSSL_cleanse(data, len);
 	free(data);
 	if (dr != DKIM_OK) {
-		cli_err("%s: %s", path, err);
+		snprintf(err, errlen, "key %s: %s", path, kerr);
 		return CLI_EX_CONFIG;
 	}
 	if (out->type == DKIM_KEY_RSA && out->bits < 2048)

@@ -1,6 +1,7 @@
 #include "cli_keymap.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +100,8 @@ grow(struct cli_keymap *m)
 }
 
 const struct dkim_privkey *
-cli_keymap_load(struct cli_keymap *m, const char *path, bool allow_unsafe)
+cli_keymap_load(struct cli_keymap *m, const char *path, bool allow_unsafe,
+    char *err, size_t errlen)
 {
 	struct slot *s = probe(m, path), fresh;
 
@@ -107,8 +109,9 @@ cli_keymap_load(struct cli_keymap *m, const char *path, bool allow_unsafe)
 		return s->key;
 	fresh.path = strdup(path);
 	fresh.key = calloc(1, sizeof(*fresh.key));
+	snprintf(err, errlen, "out of memory loading key %s", path);
 	if (fresh.path == NULL || fresh.key == NULL ||
-	    cli_key_load(path, allow_unsafe, fresh.key) != 0 ||
+	    cli_key_load(path, allow_unsafe, fresh.key, err, errlen) != 0 ||
 	    ((m->n + 1) * 2 > m->cap && !grow(m))) {
 		if (fresh.key != NULL && fresh.key->pk != NULL)
 			dkim_privkey_fini(fresh.key);

@@ -23,11 +23,12 @@ void cli_keymap_free(struct cli_keymap *m);
 const struct dkim_privkey *cli_keymap_find(
     const struct cli_keymap *m, const char *path);
 /*
- * Load path (with the permission check) unless the map has it already.
- * Returns the key, or NULL with the error printed.
+ * Load path (as cli_key_load() does) unless the map has it already.
+ * Returns the key, or NULL with the reason in err. A failure is not
+ * remembered: the next call tries the file again.
  */
-const struct dkim_privkey *cli_keymap_load(
-    struct cli_keymap *m, const char *path, bool allow_unsafe);
+const struct dkim_privkey *cli_keymap_load(struct cli_keymap *m,
+    const char *path, bool allow_unsafe, char *err, size_t errlen);
 size_t cli_keymap_count(const struct cli_keymap *m);
 
 #endif

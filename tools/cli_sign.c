@@ -12,10 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpsl.h>
+
 #include "cli_sign.h"
 #include "cli_table.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
+#include "core/hdr.h"
 
 static const char sign_usage[] =
     "usage: hanko sign [KEYS] [OPTIONS] < message > signed\n"
@@ -38,6 +41,8 @@ static const char sign_usage[] =
     "  --time T                   use T as the signing time (t=)\n"
     "  --max-size BYTES           largest message accepted (default 64 MiB)\n"
     "  --allow-unsafe-key-perms   accept keys readable by group or others\n"
+    "  --require-aligned          refuse mail whose From domain is not aligned\n"
+    "                             with any d= (DMARC relaxed alignment)\n"
     "BATCH (sign every file in SPOOL_DIR, hand each off to OUT_DIR once):\n"
     "  -j, --jobs N               worker threads (default: CPUs online)\n"
     "  --failed DIR               unsignable messages + NAME.reason\n"
@@ -59,6 +64,7 @@ enum {
 	OPT_TIME,
 	OPT_MAXSIZE,
 	OPT_UNSAFE,
+	OPT_REQALIGNED,
 };
 
 static const struct option sign_longopts[] = {
@@ -77,6 +83,7 @@ static const struct option sign_longopts[] = {
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
 	{ "allow-unsafe-key-perms", no_argument, NULL, OPT_UNSAFE },
+	{ "require-aligned", no_argument, NULL, OPT_REQALIGNED },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "failed", required_argument, NULL, CLI_OPT_FAILED },
 	{ "io", required_argument, NULL, CLI_OPT_IO },
@@ -153,15 +160,18 @@ add_key(struct cli_sign_opts *o, const char *path)
 static int
 load_keys(struct cli_sign_opts *o)
 {
+	char err[512];
 	size_t i;
 	int r;
 
 	for (i = 0; i < o->nconfs; i++) {
 		struct dkim_sign_conf *c = &o->confs[i];
 
-		if ((r = cli_key_load(
-		         o->specs[i].path, o->allow_unsafe, &o->keys[i])) != 0)
+		if ((r = cli_key_load(o->specs[i].path, o->allow_unsafe,
+		         &o->keys[i], err, sizeof(err))) != 0) {
+			cli_err("%s", err);
 			return r;
+		}
 		*c = o->base;
 		c->domain = span_cstr(o->specs[i].domain);
 		c->selector = span_cstr(o->specs[i].selector);
@@ -229,6 +239,9 @@ parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
 	case OPT_UNSAFE:
 		o->allow_unsafe = true;
 		return 0;
+	case OPT_REQALIGNED:
+		o->require_aligned = true;
+		return 0;
 	case OPT_MAXSIZE:
 		if (!cli_parse_u64(arg, &o->max_size) || o->max_size == 0)
 			break;
@@ -260,12 +273,16 @@ load_tables(struct cli_sign_opts *o)
 	return 0;
 }
 
-/* The SigningTable keys for this From address, loaded on demand. */
+/*
+ * The SigningTable keys for this From address, loaded on demand. A From
+ * domain that cannot name a key is the message's fault (EX_DATAERR); a
+ * key that cannot be loaded is the configuration's.
+ */
 static int
 table_confs(struct cli_sign_opts *o, span from, size_t *nconfs)
 {
 	struct cli_key_ref *refs = o->refs;
-	char addr[512];
+	char addr[512], err[512];
 	size_t n, i, k = o->nconfs;
 	int r;
 
@@ -273,14 +290,21 @@ table_confs(struct cli_sign_opts *o, span from, size_t *nconfs)
 		return 0;
 	memcpy(addr, from.p, from.len);
 	addr[from.len] = '\0';
-	n = cli_signtable_match(
-	    o->st, o->kt, addr, o->multiple, refs, MAX_CONFS - k);
+	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, refs,
+	    MAX_CONFS - k, err, sizeof(err));
+	if (n == 0 && err[0] != '\0') {
+		cli_err("message not signed: %s", err);
+		return CLI_EX_DATAERR;
+	}
 	for (i = 0; i < n; i++, k++) {
 		struct dkim_sign_conf *c = &o->confs[k];
 
-		if ((r = cli_key_load(
-		         refs[i].keypath, o->allow_unsafe, &o->keys[k])) != 0)
+		if ((r = cli_key_load(refs[i].keypath, o->allow_unsafe,
+		         &o->keys[k], err, sizeof(err))) != 0) {
+			cli_err("%s", err);
+			*nconfs = k;
 			return r;
+		}
 		*c = o->base;
 		c->domain = span_cstr(refs[i].domain);
 		c->selector = span_cstr(refs[i].selector);
@@ -313,6 +337,32 @@ res_exit(dkim_res r)
 	return CLI_EX_SOFTWARE;
 }
 
+/*
+ * A signature DMARC will not align with the From domain passes DKIM and
+ * still fails DMARC at the receiver: say so, or refuse the message.
+ */
+static int
+check_aligned(const struct cli_sign_opts *o, span from, size_t nconfs)
+{
+	span d = o->confs[0].domain, fd = hdr_addr_domain(from);
+
+	if (dkim_sign_aligned(o->confs, nconfs, from, o->psl))
+		return 0;
+	if (fd.len > 200)
+		fd.len = 200;
+	if (o->require_aligned) {
+		cli_err("message not signed: its From domain %.*s is not "
+		        "aligned with d=%.*s (--require-aligned)",
+		    (int)fd.len, (const char *)fd.p, (int)d.len,
+		    (const char *)d.p);
+		return CLI_EX_DATAERR;
+	}
+	cli_warn("From domain %.*s is not aligned with d=%.*s: the "
+	         "signature passes DKIM but not DMARC",
+	    (int)fd.len, (const char *)fd.p, (int)d.len, (const char *)d.p);
+	return 0;
+}
+
 /* Sign one message held in memory; writes the result to stdout. */
 static int
 sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
@@ -338,6 +388,8 @@ sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
 		goto done;
 	}
 	if (o->st != NULL && (ex = table_confs(o, from, &nconfs)) != 0)
+		goto done;
+	if (nconfs > 0 && (ex = check_aligned(o, from, nconfs)) != 0)
 		goto done;
 	if (nconfs == 0) {
 		cli_warn("no SigningTable entry for %.*s; message passed "
@@ -372,6 +424,7 @@ sign_opts_fini(struct cli_sign_opts *o)
 		dkim_privkey_fini(&o->keys[i]);
 	cli_signtable_free(o->st);
 	cli_keytable_free(o->kt);
+	psl_free(o->psl);
 }
 
 static int
@@ -406,6 +459,8 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 	}
 	if ((r = load_tables(o)) != 0 || (r = load_keys(o)) != 0)
 		return r;
+	/* The system's list, else libpsl's built-in one; else a fallback. */
+	o->psl = psl_latest(NULL);
 	if (!o->fixed_time)
 		o->now = (uint64_t)time(NULL);
 	return 0;

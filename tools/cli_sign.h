@@ -17,6 +17,8 @@
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
 
+struct psl_ctx_st;
+
 #define MAX_CONFS 16
 #define MAX_NAMES 64
 
@@ -31,6 +33,8 @@ struct cli_sign_opts {
 	span headers[MAX_NAMES], oversign[MAX_NAMES];
 	const char *domain, *selector, *key_table, *sign_table;
 	bool allow_unsafe, multiple, fixed_time;
+	bool require_aligned;   /* refuse mail DMARC would not align */
+	struct psl_ctx_st *psl; /* for alignment; NULL if none could load */
 	uint64_t now, max_size;
 	struct cli_keytable *kt;
 	struct cli_signtable *st;

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hdr.h"
+#include "core/span.h"
+
 /* One non-empty line of a flat data set: key, then the rest as value. */
 struct tline {
 	char *key;
@@ -557,10 +560,48 @@ reptoken(char *out, size_t cap, const char *in, const char *sub)
 	return true;
 }
 
-/* Fill one key reference for a matched line; false if it cannot be. */
+/*
+ * The reason a From domain was not used, with the domain shown in
+ * printable ASCII only: it goes to a terminal and into a reason file.
+ */
+static void
+why_not_host(char *why, size_t whylen, const char *domain)
+{
+	char shown[104];
+	size_t i;
+
+	for (i = 0; i < sizeof(shown) - 4 && domain[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)domain[i];
+
+		shown[i] = domain[i];
+		if (c <= ' ' || c >= 0x7f || c == '"')
+			shown[i] = '?';
+	}
+	snprintf(
+	    shown + i, sizeof(shown) - i, "%s", domain[i] != '\0' ? "..." : "");
+	snprintf(why, whylen,
+	    "From domain \"%s\" is not a host name; it cannot stand for %% "
+	    "in the key tables",
+	    shown);
+}
+
+/* Does the line (or its KeyTable entry) take the From domain? */
+static bool
+uses_from_domain(const struct sent *s, const struct cli_key_entry *k)
+{
+	return strcmp(s->keyname, "%") == 0 || strchr(s->signer, '%') != NULL ||
+	    (k != NULL && strcmp(k->domain, "%") == 0);
+}
+
+/*
+ * Fill one key reference for a matched line; false if it cannot be. The
+ * From domain is message content: it becomes part of a file name, d= and
+ * i= only when it is a host name, so "a@../../etc/x" cannot lead the key
+ * path out of its directory, nor a U-label give one domain two files.
+ */
 static bool
 ref_fill(const struct sent *s, const struct cli_keytable *kt,
-    const char *domain, struct cli_key_ref *r)
+    const char *domain, struct cli_key_ref *r, char *why, size_t whylen)
 {
 	const struct cli_key_entry *k;
 	const char *d;
@@ -569,6 +610,11 @@ ref_fill(const struct sent *s, const struct cli_keytable *kt,
 		k = keytable_find(kt, domain);
 	else
 		k = keytable_find(kt, s->keyname);
+	if (uses_from_domain(s, k) && !hdr_domain_is_host(span_cstr(domain))) {
+		if (why != NULL && why[0] == '\0')
+			why_not_host(why, whylen, domain);
+		return false;
+	}
 	if (k == NULL)
 		return false;
 	d = strcmp(k->domain, "%") == 0 ? domain : k->domain;
@@ -613,13 +659,16 @@ struct match {
 	bool multiple;
 	struct cli_key_ref *out;
 	size_t maxout, n;
+	char *why;
+	size_t whylen;
 };
 
 /* Record a matched line; true when the search should stop. */
 static bool
 match_emit(struct match *m, const struct sent *s)
 {
-	if (m->n < m->maxout && ref_fill(s, m->kt, m->domain, &m->out[m->n]))
+	if (m->n < m->maxout &&
+	    ref_fill(s, m->kt, m->domain, &m->out[m->n], m->why, m->whylen))
 		m->n++;
 	return m->n >= m->maxout || (!m->multiple && m->n > 0);
 }
@@ -672,12 +721,22 @@ match_plain(struct match *m, const char *user, const char *domain)
 size_t
 cli_signtable_match(const struct cli_signtable *st,
     const struct cli_keytable *kt, const char *from_addr, bool multiple,
-    struct cli_key_ref *out, size_t maxout)
+    struct cli_key_ref *out, size_t maxout, char *why, size_t whylen)
 {
 	char user[512], domain[CLI_DOMAIN_MAX], addr[1024];
-	struct match m = { st, kt, domain, multiple, out, maxout, 0 };
+	struct match m = { .st = st,
+		.kt = kt,
+		.domain = domain,
+		.multiple = multiple,
+		.out = out,
+		.maxout = maxout,
+		.why = why,
+		.whylen = whylen };
 	const char *at = strrchr(from_addr, '@');
 	size_t ulen;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
 
 	if (at == NULL || maxout == 0)
 		return 0;

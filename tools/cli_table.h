@@ -4,7 +4,8 @@
  * SYNOPSIS
  *	cli_keytable_load("/etc/opendkim/KeyTable", &kt, err, sizeof(err));
  *	cli_signtable_load("refile:/etc/opendkim/SigningTable", kt, &st, ...);
- *	n = cli_signtable_match(st, kt, "user@example.com", multi, refs, 4);
+ *	n = cli_signtable_match(st, kt, "u@example.com", multi, refs, 4,
+ *	    why, sizeof(why));
  * DESCRIPTION
  *	Reads the flat-file forms of OpenDKIM's KeyTable and SigningTable
  *	(opendkim.conf(5), opendkim(8) "DATA SETS"), so --key-table and
@@ -19,6 +20,10 @@
  *	replaced by the signing domain. OpenDKIM's inline PEM or base64 keys
  *	are rejected at load time with a clear message. Key names are case
  *	sensitive; the first line wins for a repeated name.
+ *
+ *	The From domain stands for '%' only when it is a host name (LDH
+ *	labels, RFC 5321 §4.1.2): a path built from message content must
+ *	not leave its directory.
  *
  *	SigningTable:	pattern  keyname[:signer]
  *	"refile:PATH": patterns are matched against the whole From address,
@@ -98,11 +103,13 @@ void cli_signtable_free(struct cli_signtable *st);
  * (local@domain, already extracted), in table order; at most one unless
  * multiple. Fills out[0..n) with n <= maxout and returns n; 0 when
  * nothing matches or from_addr has no '@'. A match whose key cannot be
- * resolved (keyname "%" without such an entry, or a domain too long) is
- * skipped.
+ * resolved (keyname "%" without such an entry) is skipped. So is a match
+ * that would put a From domain that is not a host name (hdr.h
+ * hdr_domain_is_host) into a key name, d=, a key path or i=; why (may be
+ * NULL) then says so, and is "" otherwise.
  */
 size_t cli_signtable_match(const struct cli_signtable *st,
     const struct cli_keytable *kt, const char *from_addr, bool multiple,
-    struct cli_key_ref *out, size_t maxout);
+    struct cli_key_ref *out, size_t maxout, char *why, size_t whylen);
 
 #endif

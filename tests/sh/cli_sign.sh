@@ -1,7 +1,8 @@
 #!/bin/sh
 # hanko sign in filter mode, end to end: output framing, line endings,
 # dual signing, header lists, canonicalizations, exit codes, key checks,
-# RFC 8463 byte-exact reproduction, OpenDKIM tables; and hanko keygen.
+# RFC 8463 byte-exact reproduction, OpenDKIM tables (and their reload by
+# SIGHUP in --watch mode); and hanko keygen.
 . "$(dirname "$0")/../lib.sh"
 
 V=$TOP/tests/vectors/dkim
@@ -270,6 +271,115 @@ check_exit "KeyTable with a relative key path: 78" 78 \
 chmod 644 "$T/keys/hanko.example.private"
 check_exit "table: unsafe key mode refused: 77" 77 \
     tsign "refile:$T/SigningTable.pct" alice@hanko.example
+
+# --- DMARC alignment of d= with the From domain ---------------------------
+amsg() { sed "s/^From: .*/From: A <a@$1>/" "$T/lf.eml"; }
+# alsign FROM-DOMAIN ARGS...: filter mode; $T/al.eml, $T/al.err, rc
+alsign() {
+	_f=$1; shift
+	amsg "$_f" | "$HANKO" sign --time $TS "$@" >"$T/al.eml" 2>"$T/al.err"
+	rc=$?
+}
+for p in hanko.example:hanko.example news.hanko.example:hanko.example \
+    hanko.example:mail.hanko.example news.hanko.example:mail.hanko.example; do
+	alsign "${p%%:*}" -d "${p#*:}" -s ed -k "$ED"
+	check "From ${p%%:*}, d=${p#*:}: aligned, signed without a warning" \
+	    sh -c "test $rc -eq 0 && test ! -s '$T/al.err' && test -s '$T/al.eml'"
+done
+alsign other.example -d hanko.example -s ed -k "$ED"
+check "From other.example, d=hanko.example: signed (exit 0)" \
+    sh -c "test $rc -eq 0 && grep -q '^DKIM-Signature:' '$T/al.eml'"
+check "unaligned: the warning names both domains" \
+    grep -q 'warning: From domain other.example is not aligned with d=hanko.example' "$T/al.err"
+alsign other.example -d hanko.example -s ed -k "$ED" --require-aligned
+check "--require-aligned: unaligned refused with 65" test $rc -eq 65
+check "--require-aligned: nothing on stdout" test ! -s "$T/al.eml"
+check "--require-aligned: says why" \
+    grep -q 'not signed.*other.example is not aligned with d=hanko.example' "$T/al.err"
+alsign hanko.example.net -d hanko.example -s ed -k "$ED" --require-aligned
+check "--require-aligned: hanko.example.net is not within hanko.example" test $rc -eq 65
+alsign other.example -d hanko.example -s ed -k "$ED" -d other.example -s rsa \
+    -k "$RSA" --require-aligned
+check "--require-aligned: one aligned signature of two is enough" \
+    sh -c "test $rc -eq 0 && test ! -s '$T/al.err'"
+check "sign --help lists --require-aligned" sh -c \
+    "'$HANKO' sign --help | grep -q -- --require-aligned"
+
+A=$T/align
+mkdir -p "$A/spool" "$A/out"
+for i in 1 2 3; do amsg hanko.example >"$A/spool/good$i"; done
+amsg other.example >"$A/spool/odd1"
+amsg news.other.example >"$A/spool/odd2"
+cp -r "$A/spool" "$A/spool2"
+"$HANKO" sign -d hanko.example -s ed -k "$ED" --time $TS \
+    --stats-json "$A/stats.json" "$A/spool" "$A/out" 2>"$A/err"
+check "batch: unaligned messages are signed too (exit 0)" \
+    sh -c "test $? -eq 0 && test \$(ls '$A/out' | wc -l) -eq 5"
+check "batch: the summary counts them" grep -q 'signed 5, failed 0, left 0, unaligned 2 ' "$A/err"
+check "batch: one warning, not one per message" \
+    test "$(grep -c 'warning: From domain .* is not aligned' "$A/err")" -eq 1
+check "batch: --stats-json has unaligned" grep -q '"unaligned":2' "$A/stats.json"
+rm -rf "$A/out"
+"$HANKO" sign -d hanko.example -s ed -k "$ED" --time $TS --require-aligned \
+    "$A/spool2" "$A/out" 2>"$A/err"
+check "batch --require-aligned: exit 1" test $? -eq 1
+check "batch --require-aligned: the aligned ones are signed" \
+    test "$(ls "$A/out" | wc -l)" -eq 3
+for f in odd1 odd2; do
+	check "batch --require-aligned: $f failed with the reason" \
+	    grep -q 'not aligned with d=hanko.example (--require-aligned)' \
+	    "$A/spool2/failed/$f.reason"
+done
+
+# --- --watch with tables: SIGHUP reloads, a broken reload changes nothing --
+W=$T/watch
+mkdir -p "$W/spool" "$W/out"
+cp "$RSA" "$W/loose.private"; chmod 644 "$W/loose.private"
+printf 'k hanko.example:ed:%s\n' "$ED" >"$W/KeyTable"
+printf '*@hanko.example k\n' >"$W/SigningTable"
+"$HANKO" sign --key-table "$W/KeyTable" --signing-table \
+    "refile:$W/SigningTable" --time $TS --watch "$W/spool" "$W/out" \
+    2>"$W/err" &
+wpid=$!
+drop() {	# drop NAME: a message renamed into the spool
+	sed "s/^Subject: .*/Subject: $1/" "$T/lf.eml" >"$W/spool/.$1"
+	mv "$W/spool/.$1" "$W/spool/$1"
+}
+waitfor() {	# waitfor CMD...: up to 10 s for CMD to succeed
+	_n=0
+	while [ $_n -lt 100 ] && ! "$@" 2>/dev/null; do
+		sleep 0.1; _n=$((_n + 1)); done
+	"$@" 2>/dev/null
+}
+hup() {	# hup N: SIGHUP, then wait for the Nth reload message
+	kill -HUP $wpid
+	waitfor test "$(grep -c 'reload' "$W/err")" -ge "$1"
+}
+drop m1
+waitfor test -f "$W/out/m1"
+check "--watch with tables: signs with the table's key" test "$(tag 1 s "$W/out/m1")" = ed
+echo "broken-line-without-value" >>"$W/KeyTable"
+hup 1
+check "SIGHUP with a broken KeyTable: the error is logged" \
+    grep -q 'reload failed.*KeyTable.*missing value' "$W/err"
+check "SIGHUP with a broken KeyTable: still running" kill -0 $wpid
+drop m2
+waitfor test -f "$W/out/m2"
+check "broken KeyTable: signing goes on with the keys loaded before" \
+    test "$(tag 1 s "$W/out/m2")" = ed
+printf 'k hanko.example:rsa:%s\n' "$W/loose.private" >"$W/KeyTable"
+hup 2
+check "SIGHUP with a key of loose permissions: logged, still running" \
+    sh -c "grep -q 'reload failed.*loose.private.*group or others' '$W/err' && kill -0 $wpid"
+printf 'k hanko.example:rsa:%s\n' "$RSA" >"$W/KeyTable"
+hup 3
+check "SIGHUP with a good KeyTable: reloaded" grep -q 'reloaded keys' "$W/err"
+drop m3
+waitfor test -f "$W/out/m3"
+check "after the reload the new key signs" test "$(tag 1 s "$W/out/m3")" = rsa
+kill -TERM $wpid
+wait $wpid
+check "--watch: SIGTERM after the reloads exits 0" test $? -eq 0
 
 # --- keygen ----------------------------------------------------------------
 for a in ed25519 rsa; do

@@ -214,6 +214,77 @@ if [ $rc -le 1 ]; then
 	fi
 fi
 
+# From domains against a KeyTable path with '%': the From domain is
+# message content and must never lead the path out of its directory
+# (a key there would sign, a FIFO there would hang the signer), and a
+# FIFO at a path a legitimate domain names must not hang it either. Filter
+# mode and batch mode; the good messages of the same batch are signed.
+K=$T/pct
+mkdir -p "$K/keys" "$K/elsewhere"
+cp "$T/ed.private" "$K/keys/hanko.example.private"
+cp "$T/ed.private" "$K/elsewhere/x.private"
+chmod 600 "$K/keys/hanko.example.private" "$K/elsewhere/x.private"
+mkfifo "$K/keys/fifo.example.private" "$K/fifo.private"
+printf 'pct %%:ed:%s/keys/%%.private\n' "$K" >"$K/KeyTable"
+printf '* pct\n' >"$K/SigningTable"
+pmsg() { printf 'From: Alice <alice@%s>\nTo: b@recipient.example\nSubject: pct\n\nbody\n' "$1"; }
+# prun OUT ERR ARGS...: hanko sign with the tables, killed if it hangs
+prun() {
+	_o=$1; _e=$2; shift 2
+	timeout -k 5 20 "$HANKO" sign --key-table "$K/KeyTable" \
+	    --signing-table "refile:$K/SigningTable" --time 1700000000 \
+	    "$@" >"$_o" 2>"$_e"
+	rc=$?
+}
+for d in ../elsewhere/x ../fifo hanko.example/../../elsewhere/x \
+    'x/y' '..' 'HANKO.EXAMPLE/../../elsewhere/x'; do
+	pmsg "$d" >"$T/pm"
+	prun "$T/so" "$T/se" <"$T/pm"
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		nok "filter: From domain $d: hung"
+	elif [ $rc -eq 65 ] && [ ! -s "$T/so" ] &&
+	    grep -q 'not a host name' "$T/se"; then
+		ok "filter: From domain $d: refused (65), says it is not a host name"
+	else
+		nok "filter: From domain $d: exit $rc, want 65 and a reason"
+		head -3 "$T/se" | sed 's/^/#   /'
+	fi
+done
+pmsg fifo.example >"$T/pm"
+prun "$T/so" "$T/se" <"$T/pm"
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then nok "filter: FIFO at the key path: hung"
+elif [ $rc -eq 66 ] && [ ! -s "$T/so" ] && grep -q 'not a regular file' "$T/se"; then
+	ok "filter: FIFO at the key path: refused (66), not a regular file"
+else
+	nok "filter: FIFO at the key path: exit $rc, want 66"
+	head -3 "$T/se" | sed 's/^/#   /'
+fi
+pmsg hanko.example >"$T/pm"
+prun "$T/so" "$T/se" <"$T/pm"
+check "filter: a good From domain is still signed with its % key" \
+    sh -c "test $rc -eq 0 && grep -q '^DKIM-Signature:.*d=hanko.example' '$T/so'"
+
+mkdir -p "$K/spool" "$K/out"
+pmsg hanko.example >"$K/spool/good1"
+pmsg ../elsewhere/x >"$K/spool/traverse"
+pmsg ../fifo >"$K/spool/traverse-fifo"
+pmsg fifo.example >"$K/spool/fifo"
+pmsg hanko.example >"$K/spool/good2"
+prun "$T/bo" "$T/be" -j 2 "$K/spool" "$K/out"
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	nok "batch with hostile % domains: hung"
+else
+	check "batch with hostile % domains: exit 1 (some failed)" test $rc -eq 1
+	check "batch: the good messages are signed" \
+	    sh -c "test -f '$K/out/good1' && test -f '$K/out/good2'"
+	for f in traverse traverse-fifo; do
+		check "batch: $f failed, reason: not a host name" \
+		    grep -q 'not a host name' "$K/spool/failed/$f.reason"
+	done
+	check "batch: FIFO at the key path failed, reason: not a regular file" \
+	    grep -q 'not a regular file' "$K/spool/failed/fifo.reason"
+fi
+
 # Batch mode: every hostile input above through the spool pipeline at
 # once. Each must end up signed in OUT (ending with its own bytes) or,
 # unchanged, in the failed directory with a non-empty NAME.reason; none

@@ -72,4 +72,73 @@ cat "$T"/spool/.hanko-failed/*.reason "$T"/spool/failed/*.reason \
 check "batch with a broken key: the marker is not echoed" \
     sh -c "! grep -q HANKOSECRETMARKER '$T/o' '$T/e' '$T/reasons'"
 leaks "batch" "$T/o" "$T/e" "$T/reasons"
+# Batch mode with '%' keys: every way a key can fail to load reaches the
+# message's reason file, naming the key file and the cause (never a byte
+# of it), instead of "no SigningTable key".
+K=$T/pk
+mkdir -p "$K/keys/dir.example.private" "$K/spool" "$K/out"
+cp "$T/rsa.private" "$K/keys/loose.example.private"
+chmod 644 "$K/keys/loose.example.private"
+cp "$T/bad.private" "$K/keys/bad.example.private"
+mkfifo "$K/keys/fifo.example.private"
+printf 'pct %%:k:%s/keys/%%.private\n' "$K" >"$K/kt"
+printf '* pct\n' >"$K/st"
+# want NAME CAUSE-REGEX: the message from NAME.example failed with a
+# reason naming its key file and the cause.
+want() {
+	_r=$K/spool/failed/$1.reason
+	if [ ! -f "$_r" ]; then
+		nok "% key $1: no reason file"; return; fi
+	if grep -q "keys/$1.example.private" "$_r" && grep -q "$2" "$_r"; then
+		ok "% key $1: reason names the file and says: $2"
+	else
+		nok "% key $1: reason \"$(cat "$_r")\" lacks the file or \"$2\""
+	fi
+}
+for d in missing loose bad dir fifo; do
+	sed "s/^From: .*/From: a@$d.example/" "$T/m" >"$K/spool/$d"
+done
+timeout -k 5 30 "$HANKO" sign --key-table "$K/kt" --signing-table \
+    "refile:$K/st" "$K/spool" "$K/out" >"$T/o" 2>"$T/e"
+check "batch with broken % keys: exit 1" test $? -eq 1
+want missing 'No such file'
+want loose 'group or others (mode 0644)'
+want bad 'cannot read private key'
+want dir 'not a regular file'
+want fifo 'not a regular file'
+cat "$K"/spool/failed/*.reason >"$T/reasons"
+check "% key reasons: none says no SigningTable key" \
+    sh -c "! grep -q 'no SigningTable key' '$T/reasons'"
+check "% key reasons: the marker is not echoed" \
+    sh -c "! grep -q HANKOSECRETMARKER '$T/reasons' '$T/o' '$T/e'"
+leaks "% key reasons" "$T/reasons" "$T/o" "$T/e"
+
+# An unreadable key: root reads any file, so run as nobody when root.
+U=$(mktemp -d "${TMPDIR:-/tmp}/hanko-unread.XXXXXX")
+mkdir -p "$U/keys" "$U/spool" "$U/out"
+cp "$T/rsa.private" "$U/keys/unread.example.private"
+chmod 600 "$U/keys/unread.example.private"
+printf 'pct %%:k:%s/keys/%%.private\n' "$U" >"$U/kt"
+printf '* pct\n' >"$U/st"
+sed "s/^From: .*/From: a@unread.example/" "$T/m" >"$U/spool/unread"
+as=
+if [ "$(id -u)" -eq 0 ]; then
+	chmod 755 "$U" "$U/keys"
+	chown -R 65534:65534 "$U/spool" "$U/out" "$U/kt" "$U/st"
+	chown 0:0 "$U/keys/unread.example.private"
+	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+	chmod 000 "$U/keys/unread.example.private"
+fi
+$as timeout -k 5 30 "$HANKO" sign --key-table "$U/kt" --signing-table \
+    "refile:$U/st" "$U/spool" "$U/out" >"$T/o" 2>"$T/e"
+check "unreadable % key: exit 1" test $? -eq 1
+if grep -q 'keys/unread.example.private.*Permission denied' \
+    "$U/spool/failed/unread.reason" 2>/dev/null; then
+	ok "% key unread: reason names the file and says Permission denied"
+else
+	nok "% key unread: reason \"$(cat "$U/spool/failed/unread.reason" 2>&1)\""
+	sed 's/^/#   /' "$T/e" | head -5
+fi
+rm -rf "$U"
 finish

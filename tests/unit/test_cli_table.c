@@ -77,7 +77,7 @@ static const char *
 first_key(const struct cli_signtable *st, const struct cli_keytable *kt,
     const char *from)
 {
-	if (cli_signtable_match(st, kt, from, false, refs, NREF) != 1)
+	if (cli_signtable_match(st, kt, from, false, refs, NREF, NULL, 0) != 1)
 		return NULL;
 	return refs[0].name;
 }
@@ -184,8 +184,9 @@ t_cli_signtable_match_plain_order(void **state)
 	assert_string_equal(
 	    first_key(st, kt, "boss@elsewhere.net"), "example.org");
 	assert_string_equal(first_key(st, kt, "other@elsewhere.net"), "any");
-	assert_int_equal(
-	    cli_signtable_match(st, kt, "no-at-sign", false, refs, NREF), 0);
+	assert_int_equal(cli_signtable_match(
+	                     st, kt, "no-at-sign", false, refs, NREF, NULL, 0),
+	    0);
 	cli_signtable_free(st);
 	cli_keytable_free(kt);
 }
@@ -232,6 +233,50 @@ t_cli_signtable_match_percent(void **state)
 	cli_keytable_free(kt);
 }
 
+/*
+ * A From domain that is not a host name never reaches a key path, d= or
+ * i=: every line that would substitute it is skipped with a reason, and
+ * a line with a fixed key still applies.
+ */
+static void
+t_cli_signtable_match_hostile_domain(void **state)
+{
+	static const char *const from[] = { "a@../../etc/x", "a@x/y", "a@..",
+		"a@.example.org", "a@example.org.", "a@_x.example.org",
+		"a@b\xc3\xbc"
+		"cher.example",
+		"a@[192.0.2.1]", "a@x\ry", NULL };
+	struct cli_keytable *kt = load_kt();
+	struct cli_signtable *st;
+	char why[160];
+	size_t i;
+
+	(void)state;
+	st = load_st(kt, "refile:", "*  any\n");
+	for (i = 0; from[i] != NULL; i++) {
+		if (cli_signtable_match(st, kt, from[i], true, refs, NREF, why,
+		        sizeof(why)) != 0)
+			fail_msg("%s: a %% key was used", from[i]);
+		if (strstr(why, "not a host name") == NULL)
+			fail_msg("%s: reason \"%s\"", from[i], why);
+		assert_null(strpbrk(why, "\r\n"));
+	}
+	cli_signtable_free(st);
+	/* Key name "%" and "%" in the signer are checked the same way. */
+	st = load_st(kt, "refile:", "*  %\n*  rsa:x@%\n*  ed\n");
+	assert_int_equal(cli_signtable_match(st, kt, "a@../u", true, refs, NREF,
+	                     why, sizeof(why)),
+	    1);
+	assert_string_equal(refs[0].name, "ed");
+	assert_non_null(strstr(why, "\"../u\""));
+	assert_int_equal(cli_signtable_match(st, kt, "a@example.org", true,
+	                     refs, NREF, why, sizeof(why)),
+	    3);
+	assert_string_equal(why, "");
+	cli_signtable_free(st);
+	cli_keytable_free(kt);
+}
+
 static void
 t_cli_signtable_match_multiple(void **state)
 {
@@ -244,18 +289,22 @@ t_cli_signtable_match_multiple(void **state)
 	    "*@example.com  rsa\n"
 	    "*@example.com  ed\n"
 	    "*              any\n");
-	n = cli_signtable_match(st, kt, "a@example.com", true, refs, NREF);
+	n = cli_signtable_match(
+	    st, kt, "a@example.com", true, refs, NREF, NULL, 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(refs[0].name, "rsa");
 	assert_string_equal(refs[1].name, "ed");
 	assert_string_equal(refs[2].name, "any");
-	assert_int_equal(
-	    cli_signtable_match(st, kt, "a@example.com", true, refs, 2), 2);
-	assert_int_equal(
-	    cli_signtable_match(st, kt, "a@example.com", false, refs, NREF), 1);
+	assert_int_equal(cli_signtable_match(
+	                     st, kt, "a@example.com", true, refs, 2, NULL, 0),
+	    2);
+	assert_int_equal(cli_signtable_match(st, kt, "a@example.com", false,
+	                     refs, NREF, NULL, 0),
+	    1);
 	cli_signtable_free(st);
 	st = load_st(kt, "", "a@example.com rsa\nexample.com ed\n* any\n");
-	n = cli_signtable_match(st, kt, "a@example.com", true, refs, NREF);
+	n = cli_signtable_match(
+	    st, kt, "a@example.com", true, refs, NREF, NULL, 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(refs[1].name, "ed");
 	cli_signtable_free(st);
@@ -281,7 +330,8 @@ t_cli_signtable_match_plain_duplicate(void **state)
 	    "a@example.COM      ed\n"
 	    "a@example.com      user\n");
 	assert_string_equal(first_key(st, kt, "a@example.com"), "rsa");
-	n = cli_signtable_match(st, kt, "A@EXAMPLE.com", true, refs, NREF);
+	n = cli_signtable_match(
+	    st, kt, "A@EXAMPLE.com", true, refs, NREF, NULL, 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(refs[0].name, "rsa");
 	assert_string_equal(refs[1].name, "sub");
@@ -341,7 +391,7 @@ check_big(const struct cli_signtable *st, const struct cli_keytable *kt,
 	char want[64];
 
 	assert_int_equal(
-	    cli_signtable_match(st, kt, from, false, refs, NREF), 1);
+	    cli_signtable_match(st, kt, from, false, refs, NREF, NULL, 0), 1);
 	snprintf(want, sizeof(want), "k%zu", i);
 	assert_string_equal(refs[0].name, want);
 	snprintf(want, sizeof(want), "s%zu", i);
@@ -378,10 +428,10 @@ t_cli_signtable_load_100k(void **state)
 	check_big(st, kt, "user@d12345.example", 12345);
 	/* A bare-domain key does not cover its subdomains. */
 	assert_int_equal(cli_signtable_match(st, kt, "user@mail.d77777.example",
-	                     true, refs, NREF),
+	                     true, refs, NREF, NULL, 0),
 	    0);
-	assert_int_equal(
-	    cli_signtable_match(st, kt, "u@d100000.example", true, refs, NREF),
+	assert_int_equal(cli_signtable_match(st, kt, "u@d100000.example", true,
+	                     refs, NREF, NULL, 0),
 	    0);
 	cli_signtable_free(st);
 	cli_keytable_free(kt);
@@ -472,6 +522,7 @@ main(void)
 		cmocka_unit_test(t_cli_signtable_match_plain_order),
 		cmocka_unit_test(t_cli_signtable_match_subdomain),
 		cmocka_unit_test(t_cli_signtable_match_percent),
+		cmocka_unit_test(t_cli_signtable_match_hostile_domain),
 		cmocka_unit_test(t_cli_signtable_match_multiple),
 		cmocka_unit_test(t_cli_signtable_match_plain_duplicate),
 		cmocka_unit_test(t_cli_signtable_load_100k),

@@ -1297,6 +1297,39 @@ t_dmarc_psl_org(void **state)
 	    "www.example.com");
 }
 
+/* Relaxed alignment as a signer checks it, with and without the list. */
+static void
+t_dmarc_psl_aligned(void **state)
+{
+	static const struct {
+		const char *from, *d;
+		bool psl, nopsl;
+	} c[] = {
+		{ "example.com", "example.com", true, true },
+		{ "news.example.com", "example.com", true, true },
+		{ "example.com", "mail.example.com", true, true },
+		{ "news.example.com", "mail.example.com", true, false },
+		{ "Example.COM.", "example.com", true, true },
+		{ "example.com", "com", false, true },
+		{ "a.example.co.uk", "b.example.co.uk", true, false },
+		{ "example.co.uk", "other.co.uk", false, false },
+		{ "badexample.com", "example.com", false, false },
+		{ "example.com", "example.net", false, false },
+		{ "", "example.com", false, false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		span from = span_cstr(c[i].from), d = span_cstr(c[i].d);
+
+		if (dmarc_psl_aligned(NULL, from, d) != c[i].nopsl)
+			fail_msg("no list: %s / %s", c[i].from, c[i].d);
+		if (psl != NULL && dmarc_psl_aligned(psl, from, d) != c[i].psl)
+			fail_msg("list: %s / %s", c[i].from, c[i].d);
+	}
+}
+
 /* ---- allocation failure ---- */
 
 static void
@@ -1415,6 +1448,7 @@ main(void)
 		T(t_dmarc_eval_rfc7489),
 		T(t_dmarc_eval_rfc7489_pct),
 		T(t_dmarc_psl_org),
+		T(t_dmarc_psl_aligned),
 		T(t_dmarc_evaluator_new_nomem),
 		T(t_dmarc_eval_nomem_sweep),
 	};

@@ -581,6 +581,41 @@ t_hdr_addr_domain_forms(void **state)
 	assert_span(hdr_addr_domain(SPAN_LIT("@x")), "x");
 }
 
+/* Host names as RFC 5321 §4.1.2 spells them; everything else refused. */
+static void
+t_hdr_domain_is_host_forms(void **state)
+{
+	static const char *const good[] = { "example.com", "a", "A-1.b2.C",
+		"xn--bcher-kva.example", "1.2.3.4", "a.b-c.d", NULL };
+	static const char *const bad[] = { "", ".", "a..b", ".a", "a.", "../x",
+		"a/b", "-a.b", "a-.b", "a.-b", "a.b-", "a_b.example",
+		"[192.0.2.1]", "a b", "a%b",
+		"b\xc3\xbc"
+		"cher.example",
+		"a\\b", "a\rb", NULL };
+	char label[80], name[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; good[i] != NULL; i++)
+		if (!hdr_domain_is_host(span_cstr(good[i])))
+			fail_msg("\"%s\" refused", good[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		if (hdr_domain_is_host(span_cstr(bad[i])))
+			fail_msg("\"%s\" accepted", bad[i]);
+	/* RFC 1035 §2.3.4: labels of 63 octets, names of 253. */
+	memset(label, 'a', 64);
+	assert_true(hdr_domain_is_host(span_make(label, 63)));
+	assert_false(hdr_domain_is_host(span_make(label, 64)));
+	for (i = 0; i < 253; i++)
+		name[i] = i % 2 == 1 ? '.' : 'a';
+	assert_true(hdr_domain_is_host(span_make(name, 253)));
+	name[253] = '.';
+	name[254] = 'a';
+	assert_false(hdr_domain_is_host(span_make(name, 255)));
+	assert_false(hdr_domain_is_host(span_make("a\0b", 3)));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -618,6 +653,7 @@ main(void)
 		T(t_hdr_addr_list_malformed),
 		T(t_hdr_addr_list_nomem),
 		T(t_hdr_addr_domain_forms),
+		T(t_hdr_domain_is_host_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
