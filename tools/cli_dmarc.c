@@ -720,7 +720,7 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	struct dmarc_outcome tmp;
 	struct buf out, arf;
 	struct authres_w w;
-	size_t k, dec;
+	size_t dec;
 	bool ok;
 	int ex = 0;
 
@@ -731,12 +731,16 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	if (s->spf_started)
 		authres_add_spf(&w, &s->sreq, spf_check_outcome(s->spf));
 	authres_add_dkim(&w, oc.res, oc.n, oc.skipped, oc.error);
-	if (s->ndoms == 0)
-		authres_add_dmarc(&w, d, s->from_domain);
-	for (k = 0; k < s->ndoms; k++)
-		authres_add_dmarc(&w, k == dec ? d : &s->outs[k],
-		    s->outs[k].from_domain.len > 0 ? s->outs[k].from_domain
-		                                   : s->doms[k]);
+	/*
+	 * One dmarc= per message, the one that decided: filters read the
+	 * first dmarc= of a field, so a pass for an innocent second author
+	 * domain must not stand beside the spoofed one's fail.
+	 */
+	authres_add_dmarc_authors(&w, d,
+	    d->from_domain.len > 0 ? d->from_domain
+	        : dec < s->ndoms   ? s->doms[dec]
+	                           : s->from_domain,
+	    s->outs, s->ndoms);
 	ok = authres_end(&w);
 	if (ok && o->json)
 		ok = buf_add_byte(&out, '{') &&

@@ -177,6 +177,35 @@ want "two From domains: each evaluated, the failing one decides" 1 \
     dmarc.author_domains.0.result=pass \
     dmarc.author_domains.1.domain=example.org \
     dmarc.author_domains.1.result=fail dmarc.disposition=none
+# One dmarc= per message, the one that decided, in the text field and in
+# the JSON copy of it: a filter that reads the first dmarc= of the field
+# must not find the innocent domain's pass there.
+mkmsg two-from-2dom "$(printf 'From: a@example.com\nFrom: b@example.org')"
+# one_dmarc NAME RESULT DOMAIN ARGS...: the text field and the JSON copy
+# of it each hold exactly one dmarc=, dmarc=RESULT with header.from=DOMAIN.
+one_dmarc() {
+	_n=$1 _r=$2 _d=$3 _bad=
+	shift 3
+	dm "$@" >"$T/t.out"
+	dm --json "$@" | "$PY" -c 'import json, sys
+print(json.loads(sys.stdin.readline())["authentication_results"])' >"$T/t.json"
+	for _f in "$T/t.out" "$T/t.json"; do
+		_c=$(grep -o 'dmarc=' "$_f" | wc -l)
+		[ "$_c" -eq 1 ] && grep -q "dmarc=$_r .*header.from=$_d\$" "$_f" ||
+		    _bad=$_f
+	done
+	if [ -z "$_bad" ]; then ok "$_n"; else
+		nok "$_n"; sed 's/^/#   /' "$_bad"; fi
+}
+one_dmarc "two From domains: one dmarc=, the failing domain's" fail example.org \
+    $(env_pass x@example.com) "$M/two-addr.eml"
+one_dmarc "two From fields, two domains: one dmarc=, fail" fail example.org \
+    $(env_pass x@example.com) "$M/two-from-2dom.eml"
+run $(env_pass x@example.com) "$M/two-from-2dom.eml"
+want "two From fields, two domains: JSON agrees, per-domain detail kept" 1 \
+    dmarc.result=fail dmarc.header_from=example.org \
+    dmarc.author_domains.0.result=pass dmarc.author_domains.1.result=fail \
+    'authentication_results~authors: example.com pass, example.org fail'
 run $(env_pass x@example.com) "$M/two-addr-same.eml"
 want "two From addresses in one domain: evaluated, passes" 0 \
     dmarc.result=pass dmarc.header_from=example.com
