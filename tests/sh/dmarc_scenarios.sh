@@ -312,6 +312,14 @@ want "two records at the author domain: discarded, walk to example.com" 1 \
 run --rfc7489 --psl "$PSL" $(env_fail) "$M/multi.eml"
 want "two records under --rfc7489: discovery ends, dmarc=none" 1 \
     dmarc.result=none
+mkmsg lead 'From: u@lead.example'
+mkmsg lead2 'From: u@lead2.example'
+run $(env_fail) "$M/lead.eml"
+want "WSP before v=DMARC1: not a DMARC record, no policy" 1 \
+    dmarc.result=none dmarc.record_domain=null
+run $(env_fail) "$M/lead2.eml"
+want "WSP before v=DMARC1 beside a record: only the record counts" 1 \
+    dmarc.result=fail dmarc.record_domain=lead2.example dmarc.policy=reject
 run $(env_fail) "$M/tmp.eml"
 want "DNS temporary failure at _dmarc: temperror, exit 75" 75 \
     dmarc.result=temperror
