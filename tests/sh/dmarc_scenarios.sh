@@ -361,6 +361,23 @@ want "pct=50, roll 50: not sampled, quarantine" 1 dmarc.disposition=quarantine
 run --pct-roll 0 $(env_fail) "$M/pctr.eml"
 want "RFC 9989 mode ignores pct=" 1 dmarc.disposition=reject
 
+# --- header fields only (RFC 5322 §3.5: no empty line, an empty body) -------
+printf 'From: a@example.com\r\nTo: r@receiver.example\r\nSubject: fields only\r\n' \
+    >"$T/fo.eml"
+"$HANKO" sign -d example.com -s s1 -k "$KEY" --time 1767225600 <"$T/fo.eml" \
+    >"$M/fields-only.eml" 2>"$T/e" || { nok "sign fields only"; cat "$T/e"; }
+run $(env_fail) "$M/fields-only.eml"
+want "header fields only, signed in filter mode: dkim and dmarc pass" 0 \
+    error=null dkim.0.result=pass dkim.0.aligned=true dmarc.result=pass
+mkdir "$T/fo-spool" "$T/fo-out"
+printf 'From: a@example.com\nSubject: fields only, no final line end' \
+    >"$T/fo-spool/m1"
+"$HANKO" sign -d example.com -s s1 -k "$KEY" --time 1767225600 -j 1 \
+    "$T/fo-spool" "$T/fo-out" >"$T/o" 2>&1 || { nok "batch sign fields only"; cat "$T/o"; }
+run $(env_fail) "$T/fo-out/m1"
+want "header fields only, signed in batch mode: dmarc pass" 0 \
+    dkim.0.result=pass dmarc.result=pass
+
 # --- envelope sources -------------------------------------------------------
 E=$T/env
 mkdir "$E" "$T/ed"
