@@ -74,7 +74,8 @@ const char cli_dmarc_usage[] =
     "  --batch N                messages in flight per worker (default "
     "64)\n"
     "exit: 0 every message passes DMARC; 1 some message does not; 75 a DNS\n"
-    "      failure left a message without a result; 66 unreadable input\n";
+    "      failure left a message without a result; 66 unreadable input, or\n"
+    "      a directory holding no message\n";
 
 /* One message in flight: message lifetime, reused. */
 struct dmarc_slot {
@@ -772,6 +773,7 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 		                : DMARC_P_NONE)) &&
 		    buf_add_byte(&out, '\n');
 	pthread_mutex_lock(&o->out_lock);
+	o->nmsgs++;
 	dmarc_tally(o, d);
 	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
 		cli_err("cannot write the result");
