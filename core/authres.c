@@ -283,33 +283,69 @@ policy_uc(enum dmarc_policy p)
 	return "UNSPECIFIED";
 }
 
+/*
+ * "; authors: a.example pass, b.example fail": each author domain of a
+ * message with several, inside the comment. A domain that is not a DNS
+ * name is written as "?" so no byte of it can read as a resinfo.
+ */
+static bool
+add_authors(struct buf *out, const struct dmarc_outcome *each, size_t n)
+{
+	size_t k;
+	bool ok = buf_add_cstr(out, "authors: ");
+
+	for (k = 0; ok && k < n; k++)
+		ok = (k == 0 || buf_add_cstr(out, ", ")) &&
+		    (dkim_sig_name_ok(each[k].from_domain)
+		            ? buf_add_span(out, each[k].from_domain)
+		            : buf_add_byte(out, '?')) &&
+		    buf_add_byte(out, ' ') &&
+		    buf_add_cstr(out, dmarc_result_str(each[k].result));
+	return ok;
+}
+
+static bool
+add_policy(struct buf *out, const struct dmarc_outcome *o)
+{
+	const struct dmarc_record *r = &o->rec;
+
+	return buf_add_cstr(out, "p=") && buf_add_cstr(out, policy_uc(r->p)) &&
+	    buf_add_cstr(out, " sp=") &&
+	    buf_add_cstr(
+	        out, policy_uc(r->sp != DMARC_P_UNSPEC ? r->sp : r->p)) &&
+	    (!o->nonexistent || r->np == DMARC_P_UNSPEC ||
+	        (buf_add_cstr(out, " np=") &&
+	            buf_add_cstr(out, policy_uc(r->np)))) &&
+	    buf_add_cstr(out, " dis=") &&
+	    buf_add_cstr(out,
+	        policy_uc(o->disposition != DMARC_P_UNSPEC ? o->disposition
+	                                                   : DMARC_P_NONE));
+}
+
 void
 authres_add_dmarc(
     struct authres_w *w, const struct dmarc_outcome *o, span from_domain)
 {
-	const struct dmarc_record *r = &o->rec;
+	authres_add_dmarc_authors(w, o, from_domain, NULL, 0);
+}
+
+void
+authres_add_dmarc_authors(struct authres_w *w, const struct dmarc_outcome *o,
+    span from_domain, const struct dmarc_outcome *each, size_t n)
+{
 	bool ok;
 
 	if (!next_res(w))
 		return;
 	ok = buf_add_cstr(w->out, "dmarc=") &&
 	    buf_add_cstr(w->out, dmarc_result_str(o->result));
-	if (ok && o->have_record) {
-		ok = buf_add_cstr(w->out, " (p=") &&
-		    buf_add_cstr(w->out, policy_uc(r->p)) &&
-		    buf_add_cstr(w->out, " sp=") &&
-		    buf_add_cstr(w->out,
-		        policy_uc(r->sp != DMARC_P_UNSPEC ? r->sp : r->p)) &&
-		    (!o->nonexistent || r->np == DMARC_P_UNSPEC ||
-		        (buf_add_cstr(w->out, " np=") &&
-		            buf_add_cstr(w->out, policy_uc(r->np)))) &&
-		    buf_add_cstr(w->out, " dis=") &&
-		    buf_add_cstr(w->out,
-		        policy_uc(o->disposition != DMARC_P_UNSPEC
-		                ? o->disposition
-		                : DMARC_P_NONE)) &&
+	if (ok && (o->have_record || n > 1))
+		ok = buf_add_cstr(w->out, " (") &&
+		    (!o->have_record || add_policy(w->out, o)) &&
+		    (n < 2 ||
+		        ((!o->have_record || buf_add_cstr(w->out, "; ")) &&
+		            add_authors(w->out, each, n))) &&
 		    buf_add_byte(w->out, ')');
-	}
 	if (ok && o->result != DMARC_R_PASS && o->reason[0] != '\0')
 		ok = buf_add_cstr(w->out, " reason=") &&
 		    authres_value(w->out, span_cstr(o->reason));

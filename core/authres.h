@@ -53,6 +53,16 @@ void authres_add_dkim(struct authres_w *w, const struct dkim_result *res,
  */
 void authres_add_dmarc(
     struct authres_w *w, const struct dmarc_outcome *o, span from_domain);
+/*
+ * The one dmarc= of a message with several author domains (RFC 9989
+ * §11, RFC 7489 §6.6.1): o is the outcome that decided and from_domain
+ * its domain; each[0..n) adds every domain's result to the comment
+ * ("; authors: a.example pass, b.example fail") when n > 1. A reader
+ * that takes the first dmarc= of the field so sees the verdict.
+ */
+void authres_add_dmarc_authors(struct authres_w *w,
+    const struct dmarc_outcome *o, span from_domain,
+    const struct dmarc_outcome *each, size_t n);
 bool authres_end(struct authres_w *w);
 
 /*

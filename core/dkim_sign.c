@@ -153,7 +153,6 @@ hdr_to_dkim(hdr_res r)
 	case HDR_E_NOCOLON:
 	case HDR_E_NAME:
 	case HDR_E_NUL:
-	case HDR_E_NOSEP:
 		break;
 	}
 	return DKIM_E_SYNTAX;

@@ -415,14 +415,20 @@ take_spec(
 	}
 }
 
-/* §4.7 v: the first tag, "v" equals %s"DMARC1". */
+/*
+ * §4.7 v: the first tag, "v" equals %s"DMARC1". The record begins with
+ * dmarc-version = "v" *WSP "=" *WSP %s"DMARC1" (§4.8; RFC 7489 §6.4),
+ * and discovery keeps only records that start with it (§4.10, RFC 7489
+ * §6.6.3 step 3): no WSP or other byte may come before the "v", whose
+ * case is free (an ABNF quoted string, RFC 5234 §2.3).
+ */
 static bool
 version_ok(span spec)
 {
 	span name, value;
 
-	return split_tag(trim_wsp(spec), &name, &value) &&
-	    span_ieq_cstr(name, "v") && span_eq(value, SPAN_LIT("DMARC1"));
+	return split_tag(spec, &name, &value) && span_ieq_cstr(name, "v") &&
+	    span_eq(value, SPAN_LIT("DMARC1"));
 }
 
 static void

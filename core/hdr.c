@@ -144,16 +144,16 @@ hdr_split(span msg, const struct hanko_limits *lim, struct arena *ar,
 				return r;
 			infield = false;
 		}
-		if (line.len == 0 && e < msg.len) {
+		/*
+		 * RFC 5322 §3.5: the body, and the empty line before it,
+		 * are optional. Header fields alone are a message with an
+		 * empty body, whose last line may lack its line ending (as
+		 * dkimpy and Mail::DKIM read it).
+		 */
+		if (line.len == 0) {
 			m.header_len = next;
 			m.body = span_make(msg.p + next, msg.len - next);
 			break;
-		}
-		if (e >= msg.len) {
-			snprintf(err, errlen,
-			    "no empty line between header "
-			    "and body (truncated message?)");
-			return HDR_E_NOSEP;
 		}
 		if (cont && !infield && m.nf == 0) {
 			snprintf(err, errlen,
@@ -209,8 +209,6 @@ hdr_res_str(hdr_res r)
 		return "invalid header field name";
 	case HDR_E_NUL:
 		return "NUL byte in header";
-	case HDR_E_NOSEP:
-		return "no header/body separator";
 	case HDR_E_LIMIT:
 		return "message exceeds a limit";
 	case HDR_E_NOMEM:

@@ -4,16 +4,15 @@
  * DESCRIPTION
  *	hdr_split() finds each header field (with its folded continuation
  *	lines), its name and raw value, and the body after the first empty
- *	line. Nothing is copied: every span points into the message, which
- *	must outlive the result. CRLF and bare-LF line endings are both
- *	accepted (RFC 6376 §5.3: the signer signs the CRLF form, which the
- *	canonicalizers produce); crlf records the style of the first line so
- *	output written beside the message can match it.
- * LIMITS
+ *	line; a message of header fields alone has an empty body at its end
+ *	(RFC 5322 §3.5), its last line with or without a line ending. Nothing is
+ *copied: every span points into the message, which must outlive the result.
+ *CRLF and bare-LF line endings are both accepted (RFC 6376 §5.3: the signer
+ *signs the CRLF form, which the canonicalizers produce); crlf records the style
+ *of the first line so output written beside the message can match it. LIMITS
  *	max_header_fields, max_field_bytes and max_msg_bytes from the env's
- *	limits; beyond them HDR_E_LIMIT. A line without a colon, a NUL in the
- *	header or a missing empty line before the body are errors, each with
- *	a specific message in err.
+ *	limits; beyond them HDR_E_LIMIT. A line without a colon or a NUL in
+ *	the header are errors, each with a specific message in err.
  */
 #ifndef HANKO_CORE_HDR_H
 #define HANKO_CORE_HDR_H
@@ -48,7 +47,6 @@ typedef enum hdr_res {
 	HDR_E_NOCOLON, /* a header line with no colon */
 	HDR_E_NAME,    /* empty or invalid field name */
 	HDR_E_NUL,     /* NUL byte in the header */
-	HDR_E_NOSEP,   /* no empty line ends the header */
 	HDR_E_LIMIT,   /* too many or too long fields, or too big */
 	HDR_E_NOMEM,
 } hdr_res;

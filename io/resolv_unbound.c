@@ -64,6 +64,84 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * libunbound answers names under its built-in local zones itself, without
+ * asking any server: NXDOMAIN for RFC 6761/7686/8375 names (test, invalid,
+ * onion, home.arpa), the RFC 6303 reverse zones (10/8, 172.16/12,
+ * 192.168/16, 100.64/10 (RFC 6598), 169.254/16, 0/8, the documentation
+ * nets, fd00::/8, fe80::/10, 2001:db8::/32, ...) and fixed data for
+ * localhost. A deployment whose own server serves such names (keys, SPF
+ * and DMARC records of a .test or home.arpa domain, PTR names of its
+ * 10.x addresses) would read "no record" without the server ever being
+ * asked. Each of these zones, as libunbound 1.17 enters them (its
+ * localzone.c and as112.c), is made transparent without local data, which
+ * hands every query under it to the resolution path (the configured
+ * server); resolver.arpa and service.arpa are added ahead of versions
+ * that make them defaults. "nodefault", the documented switch, is not
+ * honoured when set through ub_ctx_set_option() in 1.17 (tried), while a
+ * zone configured by name replaces the default one.
+ */
+static const char *const local_zones[] = {
+	"localhost.",
+	"127.in-addr.arpa.",
+	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	"ip6.arpa.",
+	"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	"ip6.arpa.",
+	"onion.",
+	"test.",
+	"invalid.",
+	"home.arpa.",
+	"resolver.arpa.",
+	"service.arpa.",
+	"10.in-addr.arpa.",
+	"168.192.in-addr.arpa.",
+	"0.in-addr.arpa.",
+	"254.169.in-addr.arpa.",
+	"2.0.192.in-addr.arpa.",
+	"100.51.198.in-addr.arpa.",
+	"113.0.203.in-addr.arpa.",
+	"255.255.255.255.in-addr.arpa.",
+	"d.f.ip6.arpa.",
+	"8.e.f.ip6.arpa.",
+	"9.e.f.ip6.arpa.",
+	"a.e.f.ip6.arpa.",
+	"b.e.f.ip6.arpa.",
+	"8.b.d.0.1.0.0.2.ip6.arpa.",
+};
+
+static int
+transparent(struct ub_ctx *ctx, const char *zone)
+{
+	char v[128];
+
+	snprintf(v, sizeof(v), "%s transparent", zone);
+	return ub_ctx_set_option(ctx, "local-zone:", v);
+}
+
+/* Forward every name: see local_zones. */
+static int
+ask_for_local_zones(struct ub_ctx *ctx)
+{
+	char z[64];
+	size_t i;
+	unsigned n;
+	int e = 0;
+
+	for (i = 0; e == 0 && i < sizeof(local_zones) / sizeof(local_zones[0]);
+	     i++)
+		e = transparent(ctx, local_zones[i]);
+	for (n = 16; e == 0 && n <= 31; n++) { /* 172.16.0.0/12 */
+		snprintf(z, sizeof(z), "%u.172.in-addr.arpa.", n);
+		e = transparent(ctx, z);
+	}
+	for (n = 64; e == 0 && n <= 127; n++) { /* 100.64.0.0/10 */
+		snprintf(z, sizeof(z), "%u.100.in-addr.arpa.", n);
+		e = transparent(ctx, z);
+	}
+	return e;
+}
+
 static int
 setup(struct resolv_ub *r, const struct resolv_ub_opts *o, char *err,
     size_t errlen)
@@ -79,6 +157,8 @@ setup(struct resolv_ub *r, const struct resolv_ub_opts *o, char *err,
 		e = ub_ctx_set_fwd(r->ctx, o->server);
 	else if (e == 0 && (e = ub_ctx_resolvconf(r->ctx, NULL)) == 0)
 		e = ub_ctx_hosts(r->ctx, NULL);
+	if (e == 0)
+		e = ask_for_local_zones(r->ctx);
 	if (e == 0 && o->trust_anchor != NULL)
 		e = ub_ctx_add_ta_file(r->ctx, o->trust_anchor);
 	if (e != 0) {

@@ -74,7 +74,8 @@ const char cli_dmarc_usage[] =
     "  --batch N                messages in flight per worker (default "
     "64)\n"
     "exit: 0 every message passes DMARC; 1 some message does not; 75 a DNS\n"
-    "      failure left a message without a result; 66 unreadable input\n";
+    "      failure left a message without a result; 66 unreadable input, or\n"
+    "      a directory holding no message\n";
 
 /* One message in flight: message lifetime, reused. */
 struct dmarc_slot {
@@ -720,7 +721,7 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	struct dmarc_outcome tmp;
 	struct buf out, arf;
 	struct authres_w w;
-	size_t k, dec;
+	size_t dec;
 	bool ok;
 	int ex = 0;
 
@@ -731,12 +732,16 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 	if (s->spf_started)
 		authres_add_spf(&w, &s->sreq, spf_check_outcome(s->spf));
 	authres_add_dkim(&w, oc.res, oc.n, oc.skipped, oc.error);
-	if (s->ndoms == 0)
-		authres_add_dmarc(&w, d, s->from_domain);
-	for (k = 0; k < s->ndoms; k++)
-		authres_add_dmarc(&w, k == dec ? d : &s->outs[k],
-		    s->outs[k].from_domain.len > 0 ? s->outs[k].from_domain
-		                                   : s->doms[k]);
+	/*
+	 * One dmarc= per message, the one that decided: filters read the
+	 * first dmarc= of a field, so a pass for an innocent second author
+	 * domain must not stand beside the spoofed one's fail.
+	 */
+	authres_add_dmarc_authors(&w, d,
+	    d->from_domain.len > 0 ? d->from_domain
+	        : dec < s->ndoms   ? s->doms[dec]
+	                           : s->from_domain,
+	    s->outs, s->ndoms);
 	ok = authres_end(&w);
 	if (ok && o->json)
 		ok = buf_add_byte(&out, '{') &&
@@ -768,6 +773,7 @@ cli_dmarc_emit(struct vctx *c, size_t i, const char *name, struct outcome oc)
 		                : DMARC_P_NONE)) &&
 		    buf_add_byte(&out, '\n');
 	pthread_mutex_lock(&o->out_lock);
+	o->nmsgs++;
 	dmarc_tally(o, d);
 	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
 		cli_err("cannot write the result");

@@ -45,6 +45,8 @@ enum {
 	"file\n"                                                          \
 	"  --resolver ADDR[@PORT]   query this server instead of "        \
 	"resolv.conf\n"                                                   \
+	"                           (every name, .test and "              \
+	"10.in-addr.arpa too)\n"                                          \
 	"  --dnssec FILE            validate with the trust anchors in "  \
 	"FILE\n"                                                          \
 	"  --dns-timeout SECONDS    give up on a lookup (temperror) "     \

@@ -33,7 +33,8 @@ static const char verify_usage[] =
     "  -j, --jobs N             worker threads for directories (default: CPUs)\n"
     "  --batch N                messages in flight per worker (default 64)\n"
     "exit: 0 every message has a passing signature; 1 some message has none;\n"
-    "      75 a DNS failure left a message without a pass; 66 unreadable input\n";
+    "      75 a DNS failure left a message without a pass; 66 unreadable input,\n"
+    "      or a directory holding no message\n";
 
 enum {
 	OPT_JSON = 256,
@@ -180,6 +181,7 @@ emit(struct vctx *c, size_t slot, const char *name, struct outcome oc)
 		    buf_add_span(&out, buf_span(&arf)) &&
 		    buf_add_byte(&out, '\n');
 	pthread_mutex_lock(&o->out_lock);
+	o->nmsgs++;
 	if (error != NULL)
 		o->any_nopass = true;
 	else
@@ -366,6 +368,7 @@ verify_dir(struct verify_opts *o, const char *dir)
 	struct spool_stats st;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char err[512];
+	uint64_t before;
 	int e;
 
 	memset(&conf, 0, sizeof(conf));
@@ -385,11 +388,21 @@ verify_dir(struct verify_opts *o, const char *dir)
 		return 0;
 	}
 	o->dir = dir;
+	before = o->nmsgs;
 	e = spool_runner_pass(r, &st);
 	o->dir = NULL;
 	spool_runner_free(r);
 	if (e != 0 || st.first_err != 0) {
 		cli_err("%s", st.err[0] != '\0' ? st.err : strerror(-e));
+		o->any_unreadable = true;
+	} else if (o->nmsgs == before) {
+		/*
+		 * Nothing checked is not "all passed": a monitoring job
+		 * reading exit 0 would report green (EX_NOINPUT).
+		 */
+		cli_err("%s: no message in the directory (empty, or only dot "
+		        "files, directories and other non-regular entries)",
+		    dir);
 		o->any_unreadable = true;
 	}
 	return 0;

@@ -38,6 +38,7 @@ struct verify_opts {
 	const char *dir;          /* directory being verified, or NULL */
 	pthread_mutex_t out_lock; /* output and the tallies */
 	bool any_nopass, any_temp, any_unreadable;
+	uint64_t nmsgs; /* results written */
 	/* hanko dmarc only (cli_dmarc.c) */
 	const char *ip, *mail_from, *helo, *envelope_dir, *psl_file;
 	uint64_t trust_received; /* 0: no; n: the n-th Received, top-down */

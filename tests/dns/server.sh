@@ -22,6 +22,9 @@
 #                   mxalias (CNAME to the apex), big (200 A records)
 #   0.0.192.in-addr.arpa, f.f.f.3.ip6.arpa
 #                   unsigned reverse zones: PTRs for mail's addresses
+#   hanko.test, 10.in-addr.arpa
+#                   zones libunbound would answer itself (RFC 6761, RFC
+#                   6303): ed key, SPF and DMARC records; PTR for 10.0.0.10
 #   secure.example  signed (ECDSA P-256, NSEC): rsa, ed, rsa-key.keys
 #   broken.example  configured without a zone file: NSD answers SERVFAIL
 #
@@ -102,7 +105,8 @@ make_zones() {
 	# big: 200 A records (192.0.1.0 .. 192.0.1.199), too many for UDP
 	seq -f 'big	IN	A	192.0.1.%g' 0 199 >>"$DIR/hanko.example.zone" ||
 	    die "cannot write $DIR/hanko.example.zone"
-	for z in 0.0.192.in-addr.arpa f.f.f.3.ip6.arpa; do
+	for z in 0.0.192.in-addr.arpa f.f.f.3.ip6.arpa hanko.test \
+	    10.in-addr.arpa; do
 		fill "$HERE/$z.zone.in" "$DIR/$z.zone"
 	done
 	fill "$HERE/secure.example.zone.in" "$DIR/secure.example.zone"

@@ -174,3 +174,52 @@ interop_peer_to_hanko() {
 		done
 	done
 }
+
+# --- header fields only, no empty line (RFC 5322 §3.5) ----------------------
+# add_body IN OUT: IN with an empty line and a body line after its fields.
+add_body() {
+	{ cat "$1"; [ -z "$(tail -c1 "$1" | tr -d '\n')" ] || printf '\r\n'
+	  printf '\r\nadded body\r\n'; } >"$2"
+}
+
+# interop_fields_only ZONE ALG: messages of header fields alone, whose body
+# is empty (its hash is that of CRLF with simple, RFC 6376 §3.4.3, of
+# nothing with relaxed, §3.4.4), in CRLF, bare LF and with a last line
+# lacking its line ending; signed by each side with key ALG in every
+# canonicalization and verified by the other. Adding a body must fail.
+# The suite defines peer_sign_files ALG CANON OUTDIR FILE... besides
+# peer_verify.
+interop_fields_only() {
+	_ho=$T/ho
+	mkdir -p "$_ho/in" "$_ho/h" "$_ho/p"
+	printf 'From: a@example.org\r\nTo: b@example.net\r\nSubject: fields only\r\nDate: Thu, 01 Jan 2026 00:00:00 +0000\r\n' >"$_ho/in/crlf.eml"
+	printf 'From: a@example.org\nTo: b@example.net\nSubject: fields only\n' >"$_ho/in/lf.eml"
+	printf 'From: a@example.org\r\nSubject: fields only' >"$_ho/in/noeol.eml"
+	for _c in $CANONS; do
+		_s=$(cslug "$_c")
+		mkdir -p "$_ho/p/$_s"
+		peer_sign_files "$2" "$_c" "$_ho/p/$_s" "$_ho/in"/*.eml \
+		    >"$T/.out" 2>&1 ||
+		    { nok "$PEER sign fields only $_c"; sed 's/^/#   /' "$T/.out"; }
+		for _m in "$_ho/in"/*.eml; do
+			_n=$(basename "$_m" .eml)
+			_h=$_ho/h/$_s-$_n
+			"$HANKO" sign -d "$DOMAIN" -s "$2" -k "$KEYS/$2.private" \
+			    -c "$_c" <"$_m" >"$_h.eml" 2>"$T/.err" ||
+			    { nok "hanko sign fields only $_c $_n"; sed 's/^/#   /' "$T/.err"; }
+			add_body "$_h.eml" "$_h.tbody"
+			_p=$_ho/p/$_s/$_n
+			hanko_verifies "$PEER->hanko fields only $_c $_n" "$_p.eml" "$1"
+			add_body "$_p.eml" "$_p.tbody"
+			hanko_rejects "$PEER->hanko fields only $_c $_n: added body rejected" \
+			    "$_p.tbody" "$1"
+		done
+	done
+	peer_verify "$1" "$_ho"/h/*.eml "$_ho"/h/*.tbody >"$T/ho.out" 2>&1
+	for _f in "$_ho"/h/*.eml; do
+		_n=$(basename "$_f" .eml)
+		peer_result "hanko->$PEER fields only $_n" pass "$_f" "$T/ho.out"
+		peer_result "hanko->$PEER fields only $_n: added body rejected" fail \
+		    "$_ho/h/$_n.tbody" "$T/ho.out"
+	done
+}

@@ -88,10 +88,22 @@ check "dir: b.eml fails" grep -q "b.eml.*dkim=fail" "$T/map"
 check "dir: 10.eml none" grep -q "10.eml.*dkim=none" "$T/map"
 rm "$T/d/b.eml" "$T/d/10.eml"
 check_exit "dir: all pass: exit 0" 0 vfy "$T/d"
+# Nothing verified is not "everything passed": a directory without a
+# message says so on stderr and exits 66 (EX_NOINPUT).
 mkdir "$T/empty"
-vfy "$T/empty" >"$T/o" 2>&1; rc=$?
+vfy "$T/empty" >"$T/o" 2>"$T/e"; rc=$?
 check "empty dir: no A-R" sh -c "! grep -q Authentication-Results '$T/o'"
-check "empty dir: exit 0 or 66 (not a crash)" sh -c "[ $rc -eq 0 ] || [ $rc -eq 66 ]"
+check "empty dir: exit 66" test "$rc" -eq 66
+check "empty dir: said on stderr" grep -q "empty.*no message\|no message.*empty" "$T/e"
+mkdir "$T/skipped" "$T/skipped/sub"
+cp "$PASS" "$T/skipped/.hidden.eml"; cp "$PASS" "$T/skipped/sub/a.eml"
+vfy "$T/skipped" >"$T/o" 2>"$T/e"; rc=$?
+check "dir whose every entry is skipped: exit 66, said on stderr" \
+    sh -c "[ $rc -eq 66 ] && grep -q 'no message' '$T/e' && [ ! -s '$T/o' ]"
+check_exit "dir with messages, then an empty dir: exit 66" 66 \
+    vfy "$T/d" "$T/empty"
+check_exit "dmarc: empty dir: exit 66" 66 \
+    "$HANKO" dmarc --dns-zone "$ZONE" --authserv-id t "$T/empty"
 vfy <"$PASS" >"$T/o" 2>&1
 check "stdin: exit 0" test $? -eq 0
 check "stdin: pass" grep -q 'dkim=pass' "$T/o"

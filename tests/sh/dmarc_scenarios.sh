@@ -177,6 +177,35 @@ want "two From domains: each evaluated, the failing one decides" 1 \
     dmarc.author_domains.0.result=pass \
     dmarc.author_domains.1.domain=example.org \
     dmarc.author_domains.1.result=fail dmarc.disposition=none
+# One dmarc= per message, the one that decided, in the text field and in
+# the JSON copy of it: a filter that reads the first dmarc= of the field
+# must not find the innocent domain's pass there.
+mkmsg two-from-2dom "$(printf 'From: a@example.com\nFrom: b@example.org')"
+# one_dmarc NAME RESULT DOMAIN ARGS...: the text field and the JSON copy
+# of it each hold exactly one dmarc=, dmarc=RESULT with header.from=DOMAIN.
+one_dmarc() {
+	_n=$1 _r=$2 _d=$3 _bad=
+	shift 3
+	dm "$@" >"$T/t.out"
+	dm --json "$@" | "$PY" -c 'import json, sys
+print(json.loads(sys.stdin.readline())["authentication_results"])' >"$T/t.json"
+	for _f in "$T/t.out" "$T/t.json"; do
+		_c=$(grep -o 'dmarc=' "$_f" | wc -l)
+		[ "$_c" -eq 1 ] && grep -q "dmarc=$_r .*header.from=$_d\$" "$_f" ||
+		    _bad=$_f
+	done
+	if [ -z "$_bad" ]; then ok "$_n"; else
+		nok "$_n"; sed 's/^/#   /' "$_bad"; fi
+}
+one_dmarc "two From domains: one dmarc=, the failing domain's" fail example.org \
+    $(env_pass x@example.com) "$M/two-addr.eml"
+one_dmarc "two From fields, two domains: one dmarc=, fail" fail example.org \
+    $(env_pass x@example.com) "$M/two-from-2dom.eml"
+run $(env_pass x@example.com) "$M/two-from-2dom.eml"
+want "two From fields, two domains: JSON agrees, per-domain detail kept" 1 \
+    dmarc.result=fail dmarc.header_from=example.org \
+    dmarc.author_domains.0.result=pass dmarc.author_domains.1.result=fail \
+    'authentication_results~authors: example.com pass, example.org fail'
 run $(env_pass x@example.com) "$M/two-addr-same.eml"
 want "two From addresses in one domain: evaluated, passes" 0 \
     dmarc.result=pass dmarc.header_from=example.com
@@ -283,6 +312,14 @@ want "two records at the author domain: discarded, walk to example.com" 1 \
 run --rfc7489 --psl "$PSL" $(env_fail) "$M/multi.eml"
 want "two records under --rfc7489: discovery ends, dmarc=none" 1 \
     dmarc.result=none
+mkmsg lead 'From: u@lead.example'
+mkmsg lead2 'From: u@lead2.example'
+run $(env_fail) "$M/lead.eml"
+want "WSP before v=DMARC1: not a DMARC record, no policy" 1 \
+    dmarc.result=none dmarc.record_domain=null
+run $(env_fail) "$M/lead2.eml"
+want "WSP before v=DMARC1 beside a record: only the record counts" 1 \
+    dmarc.result=fail dmarc.record_domain=lead2.example dmarc.policy=reject
 run $(env_fail) "$M/tmp.eml"
 want "DNS temporary failure at _dmarc: temperror, exit 75" 75 \
     dmarc.result=temperror
@@ -323,6 +360,23 @@ run $R7 --pct-roll 50 $(env_fail) "$M/pct50.eml"
 want "pct=50, roll 50: not sampled, quarantine" 1 dmarc.disposition=quarantine
 run --pct-roll 0 $(env_fail) "$M/pctr.eml"
 want "RFC 9989 mode ignores pct=" 1 dmarc.disposition=reject
+
+# --- header fields only (RFC 5322 §3.5: no empty line, an empty body) -------
+printf 'From: a@example.com\r\nTo: r@receiver.example\r\nSubject: fields only\r\n' \
+    >"$T/fo.eml"
+"$HANKO" sign -d example.com -s s1 -k "$KEY" --time 1767225600 <"$T/fo.eml" \
+    >"$M/fields-only.eml" 2>"$T/e" || { nok "sign fields only"; cat "$T/e"; }
+run $(env_fail) "$M/fields-only.eml"
+want "header fields only, signed in filter mode: dkim and dmarc pass" 0 \
+    error=null dkim.0.result=pass dkim.0.aligned=true dmarc.result=pass
+mkdir "$T/fo-spool" "$T/fo-out"
+printf 'From: a@example.com\nSubject: fields only, no final line end' \
+    >"$T/fo-spool/m1"
+"$HANKO" sign -d example.com -s s1 -k "$KEY" --time 1767225600 -j 1 \
+    "$T/fo-spool" "$T/fo-out" >"$T/o" 2>&1 || { nok "batch sign fields only"; cat "$T/o"; }
+run $(env_fail) "$T/fo-out/m1"
+want "header fields only, signed in batch mode: dmarc pass" 0 \
+    dkim.0.result=pass dmarc.result=pass
 
 # --- envelope sources -------------------------------------------------------
 E=$T/env

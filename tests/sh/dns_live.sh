@@ -349,6 +349,39 @@ qry "$T/q" "$RES" --dnssec "$SRV/trust-anchor.wrong" A ns.secure.example
 check "typed dnssec: wrong anchor: bogus is tempfail, secure -1" \
     qhas "$T/q" A ns.secure.example secure=-1 tempfail
 
+# --- names libunbound would answer itself (RFC 6761 .test, RFC 6303) --------
+# NSD serves hanko.test and 10.in-addr.arpa; the resolver must ask it
+# rather than answer NXDOMAIN from its built-in local zones.
+sed 's/hanko\.example/hanko.test/g' "$T/msg.eml" >"$T/msg-test.eml"
+MSG=$T/msg-test.eml sign "$T/test-ed.eml" hanko.test ed:ed
+vcase ".test: key served by the server: pass" 0 "$T/test-ed.eml" \
+    result=pass d=hanko.test s=ed
+MSG=$T/msg-test.eml sign "$T/test-missing.eml" hanko.test missing:ed
+vcase ".test: a selector the server lacks: permerror no key" 1 \
+    "$T/test-missing.eml" result=permerror "reason=no key for signature"
+timeout 30 "$HANKO" dmarc --resolver "$RES" --authserv-id test.example \
+    --ip 10.0.0.10 --mail-from bounce@hanko.test --json "$T/test-ed.eml" \
+    >"$T/j" 2>"$T/e"; rc=$?
+check ".test: dmarc: SPF and DMARC records found, pass (exit $rc)" \
+    sh -c "[ $rc -eq 0 ] && '$PY' -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o[\"spf\"][\"result\"] == \"pass\", o[\"spf\"]
+d = o[\"dmarc\"]
+assert (d[\"result\"], d[\"record_domain\"], d[\"p\"]) == (\"pass\", \"hanko.test\", \"reject\"), d' <'$T/j'"
+qry "$T/q" "$RES" PTR 10.0.0.10.in-addr.arpa PTR 11.0.0.10.in-addr.arpa \
+    TXT _dmarc.hanko.test A mail.hanko.test TXT nothing.hanko.test; rc=$?
+check "10.in-addr.arpa, .test: every lookup answered (exit $rc)" test $rc -eq 0
+check "10.in-addr.arpa: PTR served by the server" \
+    qhas "$T/q" PTR 10.0.0.10.in-addr.arpa ok mail.hanko.test
+check "10.in-addr.arpa: NXDOMAIN from the server" \
+    qhas "$T/q" PTR 11.0.0.10.in-addr.arpa nxdomain
+check ".test: TXT served by the server" \
+    qhas "$T/q" TXT _dmarc.hanko.test ok '"v=DMARC1;\x20p=reject"'
+check ".test: A served by the server" qhas "$T/q" A mail.hanko.test ok 10.0.0.10
+check ".test: NXDOMAIN from the server" \
+    qhas "$T/q" TXT nothing.hanko.test nxdomain
+
 NSDPID=$(cat "$SRV/nsd.pid")
 "$DNS/server.sh" stop "$SRV" >/dev/null 2>&1
 check "server.sh stop: NSD gone" sh -c "! kill -0 $NSDPID 2>/dev/null"

@@ -123,8 +123,13 @@ hverify "100,000 header fields" "$T/many"
 { printf 'DKIM-Signature: v=1; a=ed25519-sha256; d=hanko.example; s=ed; h=from:x-field-1; bh=AAAA; b=AAAA\n'; cat "$T/many"; } >"$T/many2"
 hverify "100,000 header fields + signature" "$T/many2" 'dkim=\(permerror\|fail\)'
 
+# Header fields alone, no empty line, the last without its line end: a
+# message with an empty body (RFC 5322 §3.5), signed and verified.
 printf '%s\nX-Last: no empty line follows' "$hdrs" >"$T/nosep"
-both "no header/body separator" "$T/nosep"
+hsign "no header/body separator (fields only)" "$T/nosep" 0
+cp "$T/so" "$T/nosep.signed"
+hverify "no header/body separator, signed" "$T/nosep.signed" 'dkim=pass'
+hverify "no header/body separator, unsigned" "$T/nosep" 'dkim=none'
 printf '\nThis is only a body.\nFrom: not a header\n' >"$T/onlybody"
 both "only a body" "$T/onlybody"
 head -c 150 "$PASS" >"$T/trunc"

@@ -31,6 +31,15 @@ interop_rfc8463 "$RFC8463/keys.zone"
 interop_hanko_to_peer "$ZONE"
 interop_peer_to_hanko "$ZONE"
 
+peer_sign_files() {
+	_a=$1 _c=$2 _o=$3
+	shift 3
+	"$PY" "$TOOL" sign -d "$DOMAIN" -s "$_a" -k "$KEYS/$_a.private" \
+	    -a "$([ "$_a" = ed ] && echo ed25519 || echo rsa)" -c "$_c" \
+	    --all-headers -o "$_o" "$@"
+}
+interop_fields_only "$ZONE" ed
+
 # --- key formats: dkimpy's Ed25519 key file (base64 seed) works in hanko ----
 "$PY" - "$KEYS/ed.private" >"$T/ed.seed" <<'PY'
 import base64, sys

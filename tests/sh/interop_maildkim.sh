@@ -69,4 +69,14 @@ for c in $CANONS; do
 	done
 done
 
+PEER=Mail::DKIM
+peer_verify() { _z=$1; shift; perl "$TOOL" verify -z "$_z" "$@"; }
+peer_sign_files() {
+	_a=$1 _c=$2 _o=$3
+	shift 3
+	perl "$TOOL" sign -d "$DOMAIN" -s "$_a" -k "$KEYS/$_a.private" -c "$_c" \
+	    -o "$_o" "$@"
+}
+interop_fields_only "$ZONE" rsa
+
 finish

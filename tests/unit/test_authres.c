@@ -614,6 +614,61 @@ t_authres_spf_dmarc_hostile(void **state)
 	assert_int_equal(b.len, 0);
 }
 
+/*
+ * Several author domains: one dmarc=, the deciding outcome's, with each
+ * domain's result in the comment; a domain that is not a DNS name
+ * cannot put "dmarc=pass" into the field.
+ */
+static void
+t_authres_dmarc_authors(void **state)
+{
+	uint8_t mem[1024];
+	struct dmarc_outcome each[2];
+	struct authres_w w;
+	struct buf b;
+
+	(void)state;
+	memset(each, 0, sizeof(each));
+	each[0].result = DMARC_R_PASS;
+	each[0].from_domain = SPAN_LIT("example.com");
+	each[1].result = DMARC_R_FAIL;
+	each[1].from_domain = SPAN_LIT("example.org");
+	each[1].have_record = true;
+	each[1].rec.p = DMARC_P_REJECT;
+	each[1].disposition = DMARC_P_REJECT;
+	snprintf(
+	    each[1].reason, sizeof(each[1].reason), "no aligned identifier");
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, NULL);
+	authres_add_dmarc_authors(&w, &each[1], each[1].from_domain, each, 2);
+	assert_true(authres_end(&w));
+	assert_true(span_eq(buf_span(&b),
+	    SPAN_LIT("Authentication-Results: mx.example.org; dmarc=fail "
+	             "(p=REJECT sp=REJECT dis=REJECT; authors: example.com "
+	             "pass, example.org fail) reason=\"no aligned "
+	             "identifier\" header.from=example.org")));
+	/* Without a record: the comment holds the authors alone. */
+	each[1].have_record = false;
+	each[1].reason[0] = '\0';
+	each[0].from_domain = SPAN_LIT("dmarc=pass");
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, NULL);
+	authres_add_dmarc_authors(&w, &each[1], each[1].from_domain, each, 2);
+	assert_true(authres_end(&w));
+	assert_true(span_eq(buf_span(&b),
+	    SPAN_LIT("Authentication-Results: mx.example.org; dmarc=fail "
+	             "(authors: ? pass, example.org fail) "
+	             "header.from=example.org")));
+	/* One author domain: no list. */
+	buf_init_fixed(&b, mem, sizeof(mem));
+	authres_begin(&w, &b, ID, NULL);
+	authres_add_dmarc_authors(&w, &each[1], each[1].from_domain, each, 1);
+	assert_true(authres_end(&w));
+	assert_true(span_eq(buf_span(&b),
+	    SPAN_LIT("Authentication-Results: mx.example.org; dmarc=fail "
+	             "header.from=example.org")));
+}
+
 int
 main(void)
 {
@@ -635,6 +690,7 @@ main(void)
 		cmocka_unit_test(t_authres_comment_text_escapes),
 		cmocka_unit_test(t_authres_spf_dkim_dmarc),
 		cmocka_unit_test(t_authres_spf_dmarc_hostile),
+		cmocka_unit_test(t_authres_dmarc_authors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

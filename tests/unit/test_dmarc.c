@@ -282,8 +282,27 @@ t_dmarc_record_parse_table(void **state)
 		    DMARC_REC_OK, DMARC_P_QUARANTINE, 0, 0 },
 		{ "v=DMARC1; p=reject;;; sp=none;", DMARC_RFC9989, DMARC_REC_OK,
 		    DMARC_P_REJECT, DMARC_P_NONE, 0 },
-		{ " v=DMARC1 ; p=reject ", DMARC_RFC9989, DMARC_REC_OK,
+		{ "v=DMARC1 ; p=reject ", DMARC_RFC9989, DMARC_REC_OK,
 		    DMARC_P_REJECT, 0, 0 },
+		/*
+		 * The record starts with dmarc-version (RFC 9989 §4.8, RFC
+		 * 7489 §6.4): nothing before the "v", not even WSP; "v" is
+		 * an ABNF quoted string (any case), the value exact.
+		 */
+		{ " v=DMARC1 ; p=reject ", DMARC_RFC9989, DMARC_REC_NOT_DMARC,
+		    0, 0, 0 },
+		{ " v=DMARC1; p=reject", DMARC_RFC7489, DMARC_REC_NOT_DMARC, 0,
+		    0, 0 },
+		{ "\tv=DMARC1; p=reject", DMARC_RFC9989, DMARC_REC_NOT_DMARC, 0,
+		    0, 0 },
+		{ "\xef\xbb\xbfv=DMARC1; p=reject", DMARC_RFC9989,
+		    DMARC_REC_NOT_DMARC, 0, 0, 0 },
+		{ ";v=DMARC1; p=reject", DMARC_RFC9989, DMARC_REC_NOT_DMARC, 0,
+		    0, 0 },
+		{ "V=DMARC1; p=reject", DMARC_RFC7489, DMARC_REC_OK,
+		    DMARC_P_REJECT, 0, 0 },
+		{ "v=DMARC1x; p=reject", DMARC_RFC9989, DMARC_REC_NOT_DMARC, 0,
+		    0, 0 },
 	};
 	size_t i;
 

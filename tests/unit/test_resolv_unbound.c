@@ -432,7 +432,6 @@ t_resolv_ub_query_coalesce_timeout(void **state)
 	assert_non_null(ops.query);
 	/*
 	 * Same name and type, whatever the case or trailing dot: one lookup.
-	 * Not under .test: libunbound answers that locally (RFC 6761).
 	 */
 	assert_int_equal(ops.query(ops.ctx, DNS_T_A, span_cstr("x.example.com"),
 	                     count_done, &c[0]),
@@ -521,6 +520,66 @@ t_resolv_ub_query_refused(void **state)
 	assert_int_equal(c.calls, 0);
 }
 
+/*
+ * Names under libunbound's built-in local zones (RFC 6761, 7686, 8375,
+ * RFC 6303 reverse zones, localhost) go to the configured server like
+ * any other: the silent server lets each time out (tempfail), where the
+ * library would otherwise answer NXDOMAIN (or loopback) without asking.
+ */
+static void
+t_resolv_ub_query_local_zones_asked(void **state)
+{
+	static const char *const names[] = { "k._domainkey.corp.test",
+		"x.invalid", "x.onion", "x.home.arpa", "x.localhost",
+		"localhost", "10.0.0.10.in-addr.arpa",
+		"1.0.16.172.in-addr.arpa", "1.0.31.172.in-addr.arpa",
+		"1.1.168.192.in-addr.arpa", "1.0.64.100.in-addr.arpa",
+		"1.0.127.100.in-addr.arpa", "1.1.254.169.in-addr.arpa",
+		"7.2.0.192.in-addr.arpa", "1.0.0.127.in-addr.arpa",
+		"1.0.0.0.in-addr.arpa",
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f."
+		"ip6.arpa",
+		"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		"ip6.arpa",
+		"x.8.e.f.ip6.arpa", "x.b.e.f.ip6.arpa",
+		"x.8.b.d.0.1.0.0.2.ip6.arpa" };
+	enum {
+		N = sizeof(names) / sizeof(names[0])
+	};
+	struct count c[N];
+	struct resolv_ub *r;
+	struct dns_ops ops;
+	char addr[32];
+	unsigned seen = 0;
+	size_t i;
+	int fd, k;
+
+	(void)state;
+	if ((fd = silent_server(addr, sizeof(addr))) < 0)
+		skip();
+	memset(c, 0, sizeof(c));
+	r = new_ub(addr, 0.5);
+	resolv_ub_ops(r, &ops);
+	for (i = 0; i < N; i++)
+		assert_int_equal(
+		    ops.query(ops.ctx, i % 2 ? DNS_T_PTR : DNS_T_TXT,
+		        span_cstr(names[i]), count_done, &c[i]),
+		    0);
+	for (k = 0; k < 100 && resolv_ub_pending(r) > 0; k++) {
+		resolv_ub_poll(r, 50);
+		drain(fd, &seen);
+	}
+	assert_int_equal(resolv_ub_pending(r), 0);
+	for (i = 0; i < N; i++) {
+		if (c[i].calls != 1 || c[i].rcode != DNS_TEMPFAIL)
+			fail_msg("%s: %d answers, rcode %d: not asked",
+			    names[i], c[i].calls, (int)c[i].rcode);
+	}
+	assert_true(seen & 4u); /* queries reached the server */
+	resolv_ub_free(r);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -534,6 +593,7 @@ main(void)
 		cmocka_unit_test(t_resolv_ub_decode_txt),
 		cmocka_unit_test(t_resolv_ub_query_coalesce_timeout),
 		cmocka_unit_test(t_resolv_ub_query_refused),
+		cmocka_unit_test(t_resolv_ub_query_local_zones_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

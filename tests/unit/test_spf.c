@@ -697,6 +697,9 @@ t_spf_record_terms(void **state)
 	assert_non_null(strstr(why, "repeated"));
 	assert_false(spf_record_is_spf(SPAN_LIT("v=spf10")));
 	assert_true(spf_record_is_spf(SPAN_LIT("V=SpF1")));
+	/* RFC 7208 §4.5: the record begins with the version, no WSP first. */
+	assert_false(spf_record_is_spf(SPAN_LIT(" v=spf1 -all")));
+	assert_false(spf_record_is_spf(SPAN_LIT("\tv=spf1 -all")));
 }
 
 int
