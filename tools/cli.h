@@ -49,6 +49,13 @@ int cli_env_init(struct cli_env *e);
  */
 int cli_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 int cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/*
+ * Like cli_read_file() for a file named by what others write (a sidecar
+ * beside a spool message): opened without blocking and without following
+ * a symbolic link, and refused (-EINVAL) unless it is a regular file, so a
+ * FIFO or device planted at the name cannot hang or feed the reader.
+ */
+int cli_read_regular(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Write all of p to fd; -errno on failure. */
 int cli_write_all(int fd, const void *p, size_t len);
 

@@ -127,6 +127,26 @@ cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 }
 
 int
+cli_read_regular(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd, r;
+	struct stat st;
+
+	fd = open(
+	    path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : -errno;
+	if (fstat(fd, &st) != 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else
+		r = cli_read_fd(fd, max, out, len);
+	close(fd);
+	return r;
+}
+
+int
 cli_write_all(int fd, const void *p, size_t len)
 {
 	const uint8_t *c = p;

@@ -102,10 +102,11 @@ envelope_sidecar(
 	if (snprintf(path, sizeof(path), "%s/%s.env", dir, base) >=
 	    (int)sizeof(path))
 		return;
-	if ((r = cli_read_file(path, ENVELOPE_MAX, &p, &len)) != 0) {
+	if ((r = cli_read_regular(path, ENVELOPE_MAX, &p, &len)) != 0) {
 		if (r != -ENOENT)
 			snprintf(e->problem, sizeof(e->problem),
-			    "envelope file %.100s: %s", base, strerror(-r));
+			    "envelope file %.100s.env: %s", base,
+			    r == -EINVAL ? "not a regular file" : strerror(-r));
 		return;
 	}
 	copy = len > 0 ? arena_dup(ar, p, len) : NULL;

@@ -394,6 +394,22 @@ printf 'ip=%s\nhelo=mta.example.com\nmail-from=<>\n' "$PASS_IP" >"$E/null.eml.en
 run --envelope-dir "$E" "$T/ed/null.eml"
 want "sidecar mail-from=<>: null reverse-path" 0 envelope.mail_from= \
     spf.domain=mta.example.com spf.result=pass
+# A sidecar is named by whoever fills the directory: a FIFO there must
+# not hang the reader, a symbolic link must not be followed.
+cp "$M/plain.eml" "$T/ed/fifo.eml"
+mkfifo "$E/fifo.eml.env"
+dm_to() { timeout -k 2 10 "$HANKO" dmarc --dns-zone "$T/zone" \
+    --authserv-id mx.test --json "$@" >"$T/j" 2>"$T/e"; rc=$?; }
+dm_to --envelope-dir "$E" "$T/ed/fifo.eml"
+want "a FIFO as sidecar is refused, without blocking" 1 \
+    "envelope.problem~not a regular file" envelope.ip=null
+cp "$M/plain.eml" "$T/ed/link.eml"
+printf 'ip=%s\nhelo=mta.example.com\nmail-from=a@example.com\n' "$PASS_IP" \
+    >"$T/elsewhere.env"
+ln -s "$T/elsewhere.env" "$E/link.eml.env"
+dm_to --envelope-dir "$E" "$T/ed/link.eml"
+want "a symbolic link as sidecar is not followed" 1 \
+    "envelope.problem~not a regular file" envelope.ip=null
 # Received fields as our MTA writes them; --trust-received N picks the N-th.
 PF="Received: from mta.example.com (mta.example.com [$PASS_IP])
 	by mx.receiver.example (Postfix) with ESMTPS id 4Xy1Z2;
