@@ -29,6 +29,7 @@ struct check_q {
 	check_on_fn *on; /* called once the answer is stored; may be NULL */
 	size_t arg;      /* the caller's index */
 	uint16_t qtype;
+	span qname; /* SPF walk: the name asked, in the arena */
 	bool done;
 	enum dns_rcode rc;
 	span *txt; /* TXT answers */
@@ -37,6 +38,8 @@ struct check_q {
 	size_t nname; /* MX: exchanges */
 	bool null_mx; /* MX: the only exchange is "." (RFC 7505) */
 };
+
+#define CHECK_SPF_CACHE (CHECK_SPF_MAX_NODES + SPF_MAX_QUERIES)
 
 /* A record family's state for one SPF record in the tree. */
 struct check_spf_rec {
@@ -79,7 +82,9 @@ struct check {
 	size_t nspf;
 	struct check_q *probe[SPF_MAX_QUERIES]; /* a, mx, exists lookups */
 	size_t nprobe;
-	bool spf_capped;
+	bool spf_capped, spf_running, spf_again;
+	struct check_q *spfq[CHECK_SPF_CACHE]; /* the walk's answers */
+	size_t nspfq;
 	struct check_spf_node *tree;
 	size_t ntree;
 	unsigned lookups, voids;

@@ -76,7 +76,43 @@ node_record(const struct check *c, size_t idx, struct spf_record *rec,
 	return NODE_OK;
 }
 
-static void on_record(struct check_q *q);
+static void replay(struct check *c);
+
+static void
+on_answer(struct check_q *q)
+{
+	replay(q->c);
+}
+
+/* The cached query for (qtype, name), asked now when it is new. */
+static struct check_q *
+lookup(struct check *c, uint16_t qtype, span name)
+{
+	struct check_q *q;
+	uint8_t *copy;
+	size_t i;
+
+	for (i = 0; i < c->nspfq; i++)
+		if (c->spfq[i]->qtype == qtype &&
+		    dmarc_domain_eq(c->spfq[i]->qname, name))
+			return c->spfq[i];
+	if (c->nspfq == CHECK_SPF_CACHE) {
+		c->spf_capped = true;
+		return NULL;
+	}
+	if ((copy = arena_dup(c->ar, name.p, name.len > 0 ? name.len : 1)) ==
+	    NULL) {
+		c->nomem = true;
+		return NULL;
+	}
+	/* An answer that comes at once finds q missing and asks to replay. */
+	if ((q = check_ask(
+	         c, qtype, span_make(copy, name.len), on_answer, 0)) != NULL) {
+		q->qname = span_make(copy, name.len);
+		c->spfq[c->nspfq++] = q;
+	}
+	return q;
+}
 
 static bool
 is_ancestor(const struct check *c, size_t idx, span name)
@@ -91,13 +127,61 @@ is_ancestor(const struct check *c, size_t idx, span name)
 }
 
 static void
-spawn(struct check *c, size_t parent, size_t pos, span via, span name)
+probe(struct check *c, uint16_t qtype, span name)
+{
+	struct check_q *q;
+
+	if (has_macro(name))
+		return;
+	if (c->nprobe == SPF_MAX_QUERIES) {
+		c->spf_capped = true;
+		return;
+	}
+	if ((q = lookup(c, qtype, name)) != NULL)
+		c->probe[c->nprobe++] = q;
+}
+
+static void visit(struct check *c, size_t parent, size_t pos, unsigned depth,
+    span via, span name);
+
+/* The terms of a record, up to "all": children and probes, in order. */
+static void
+visit_terms(struct check *c, size_t idx, const struct spf_record *rec)
+{
+	span self = c->spf[idx].domain, name;
+	unsigned depth = c->spf[idx].depth + 1;
+	struct spf_term t;
+	size_t pos = 0, i = 0;
+	bool all = false;
+
+	while (!all && spf_record_next(rec, &pos, &t)) {
+		name = t.domain.len > 0 ? spec_name(t.domain) : self;
+		all = t.kind == SPF_K_ALL;
+		if (t.kind == SPF_K_INCLUDE && !has_macro(name))
+			visit(c, idx, i, depth, t.text, name);
+		else if (t.kind == SPF_K_A || t.kind == SPF_K_EXISTS)
+			probe(c, DNS_T_A, name);
+		else if (t.kind == SPF_K_MX)
+			probe(c, DNS_T_MX, name);
+		i++;
+	}
+	/* "redirect=" as written precedes its domain-spec in the record. */
+	if (!all && rec->has_redirect && !has_macro(rec->redirect))
+		visit(c, idx, SIZE_MAX, depth,
+		    span_make(rec->redirect.p - 9, rec->redirect.len + 9),
+		    spec_name(rec->redirect));
+}
+
+static void
+visit(struct check *c, size_t parent, size_t pos, unsigned depth, span via,
+    span name)
 {
 	struct check_spf_rec *n;
+	struct spf_record rec;
 	size_t idx = c->nspf;
+	char why[8];
 
-	if (idx == CHECK_SPF_MAX_NODES ||
-	    c->spf[parent].depth + 1 > CHECK_SPF_MAX_DEPTH) {
+	if (idx == CHECK_SPF_MAX_NODES || depth > CHECK_SPF_MAX_DEPTH) {
 		c->spf_capped = true;
 		return;
 	}
@@ -105,95 +189,46 @@ spawn(struct check *c, size_t parent, size_t pos, span via, span name)
 	memset(n, 0, sizeof(*n));
 	n->parent = parent;
 	n->pos = pos;
-	n->depth = c->spf[parent].depth + 1;
+	n->depth = depth;
 	n->via = via;
 	n->domain = name;
-	if (is_ancestor(c, parent, name)) {
+	if (idx > 0 && is_ancestor(c, parent, name)) {
 		n->loop = true;
 		return;
 	}
-	n->q = check_ask(c, DNS_T_TXT, name, on_record, idx);
+	if ((n->q = lookup(c, DNS_T_TXT, name)) == NULL || !n->q->done)
+		return;
+	if (node_record(c, idx, &rec, why, sizeof(why)) == NODE_OK)
+		visit_terms(c, idx, &rec);
 }
 
+/*
+ * The whole tree again, in pre-order, from the answers so far (asking
+ * for the missing ones). After the last answer it is complete, and the
+ * same whatever order the answers came in, caps included.
+ */
 static void
-probe(struct check *c, uint16_t qtype, span name)
+replay(struct check *c)
 {
-	struct check_q *q;
-
-	if (c->nprobe == SPF_MAX_QUERIES) {
-		c->spf_capped = true;
+	if (c->spf_running) {
+		c->spf_again = true;
 		return;
 	}
-	if ((q = check_ask(c, qtype, name, NULL, 0)) != NULL)
-		c->probe[c->nprobe++] = q;
-}
-
-/* A record arrived: ask what its terms will ask, up to "all". */
-static void
-expand(struct check *c, size_t idx, const struct spf_record *rec)
-{
-	span self = c->spf[idx].domain, name;
-	struct spf_term t;
-	size_t pos = 0, i = 0;
-	bool all = false;
-
-	while (!all && spf_record_next(rec, &pos, &t)) {
-		name = t.domain.len > 0 ? spec_name(t.domain) : self;
-		switch (t.kind) {
-		case SPF_K_ALL:
-			all = true;
-			break;
-		case SPF_K_INCLUDE:
-			if (!has_macro(name))
-				spawn(c, idx, i, t.text, name);
-			break;
-		case SPF_K_A:
-		case SPF_K_EXISTS:
-			if (!has_macro(name))
-				probe(c, DNS_T_A, name);
-			break;
-		case SPF_K_MX:
-			if (!has_macro(name))
-				probe(c, DNS_T_MX, name);
-			break;
-		case SPF_K_PTR:
-		case SPF_K_IP4:
-		case SPF_K_IP6:
-		case SPF_K_REDIRECT:
-		case SPF_K_EXP:
-		case SPF_K_UNKNOWN:
-			break;
-		}
-		i++;
-	}
-	if (!all && rec->has_redirect && !has_macro(rec->redirect))
-		spawn(c, idx, SIZE_MAX,
-		    check_name(c, "redirect=", rec->redirect),
-		    spec_name(rec->redirect));
-}
-
-static void
-on_record(struct check_q *q)
-{
-	struct check *c = q->c;
-	struct spf_record rec;
-	char why[8];
-
-	/* A synchronous answer comes before check_ask() returns q. */
-	c->spf[q->arg].q = q;
-	if (node_record(c, q->arg, &rec, why, sizeof(why)) == NODE_OK)
-		expand(c, q->arg, &rec);
+	c->spf_running = true;
+	do {
+		c->spf_again = false;
+		c->nspf = 0;
+		c->nprobe = 0;
+		c->spf_capped = false;
+		visit(c, 0, 0, 0, span_make(NULL, 0), c->domain);
+	} while (c->spf_again);
+	c->spf_running = false;
 }
 
 void
 check_spf_start(struct check *c)
 {
-	struct check_spf_rec *n = &c->spf[0];
-
-	memset(n, 0, sizeof(*n));
-	n->domain = c->domain;
-	c->nspf = 1;
-	n->q = check_ask(c, DNS_T_TXT, c->domain, on_record, 0);
+	replay(c);
 }
 
 static size_t
