@@ -23,8 +23,14 @@
 #include "cli_table.h"
 #include "core/check.h"
 
-#define CHECK_TABLE_WINDOW   512
-#define CHECK_TABLE_INFLIGHT 2048
+/*
+ * Audits in flight: DKIM-only audits ask one query per selector, --all
+ * about fifteen more each; both windows stay well under the resolver's
+ * limit of distinct queries in flight, past which a query would fail.
+ */
+#define CHECK_TABLE_WINDOW     1024
+#define CHECK_TABLE_WINDOW_ALL 128
+#define CHECK_TABLE_INFLIGHT   8192
 
 /* One domain's audit; lives while it is in the window. */
 struct tjob {
@@ -46,6 +52,7 @@ struct table_run {
 	struct core_env env;
 	size_t arena_limit;
 	unsigned what;
+	size_t window;
 };
 
 static int
@@ -183,7 +190,7 @@ table_pass(struct table_run *t, struct cli_resolver *res, bool json,
 	int r = 0, w;
 
 	while (head < t->njobs) {
-		while (next < t->njobs && next - head < CHECK_TABLE_WINDOW)
+		while (next < t->njobs && next - head < t->window)
 			job_start(t, &t->jobs[next++]);
 		cli_resolver_wait(res, head_done, &t->jobs[head]);
 		while (head < next && job_is_done(&t->jobs[head]))
@@ -217,6 +224,7 @@ cli_check_table(struct cli_env *e, const struct cli_dns_opts *dns,
 	t.env = e->core;
 	t.arena_limit = e->limits.max_arena_bytes;
 	t.what = all ? CHECK_W_ALL : CHECK_W_DKIM;
+	t.window = all ? CHECK_TABLE_WINDOW_ALL : CHECK_TABLE_WINDOW;
 	if (table_jobs(&t) != 0) {
 		cli_err("out of memory");
 		r = CLI_EX_SOFTWARE;
