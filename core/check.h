@@ -48,6 +48,7 @@
 #include "span.h"
 
 struct arena;
+struct buf;
 struct core_env;
 struct check;
 struct dkim_privkey;
@@ -201,5 +202,15 @@ const char *check_sev_str(enum check_sev s);
 /* "spf", "dkim", "dmarc", "adsp", "mx". */
 const char *check_kind_str(enum check_kind k);
 const char *check_res_str(check_res r);
+
+/*
+ * The records a new sending domain starts from, which an audit passes:
+ * SPF authorizing the domain's MX hosts with ~all (tighten to the real
+ * senders, then -all), and DMARC p=none with aggregate reports to addr
+ * (RFC 9989 §5.1: watch the reports, then raise the policy). false when
+ * b is full or addr is not a plain local@domain.
+ */
+bool check_starter_spf(struct buf *b);
+bool check_starter_dmarc(struct buf *b, span addr);
 
 #endif

@@ -123,3 +123,33 @@ check_kind_str(enum check_kind k)
 	}
 	return "?";
 }
+
+bool
+check_starter_spf(struct buf *b)
+{
+	return buf_add_cstr(b, "v=spf1 mx ~all");
+}
+
+/* local@domain with neither WSP nor the URI list's ',' and '!'. */
+static bool
+plain_addr(span a)
+{
+	size_t i, at = a.len;
+
+	for (i = 0; i < a.len; i++) {
+		if (a.p[i] <= ' ' || a.p[i] >= 0x7f || a.p[i] == ',' ||
+		    a.p[i] == '!' || a.p[i] == ';')
+			return false;
+		if (a.p[i] == '@')
+			at = i;
+	}
+	return at > 0 && at + 1 < a.len;
+}
+
+bool
+check_starter_dmarc(struct buf *b, span addr)
+{
+	return plain_addr(addr) &&
+	    buf_add_cstr(b, "v=DMARC1; p=none; rua=mailto:") &&
+	    buf_add_span(b, addr);
+}

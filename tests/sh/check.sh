@@ -184,4 +184,39 @@ check "table --all: SPF, DMARC and MX too" \
     .findings[].code' "$T/table2" | sort | tr '\n' ' ')" = \
     "dkim-key-match dkim-ok dmarc-inherited mx-ok spf-lookups "
 
+# 6. keygen --records gives records the audit passes; --rotate names the
+# selector by date, and both keys of a rotation audit clean side by side.
+G=$T/kg
+mkdir -p "$G"
+d0=$(date -u +%Y%m%d)
+"$HANKO" keygen -d new.example -s old -o "$G" --records >"$G/old.out" &&
+    "$HANKO" keygen -d new.example -a ed25519 --rotate -o "$G" >"$G/new.out"
+st=$?
+d1=$(date -u +%Y%m%d)
+check_exit "keygen --records and --rotate" 0 sh -c "exit $st"
+newsel=$(ls "$G" | sed -n 's/^\(ed[0-9]*\)\.private$/\1/p')
+check "keygen --rotate: selector ed + today's date ($newsel)" \
+    sh -c "[ '$newsel' = 'ed$d0' ] || [ '$newsel' = 'ed$d1' ]"
+check "keygen --records: a starting SPF and a p=none DMARC record" \
+    grep -q '^_dmarc.new.example.	IN	TXT	"v=DMARC1; p=none; rua=mailto:dmarc-reports@new.example"$' "$G/old.out"
+{
+	cat "$G/old.out" "$G/new.out"
+	echo "new.example. IN MX 10 mx.new.example."
+	echo "mx.new.example. IN A 192.0.2.7"
+} >"$G/zone"
+"$HANKO" check --dns-zone "$G/zone" --json new.example -s old \
+    --key "$G/old.private" -s "$newsel" --key "$G/$newsel.private" \
+    >"$G/check.json"
+st=$?
+"$PY" "$CK/judge.py" "keygen records, both rotation keys" \
+    "clean ok/dkim/dkim-key-match" "$st" <"$G/check.json" | tab_report
+check "rotation: both keys shown as matching" test \
+    "$(jq -r '.findings[] | select(.code == "dkim-key-match") | .selector' \
+    "$G/check.json" | tr '\n' ' ')" = "old $newsel "
+check_exit "keygen: --rotate with -s is a usage error" 64 \
+    "$HANKO" keygen -d new.example -s x --rotate -o "$G"
+check_exit "keygen: a --rua that is not an address is refused" 64 \
+    "$HANKO" keygen -d new.example -s x2 -o "$G" --records --rua 'a,b@c'
+check "keygen: ... before any key is written" test ! -e "$G/x2.private"
+
 finish

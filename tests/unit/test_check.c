@@ -669,6 +669,33 @@ t_check_code_table(void **state)
 }
 
 static void
+t_check_starters_pass(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t sb[128], db[256];
+	struct buf spf, dm;
+	char tmp[256];
+	struct sum s;
+
+	buf_init_fixed(&spf, sb, sizeof(sb));
+	buf_init_fixed(&dm, db, sizeof(db));
+	assert_true(check_starter_spf(&spf));
+	assert_true(check_starter_dmarc(&dm, span_cstr("rep@s.test")));
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)spf.len, (const char *)spf.p);
+	fake_dns_add_txt(f->dns, "s.test", tmp);
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)dm.len, (const char *)dm.p);
+	fake_dns_add_txt(f->dns, "_dmarc.s.test", tmp);
+	fake_dns_add_mx(f->dns, "s.test", 10, "mx.s.test");
+	audit(f, "s.test", NULL, 0, CHECK_W_ALL, &s);
+	assert_string_equal(s.codes, "spf-lookups dmarc-ok mx-ok");
+	buf_init_fixed(&dm, db, sizeof(db));
+	assert_false(check_starter_dmarc(&dm, span_cstr("a,b@s.test")));
+	assert_false(check_starter_dmarc(&dm, span_cstr("nobody")));
+	assert_false(check_starter_dmarc(&dm, span_cstr("x@")));
+	assert_int_equal(dm.len, 0);
+}
+
+static void
 t_dmarc_uri_helpers(void **state)
 {
 	span list = span_cstr(" mailto:a@X.test!10m , bogus, https://r.test/x,"
@@ -713,6 +740,7 @@ main(void)
 		T(t_check_bad_arguments),
 		T(t_check_out_of_memory),
 		T(t_check_code_table),
+		T(t_check_starters_pass),
 		T(t_dmarc_uri_helpers),
 	};
 
