@@ -38,6 +38,7 @@ store(struct check_q *q, const struct dns_answer *ans)
 	size_t i;
 
 	q->rc = ans->rcode;
+	q->secure = ans->secure;
 	if (ans->rcode != DNS_OK)
 		return;
 	if (ans->ntxt > 0 &&
@@ -148,6 +149,20 @@ check_add(
 	c->tail = f;
 }
 
+void
+check_dnssec(struct check *c, enum check_code code, span selector,
+    const struct check_q *q, span name)
+{
+	if (!c->req.dnssec || q == NULL || !q->done || q->rc == DNS_TEMPFAIL ||
+	    q->rc == DNS_PERMFAIL)
+		return;
+	check_add(c, code, selector, "%.*s: %s", (int)name.len,
+	    (const char *)name.p,
+	    q->secure == 1 ? "answer DNSSEC-validated"
+	                   : "answer not DNSSEC-validated (unsigned zone, or "
+	                     "no trust anchor for it)");
+}
+
 static void
 mx_judge(struct check *c)
 {
@@ -184,6 +199,7 @@ mx_judge(struct check *c)
 		    dns_rcode_str(q->rc));
 		break;
 	}
+	check_dnssec(c, CHECK_MX_DNSSEC, none, q, c->domain);
 }
 
 static void

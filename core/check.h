@@ -90,6 +90,7 @@ enum check_code {
 	CHECK_SPF_LOOP,
 	CHECK_SPF_MACRO,
 	CHECK_SPF_DNS,
+	CHECK_SPF_DNSSEC,
 	CHECK_DKIM_OK,
 	CHECK_DKIM_NONE,
 	CHECK_DKIM_SYNTAX,
@@ -102,6 +103,7 @@ enum check_code {
 	CHECK_DKIM_KEY_MISMATCH,
 	CHECK_DKIM_KEY_UNREADABLE,
 	CHECK_DKIM_DNS,
+	CHECK_DKIM_DNSSEC,
 	CHECK_DMARC_OK,
 	CHECK_DMARC_INHERITED,
 	CHECK_DMARC_NONE,
@@ -113,11 +115,13 @@ enum check_code {
 	CHECK_DMARC_RUA_AUTHORIZED,
 	CHECK_DMARC_OBSOLETE_TAG,
 	CHECK_DMARC_DNS,
+	CHECK_DMARC_DNSSEC,
 	CHECK_ADSP_PRESENT,
 	CHECK_MX_OK,
 	CHECK_MX_NONE,
 	CHECK_MX_NULL,
 	CHECK_MX_DNS,
+	CHECK_MX_DNSSEC,
 	CHECK_NCODES,
 };
 
@@ -163,6 +167,7 @@ struct check_request {
 	const struct check_selector *sel;
 	size_t nsel;
 	unsigned what; /* CHECK_W_* */
+	bool dnssec;   /* report each record's DNSSEC status */
 };
 
 typedef enum check_res {

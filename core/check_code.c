@@ -34,6 +34,7 @@ static const struct code_info codes[CHECK_NCODES] = {
 	[CHECK_SPF_LOOP] = { "spf-loop", CHECK_ERROR, CHECK_K_SPF },
 	[CHECK_SPF_MACRO] = { "spf-macro", CHECK_OK, CHECK_K_SPF },
 	[CHECK_SPF_DNS] = { "spf-dns", CHECK_WARNING, CHECK_K_SPF },
+	[CHECK_SPF_DNSSEC] = { "spf-dnssec", CHECK_OK, CHECK_K_SPF },
 	[CHECK_DKIM_OK] = { "dkim-ok", CHECK_OK, CHECK_K_DKIM },
 	[CHECK_DKIM_NONE] = { "dkim-none", CHECK_ERROR, CHECK_K_DKIM },
 	[CHECK_DKIM_SYNTAX] = { "dkim-syntax", CHECK_ERROR, CHECK_K_DKIM },
@@ -50,6 +51,7 @@ static const struct code_info codes[CHECK_NCODES] = {
 	[CHECK_DKIM_KEY_UNREADABLE] = { "dkim-key-unreadable", CHECK_ERROR,
 	    CHECK_K_DKIM },
 	[CHECK_DKIM_DNS] = { "dkim-dns", CHECK_WARNING, CHECK_K_DKIM },
+	[CHECK_DKIM_DNSSEC] = { "dkim-dnssec", CHECK_OK, CHECK_K_DKIM },
 	[CHECK_DMARC_OK] = { "dmarc-ok", CHECK_OK, CHECK_K_DMARC },
 	[CHECK_DMARC_INHERITED] = { "dmarc-inherited", CHECK_OK,
 	    CHECK_K_DMARC },
@@ -67,11 +69,13 @@ static const struct code_info codes[CHECK_NCODES] = {
 	[CHECK_DMARC_OBSOLETE_TAG] = { "dmarc-obsolete-tag", CHECK_WARNING,
 	    CHECK_K_DMARC },
 	[CHECK_DMARC_DNS] = { "dmarc-dns", CHECK_WARNING, CHECK_K_DMARC },
+	[CHECK_DMARC_DNSSEC] = { "dmarc-dnssec", CHECK_OK, CHECK_K_DMARC },
 	[CHECK_ADSP_PRESENT] = { "adsp-present", CHECK_WARNING, CHECK_K_ADSP },
 	[CHECK_MX_OK] = { "mx-ok", CHECK_OK, CHECK_K_MX },
 	[CHECK_MX_NONE] = { "mx-none", CHECK_WARNING, CHECK_K_MX },
 	[CHECK_MX_NULL] = { "mx-null", CHECK_OK, CHECK_K_MX },
 	[CHECK_MX_DNS] = { "mx-dns", CHECK_WARNING, CHECK_K_MX },
+	[CHECK_MX_DNSSEC] = { "mx-dnssec", CHECK_OK, CHECK_K_MX },
 };
 
 const char *

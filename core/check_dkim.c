@@ -142,6 +142,16 @@ judge_selector(struct check *c, size_t i)
 		    "lookup of %.*s._domainkey.%.*s failed", sl, sp, dl, dp);
 		return;
 	}
+	if (c->req.dnssec) {
+		struct buf b;
+
+		buf_init_arena(&b, c->ar);
+		if (buf_add_span(&b, s->name) &&
+		    buf_add_cstr(&b, "._domainkey.") &&
+		    buf_add_span(&b, c->domain))
+			check_dnssec(
+			    c, CHECK_DKIM_DNSSEC, s->name, q, buf_span(&b));
+	}
 	if (q->rc != DNS_OK || q->ntxt == 0) {
 		check_add(c, CHECK_DKIM_NONE, s->name,
 		    "no key record at %.*s._domainkey.%.*s: every signature "

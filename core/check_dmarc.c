@@ -427,6 +427,8 @@ check_dmarc_judge(struct check *c)
 		    "%zu DMARC records at _dmarc.%.*s: receivers discard them "
 		    "all (RFC 9989 section 4.10); keep one",
 		    nown, dl, d);
+	check_dnssec(c, CHECK_DMARC_DNSSEC, none, c->dmarc_own,
+	    check_name(c, "_dmarc.", c->domain));
 	if (c->ev == NULL)
 		return;
 	o = dmarc_eval_outcome(c->ev);

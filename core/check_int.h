@@ -37,6 +37,7 @@ struct check_q {
 	size_t naddr; /* A, AAAA: addresses */
 	size_t nname; /* MX: exchanges */
 	bool null_mx; /* MX: the only exchange is "." (RFC 7505) */
+	int secure;   /* 1 DNSSEC-validated, 0 not */
 };
 
 #define CHECK_SPF_CACHE (CHECK_SPF_MAX_NODES + SPF_MAX_QUERIES)
@@ -116,6 +117,10 @@ span check_name(struct check *c, const char *prefix, span name);
 /* Append a finding; the message is formatted into the arena. */
 void check_add(struct check *c, enum check_code code, span selector,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* With req.dnssec: whether q's answer (data or denial) was validated. */
+void check_dnssec(struct check *c, enum check_code code, span selector,
+    const struct check_q *q, span name);
 
 void check_spf_start(struct check *c);
 void check_spf_judge(struct check *c);

@@ -454,6 +454,7 @@ check_spf_judge(struct check *c)
 		if (is_void(c->probe[i]))
 			c->voids++;
 	c->lookups = count_lookups(c);
+	check_dnssec(c, CHECK_SPF_DNSSEC, none, c->spf[0].q, c->domain);
 	if (!judge_root(c))
 		return;
 	for (i = 1; i < c->nspf; i++)

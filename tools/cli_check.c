@@ -396,6 +396,7 @@ check_domain_run(struct cli_env *e, struct check_opts *o)
 	req.sel = sel;
 	req.nsel = o->nsel;
 	req.what = CHECK_W_ALL;
+	req.dnssec = o->dns.trust_anchor != NULL;
 	if ((r = cli_resolver_open(&o->dns, 256, &res, err, sizeof(err))) !=
 	    0) {
 		cli_err("%s", err);

@@ -18,6 +18,7 @@ command -v jq >/dev/null 2>&1 || skip_all "no jq"
 SRV=$T/nsd
 cleanup() {
 	"$CK/nsd.sh" stop "$SRV" >/dev/null 2>&1
+	"$TOP/tests/dns/server.sh" stop "$T/live" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -218,5 +219,33 @@ check_exit "keygen: --rotate with -s is a usage error" 64 \
 check_exit "keygen: a --rua that is not an address is refused" 64 \
     "$HANKO" keygen -d new.example -s x2 -o "$G" --records --rua 'a,b@c'
 check "keygen: ... before any key is written" test ! -e "$G/x2.private"
+
+# 7. --dnssec: each record's validation status, against the signed zone
+# of the live-DNS harness (tests/dns/server.sh) and its unsigned one.
+if command -v nsd >/dev/null 2>&1 && command -v ldns-signzone >/dev/null 2>&1; then
+	if LP=$(HANKO_DNS_OWNER=$$ "$TOP/tests/dns/server.sh" start "$T/live" 2>"$T/live.err"); then
+		for z in secure.example hanko.example; do
+			"$HANKO" check --resolver "127.0.0.1@$LP" \
+			    --dnssec "$T/live/trust-anchor" --json "$z" -s ed \
+			    >"$T/sec.$z" 2>&1
+		done
+		check "--dnssec: a signed key record is validated" test \
+		    "$(jq -r '.findings[] | select(.code == "dkim-dnssec") |
+		    .message' "$T/sec.secure.example")" = \
+		    "ed._domainkey.secure.example: answer DNSSEC-validated"
+		check "--dnssec: an unsigned one is not" grep -q \
+		    '"code":"dkim-dnssec","message":"ed._domainkey.hanko.example: answer not DNSSEC-validated' \
+		    "$T/sec.hanko.example"
+		check "--dnssec: one status per record kind" test \
+		    "$(jq -r '.findings[] | select(.code | endswith("-dnssec")) |
+		    .kind' "$T/sec.secure.example" | tr '\n' ' ')" = "spf dkim dmarc mx "
+		check "without --dnssec: no status" sh -c "! grep -q dnssec \"$T/out.1\""
+		"$TOP/tests/dns/server.sh" stop "$T/live" >/dev/null 2>&1
+	else
+		nok "tests/dns/server.sh starts"; sed 's/^/#   /' "$T/live.err"
+	fi
+else
+	echo "# no nsd or ldnsutils: --dnssec part skipped"
+fi
 
 finish

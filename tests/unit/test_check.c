@@ -23,7 +23,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "core/arena.h"
@@ -695,6 +697,71 @@ t_check_starters_pass(void **state)
 	assert_int_equal(dm.len, 0);
 }
 
+/* The Ed25519 PKCS#8 fast path gives the key OpenSSL's decoder gives. */
+static void
+t_dkim_privkey_pem_ed25519(void **state)
+{
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *rsa = EVP_RSA_gen(1024);
+	struct dkim_privkey k;
+	char pem[8192], err[160];
+	BIO *bio;
+	long n;
+	char *p;
+
+	(void)state;
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(
+	    PEM_write_bio_PrivateKey(bio, ed, NULL, NULL, 0, NULL, NULL), 1);
+	n = BIO_get_mem_data(bio, &p);
+	assert_true(n > 0 && (size_t)n < sizeof(pem));
+	memcpy(pem, p, (size_t)n);
+	BIO_free(bio);
+	assert_int_equal(
+	    dkim_privkey_load(span_make(pem, (size_t)n), &k, err, sizeof(err)),
+	    DKIM_OK);
+	assert_int_equal(k.type, DKIM_KEY_ED25519);
+	assert_int_equal(EVP_PKEY_eq(k.pk, ed), 1);
+	dkim_privkey_fini(&k);
+	/* CRLF line ends: the same key */
+	{
+		char crlf[8192];
+		size_t i, o = 0;
+
+		for (i = 0; i < (size_t)n; i++) {
+			if (pem[i] == '\n')
+				crlf[o++] = '\r';
+			crlf[o++] = pem[i];
+		}
+		assert_int_equal(
+		    dkim_privkey_load(span_make(crlf, o), &k, err, sizeof(err)),
+		    DKIM_OK);
+		assert_int_equal(EVP_PKEY_eq(k.pk, ed), 1);
+		dkim_privkey_fini(&k);
+	}
+	/* an RSA PKCS#8 key still loads (through OpenSSL's decoder) */
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(
+	    PEM_write_bio_PrivateKey(bio, rsa, NULL, NULL, 0, NULL, NULL), 1);
+	n = BIO_get_mem_data(bio, &p);
+	assert_int_equal(
+	    dkim_privkey_load(span_make(p, (size_t)n), &k, err, sizeof(err)),
+	    DKIM_OK);
+	assert_int_equal(k.type, DKIM_KEY_RSA);
+	assert_int_equal(EVP_PKEY_eq(k.pk, rsa), 1);
+	dkim_privkey_fini(&k);
+	BIO_free(bio);
+	/* a damaged Ed25519 body is refused, not misread */
+	p = strstr(pem, "MC4C");
+	assert_non_null(p);
+	p[3] = 'D';
+	assert_int_not_equal(
+	    dkim_privkey_load(span_make(pem, (size_t)n), &k, err, sizeof(err)),
+	    DKIM_OK);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(rsa);
+}
+
 static void
 t_dmarc_uri_helpers(void **state)
 {
@@ -742,6 +809,7 @@ main(void)
 		T(t_check_code_table),
 		T(t_check_starters_pass),
 		T(t_dmarc_uri_helpers),
+		T(t_dkim_privkey_pem_ed25519),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
