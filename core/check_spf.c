@@ -367,8 +367,9 @@ judge_node(struct check *c, size_t idx)
 	bool redirect = n->pos == SIZE_MAX;
 	int vl = (int)n->via.len, dl = (int)n->domain.len;
 	const char *v = (const char *)n->via.p, *d = (const char *)n->domain.p;
+	enum node_state st;
 
-	switch (node_record(c, idx, &rec, why, sizeof(why))) {
+	switch ((st = node_record(c, idx, &rec, why, sizeof(why)))) {
 	case NODE_OK:
 		break;
 	case NODE_NONE:
@@ -376,8 +377,7 @@ judge_node(struct check *c, size_t idx)
 		check_add(c, CHECK_SPF_INCLUDE_NONE, none,
 		    "%.*s: %.*s has %s SPF record, so the check is a "
 		    "permerror; fix or remove the %s",
-		    vl, v, dl, d,
-		    n->q != NULL && n->q->ntxt > 1 ? "more than one" : "no",
+		    vl, v, dl, d, st == NODE_MULTI ? "more than one" : "no",
 		    redirect ? "redirect" : "include");
 		break;
 	case NODE_SYNTAX:

@@ -318,6 +318,12 @@ t_check_spf_broken_records(void **state)
 	assert_string_equal(
 	    s.codes, "spf-include-none spf-include-syntax spf-lookups");
 	assert_int_equal(s.voids, 1); /* none.test: NXDOMAIN */
+	assert_non_null(strstr(s.msgs, "none.test has no SPF record"));
+	fake_dns_add_txt(f->dns, "inc2.test", "v=spf1 redirect=two.test");
+	spf(f, "inc2.test", &s);
+	assert_string_equal(s.codes, "spf-include-none spf-lookups");
+	assert_non_null(strstr(s.msgs,
+	    "redirect=two.test: two.test has more than one SPF record"));
 	fake_dns_set_rcode(f->dns, "tf.test", DNS_TEMPFAIL);
 	spf(f, "tf.test", &s);
 	assert_string_equal(s.codes, "spf-dns");
