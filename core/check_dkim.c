@@ -36,7 +36,7 @@ check_dkim_start(struct check *c)
 			span name = check_name(c, ".", c->domain);
 
 			name = check_name(c, "._domainkey", name);
-			c->dkim[i] = NULL;
+			c->dkim[i].q = NULL;
 			if (name.len > 0 && sel.len > 0) {
 				struct buf b;
 
@@ -46,7 +46,7 @@ check_dkim_start(struct check *c)
 					c->nomem = true;
 					continue;
 				}
-				c->dkim[i] = check_ask(
+				c->dkim[i].q = check_ask(
 				    c, DNS_T_TXT, buf_span(&b), NULL, i);
 			}
 		}
@@ -127,7 +127,7 @@ static void
 judge_selector(struct check *c, size_t i)
 {
 	const struct check_selector *s = &c->req.sel[i];
-	const struct check_q *q = c->dkim != NULL ? c->dkim[i] : NULL;
+	const struct check_q *q = c->dkim != NULL ? c->dkim[i].q : NULL;
 	size_t max_tags = c->env->limits != NULL ? c->env->limits->max_tags
 	                                         : CHECK_DEFAULT_MAX_TAGS;
 	struct dkim_keyrec rec;

@@ -42,6 +42,11 @@ struct check_q {
 
 #define CHECK_SPF_CACHE (CHECK_SPF_MAX_NODES + SPF_MAX_QUERIES)
 
+/* A selector's key record query (a struct: arrays of pointers are not). */
+struct check_sel_q {
+	struct check_q *q;
+};
+
 /* A record family's state for one SPF record in the tree. */
 struct check_spf_rec {
 	struct check_q *q;
@@ -90,7 +95,7 @@ struct check {
 	size_t ntree;
 	unsigned lookups, voids;
 	/* DKIM, ADSP, MX */
-	struct check_q **dkim;
+	struct check_sel_q *dkim; /* one per request selector */
 	struct check_q *adsp, *mx;
 	/* DMARC */
 	struct check_q *dmarc_own;

@@ -20,6 +20,7 @@
 
 #include "arena.h"
 #include "check_int.h"
+#include "hanko.h"
 #include "spf_record.h"
 
 enum node_state {
@@ -260,13 +261,17 @@ term_counts(enum spf_kind k)
 static void
 emit(struct check *c, size_t idx, struct walk_notes *wn)
 {
-	struct check_spf_node *tn = &c->tree[c->ntree++];
+	struct check_spf_node *tn;
 	struct spf_record rec;
 	struct spf_term t;
 	size_t pos = 0, i = 0, ch;
 	char why[8];
 	bool all = false;
 
+	/* Each node is emitted once: the tree has room for all of them. */
+	if (idx >= c->nspf || idx >= CHECK_SPF_MAX_NODES || c->ntree >= c->nspf)
+		return;
+	tn = &c->tree[c->ntree++];
 	memset(tn, 0, sizeof(*tn));
 	tn->depth = c->spf[idx].depth;
 	tn->via = c->spf[idx].via;

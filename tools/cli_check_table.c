@@ -53,9 +53,14 @@ struct tjob {
 	bool read; /* keys read (by a reader thread) */
 };
 
+/* One KeyTable entry to audit. */
+struct tent {
+	const struct cli_key_entry *k;
+};
+
 struct table_run {
 	const struct cli_keytable *kt;
-	const struct cli_key_entry **ent; /* sorted by domain */
+	struct tent *ent; /* sorted by domain */
 	size_t nent;
 	struct tjob *jobs;
 	size_t njobs;
@@ -72,8 +77,8 @@ struct table_run {
 static int
 by_domain(const void *a, const void *b)
 {
-	const struct cli_key_entry *x = *(const struct cli_key_entry *const *)a;
-	const struct cli_key_entry *y = *(const struct cli_key_entry *const *)b;
+	const struct cli_key_entry *x = ((const struct tent *)a)->k;
+	const struct cli_key_entry *y = ((const struct tent *)b)->k;
 	int r = strcasecmp(x->domain, y->domain);
 
 	return r != 0 ? r : (x->line > y->line) - (x->line < y->line);
@@ -97,14 +102,14 @@ table_jobs(struct table_run *t)
 			    k->line, k->name);
 			continue;
 		}
-		t->ent[t->nent++] = k;
+		t->ent[t->nent++].k = k;
 	}
 	qsort(t->ent, t->nent, sizeof(*t->ent), by_domain);
 	for (i = 0; i < t->nent; i++) {
 		if (t->njobs == 0 ||
-		    strcasecmp(
-		        t->ent[i]->domain, t->jobs[t->njobs - 1].domain) != 0) {
-			t->jobs[t->njobs].domain = t->ent[i]->domain;
+		    strcasecmp(t->ent[i].k->domain,
+		        t->jobs[t->njobs - 1].domain) != 0) {
+			t->jobs[t->njobs].domain = t->ent[i].k->domain;
 			t->jobs[t->njobs++].first = i;
 		}
 		t->jobs[t->njobs - 1].n++;
@@ -144,7 +149,7 @@ job_read(struct table_run *t, struct tjob *j)
 		return;
 	}
 	for (i = 0; i < j->n; i++) {
-		const struct cli_key_entry *k = t->ent[j->first + i];
+		const struct cli_key_entry *k = t->ent[j->first + i].k;
 
 		j->sel[i].name = span_cstr(k->selector);
 		key_path(k->keypath, j->domain, path, sizeof(path));
