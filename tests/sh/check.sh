@@ -16,7 +16,9 @@ command -v jq >/dev/null 2>&1 || skip_all "no jq"
 [ -x "$PY" ] || skip_all "no $PY"
 
 SRV=$T/nsd
+HOPID=
 cleanup() {
+	[ -n "$HOPID" ] && kill "$HOPID" 2>/dev/null
 	"$CK/nsd.sh" stop "$SRV" >/dev/null 2>&1
 	"$TOP/tests/dns/server.sh" stop "$T/live" >/dev/null 2>&1
 	rm -rf "$T"
@@ -247,5 +249,33 @@ if command -v nsd >/dev/null 2>&1 && command -v ldns-signzone >/dev/null 2>&1; t
 else
 	echo "# no nsd or ldnsutils: --dnssec part skipped"
 fi
+
+# 8. A server with crafted answers (tests/dns/hostile.py: names with dots
+# and NULs in labels, 300 records, short rdata, names running past their
+# rdata): every audit ends with valid JSON and an ordinary exit status.
+"$PY" "$TOP/tests/dns/hostile.py" --owner $$ >"$T/ho.port" 2>"$T/ho.err" &
+HOPID=$!
+i=0
+while [ ! -s "$T/ho.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -s "$T/ho.port" ]; then
+	HO=127.0.0.1@$(cat "$T/ho.port")
+	for l in dotlabel nullabel onlybad many maxname upper shortaddr cutname; do
+		"$HANKO" check --resolver "$HO" --dns-timeout 2 --json \
+		    "$l.hostile.example" -s "$l" >"$T/ho.$l" 2>"$T/ho.$l.err"
+		st=$?
+		if { [ $st -eq 0 ] || [ $st -eq 1 ] || [ $st -eq 75 ]; } &&
+		    jq -e .findings "$T/ho.$l" >/dev/null 2>&1 &&
+		    ! grep -q 'Sanitizer\|runtime error' "$T/ho.$l.err"; then
+			ok "hostile answers: $l (exit $st)"
+		else
+			nok "hostile answers: $l (exit $st)"
+			head -5 "$T/ho.$l.err" | sed 's/^/#   /'
+		fi
+	done
+else
+	nok "tests/dns/hostile.py starts"
+fi
+kill "$HOPID" 2>/dev/null
+wait "$HOPID" 2>/dev/null
 
 finish
