@@ -4,8 +4,10 @@
 # severity, kind and code; nothing else a warning or error; the exit
 # status). Then: the text output; the SPF lookup counts against pyspf on
 # the same zone; the same audits through NSD on loopback (--resolver)
-# giving the same JSON as --dns-zone; and a KeyTable/SigningTable audit
-# with planted mismatches, a missing record and an unreadable key.
+# giving the same JSON as --dns-zone; a KeyTable/SigningTable audit with
+# planted mismatches, a missing record and an unreadable key; keygen
+# --records and --rotate; --dnssec; and a server whose answers are
+# crafted to break a careless decoder.
 . "$(dirname "$0")/../lib.sh"
 
 CK=$TOP/tests/check
