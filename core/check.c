@@ -88,9 +88,13 @@ check_ask(
 	struct check_q *q;
 	int r;
 
-	if (c->nq == CHECK_MAX_QUERIES || name.len == 0 ||
-	    (q = arena_alloc(c->ar, sizeof(*q))) == NULL) {
-		c->nomem = c->nomem || c->nq < CHECK_MAX_QUERIES;
+	if (c->nq == CHECK_MAX_QUERIES || name.len == 0) {
+		/* Not asked: the audit is incomplete, like after a failure. */
+		c->dns_failed = true;
+		return NULL;
+	}
+	if ((q = arena_alloc(c->ar, sizeof(*q))) == NULL) {
+		c->nomem = true;
 		return NULL;
 	}
 	memset(q, 0, sizeof(*q));
