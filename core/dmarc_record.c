@@ -234,6 +234,8 @@ dmarc_uri_next(span list, size_t *pos, span *uri)
 {
 	size_t i, start;
 
+	if (list.len == 0)
+		return false; /* an absent tag is the empty span, p NULL */
 	while (*pos <= list.len) {
 		start = *pos;
 		for (i = start; i < list.len && list.p[i] != ','; i++)

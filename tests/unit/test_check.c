@@ -789,6 +789,8 @@ t_dmarc_uri_helpers(void **state)
 	assert_true(span_eq(dom, span_cstr("y.test")));
 	assert_false(dmarc_uri_next(list, &pos, &uri));
 	assert_false(dmarc_uri_mailto_domain(span_cstr("mailto:nobody"), &dom));
+	pos = 0;
+	assert_false(dmarc_uri_next(span_make(NULL, 0), &pos, &uri));
 	assert_false(dmarc_uri_mailto_domain(span_cstr("mailto:a@"), &dom));
 }
 
