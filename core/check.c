@@ -88,7 +88,7 @@ check_ask(
 	struct check_q *q;
 	int r;
 
-	if (c->nq == CHECK_MAX_QUERIES || name.len == 0) {
+	if (c->nq >= CHECK_MAX_QUERIES + c->req.nsel || name.len == 0) {
 		/* Not asked: the audit is incomplete, like after a failure. */
 		c->dns_failed = true;
 		return NULL;

@@ -33,10 +33,12 @@
  *	stay alive and the arena untouched until check_is_done(). Findings
  *	stay valid until the arena is reset.
  * LIMITS
- *	SPF: CHECK_SPF_MAX_NODES records in the tree, CHECK_SPF_MAX_DEPTH levels
- *	(a loop stops there and is reported); DMARC: DMARC_WALK_MAX queries
- *	per walk, CHECK_MAX_RUA report destinations; CHECK_MAX_QUERIES in
- *	all. A hostile zone costs bounded time and memory.
+ *	SPF: CHECK_SPF_MAX_NODES records in the tree (breadth first),
+ *	CHECK_SPF_MAX_DEPTH levels, a loop reported where it closes; DMARC:
+ *	DMARC_WALK_MAX queries per walk, CHECK_MAX_RUA report destinations;
+ *	CHECK_MAX_QUERIES (and one per selector) in all. A hostile zone costs
+ *	bounded time and memory, and the caps cut the same records whatever
+ *	order answers arrive in.
  */
 #ifndef HANKO_CORE_CHECK_H
 #define HANKO_CORE_CHECK_H

@@ -142,15 +142,33 @@ probe(struct check *c, uint16_t qtype, span name)
 		c->probe[c->nprobe++] = q;
 }
 
-static void visit(struct check *c, size_t parent, size_t pos, unsigned depth,
-    span via, span name);
+/* Append a record to the tree, not yet asked for (nothing at a cap). */
+static void
+add_node(struct check *c, size_t parent, size_t pos, span via, span name)
+{
+	unsigned depth = c->nspf == 0 ? 0 : c->spf[parent].depth + 1;
+	struct check_spf_rec *n;
+
+	if (c->nspf == CHECK_SPF_MAX_NODES || depth > CHECK_SPF_MAX_DEPTH) {
+		c->spf_capped = true;
+		return;
+	}
+	n = &c->spf[c->nspf];
+	memset(n, 0, sizeof(*n));
+	n->parent = parent;
+	n->pos = pos;
+	n->depth = depth;
+	n->via = via;
+	n->domain = name;
+	n->loop = c->nspf > 0 && is_ancestor(c, parent, name);
+	c->nspf++;
+}
 
 /* The terms of a record, up to "all": children and probes, in order. */
 static void
-visit_terms(struct check *c, size_t idx, const struct spf_record *rec)
+expand(struct check *c, size_t idx, const struct spf_record *rec)
 {
 	span self = c->spf[idx].domain, name;
-	unsigned depth = c->spf[idx].depth + 1;
 	struct spf_term t;
 	size_t pos = 0, i = 0;
 	bool all = false;
@@ -159,7 +177,7 @@ visit_terms(struct check *c, size_t idx, const struct spf_record *rec)
 		name = t.domain.len > 0 ? spec_name(t.domain) : self;
 		all = t.kind == SPF_K_ALL;
 		if (t.kind == SPF_K_INCLUDE && !has_macro(name))
-			visit(c, idx, i, depth, t.text, name);
+			add_node(c, idx, i, t.text, name);
 		else if (t.kind == SPF_K_A || t.kind == SPF_K_EXISTS)
 			probe(c, DNS_T_A, name);
 		else if (t.kind == SPF_K_MX)
@@ -168,49 +186,26 @@ visit_terms(struct check *c, size_t idx, const struct spf_record *rec)
 	}
 	/* "redirect=" as written precedes its domain-spec in the record. */
 	if (!all && rec->has_redirect && !has_macro(rec->redirect))
-		visit(c, idx, SIZE_MAX, depth,
+		add_node(c, idx, SIZE_MAX,
 		    span_make(rec->redirect.p - 9, rec->redirect.len + 9),
 		    spec_name(rec->redirect));
 }
 
-static void
-visit(struct check *c, size_t parent, size_t pos, unsigned depth, span via,
-    span name)
-{
-	struct check_spf_rec *n;
-	struct spf_record rec;
-	size_t idx = c->nspf;
-	char why[8];
-
-	if (idx == CHECK_SPF_MAX_NODES || depth > CHECK_SPF_MAX_DEPTH) {
-		c->spf_capped = true;
-		return;
-	}
-	n = &c->spf[c->nspf++];
-	memset(n, 0, sizeof(*n));
-	n->parent = parent;
-	n->pos = pos;
-	n->depth = depth;
-	n->via = via;
-	n->domain = name;
-	if (idx > 0 && is_ancestor(c, parent, name)) {
-		n->loop = true;
-		return;
-	}
-	if ((n->q = lookup(c, DNS_T_TXT, name)) == NULL || !n->q->done)
-		return;
-	if (node_record(c, idx, &rec, why, sizeof(why)) == NODE_OK)
-		visit_terms(c, idx, &rec);
-}
-
 /*
- * The whole tree again, in pre-order, from the answers so far (asking
- * for the missing ones). After the last answer it is complete, and the
- * same whatever order the answers came in, caps included.
+ * The whole tree again, breadth first, from the answers so far. Records
+ * are expanded only up to the first one still unanswered; the ones after
+ * it are asked for but not expanded. So every name asked is one the
+ * finished tree holds (the caps cut the same records whatever order
+ * answers come in), and after the last answer the tree is complete.
  */
 static void
 replay(struct check *c)
 {
+	struct spf_record rec;
+	bool blocked;
+	char why[8];
+	size_t i;
+
 	if (c->spf_running) {
 		c->spf_again = true;
 		return;
@@ -221,7 +216,22 @@ replay(struct check *c)
 		c->nspf = 0;
 		c->nprobe = 0;
 		c->spf_capped = false;
-		visit(c, 0, 0, 0, span_make(NULL, 0), c->domain);
+		blocked = false;
+		add_node(c, 0, 0, span_make(NULL, 0), c->domain);
+		for (i = 0; i < c->nspf; i++) {
+			struct check_spf_rec *n = &c->spf[i];
+
+			if (n->loop)
+				continue;
+			n->q = lookup(c, DNS_T_TXT, n->domain);
+			if (blocked || (n->q != NULL && !n->q->done)) {
+				blocked = true;
+				continue;
+			}
+			if (node_record(c, i, &rec, why, sizeof(why)) ==
+			    NODE_OK)
+				expand(c, i, &rec);
+		}
 	} while (c->spf_again);
 	c->spf_running = false;
 }

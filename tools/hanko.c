@@ -18,6 +18,7 @@ static const char usage[] =
     "  dmarc    [DNS] [ENVELOPE] [FILE|DIR...]\n"
     "                                    SPF + DKIM + DMARC, disposition\n"
     "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
+    "           [--rotate] [--records]   (selector by date; SPF and DMARC too)\n"
     "  check    [DNS] DOMAIN [-s SEL [--key FILE]]...\n"
     "  check    [DNS] --key-table FILE --signing-table FILE [--all]\n"
     "                                    audit published SPF/DKIM/DMARC\n"
