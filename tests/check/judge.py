@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """judge.py NAME EXPECTED EXIT < hanko-check.json
+judge.py --list FILE      (lines NAME<TAB>EXPECTED<TAB>EXIT<TAB>JSONFILE)
 
-One `hanko check --json` object against one line of tests/check/expect:
+A `hanko check --json` object against one line of tests/check/expect:
 EXPECTED is "clean" or severity/kind/code items (space separated); every
 warning and error must be listed and every listed item present, "clean"
 means no warning and no error. The exit status must be 1 with an error,
@@ -12,19 +13,30 @@ import sys
 
 
 def main(argv):
-    name, expected, status = argv[1], argv[2].split(), int(argv[3])
+    if argv[1] == "--list":
+        with open(argv[2]) as f:
+            for line in f:
+                name, expected, status, path = line.rstrip("\n").split("\t")
+                with open(path) as j:
+                    judge(name, expected.split(), int(status), j.read())
+        return 0
+    judge(argv[1], argv[2].split(), int(argv[3]), sys.stdin.read())
+    return 0
+
+
+def judge(name, expected, status, text):
     try:
-        obj = json.loads(sys.stdin.read())
+        obj = json.loads(text)
     except ValueError as e:
         print("fail\t%s: valid JSON\t%s" % (name, e))
-        return 0
+        return
     got = set()
     for f in obj.get("findings", []):
         got.add("%s/%s/%s" % (f["severity"], f["kind"], f["code"]))
         sel = f.get("selector")
         if (f["kind"] == "dkim") != (sel is not None):
             print("fail\t%s: selector on DKIM findings only\t%r" % (name, f))
-            return 0
+            return
     want = set(x for x in expected if x != "clean")
     bad = set(g for g in got if not g.startswith("ok/"))
     want_bad = set(w for w in want if not w.startswith("ok/"))
@@ -39,7 +51,6 @@ def main(argv):
     if status != (1 if errors else 0):
         print("fail\t%s: exit status\t%d, want %d" % (
             name, status, 1 if errors else 0))
-    return 0
 
 
 sys.exit(main(sys.argv))

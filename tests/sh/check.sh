@@ -76,11 +76,11 @@ while IFS='	' read -r dom sels want; do
 	# shellcheck disable=SC2046
 	"$HANKO" check --dns-zone "$Z" --json "$dom" $(args "$sels") \
 	    >"$T/out.$n" 2>"$T/err.$n"
-	st=$?
-	"$PY" "$CK/judge.py" "$dom $sels" "$want" "$st" <"$T/out.$n" |
-	    tab_report
+	printf '%s\t%s\t%s\t%s\n' "$dom $sels" "$want" $? "$T/out.$n" \
+	    >>"$T/judge.list"
 	echo "$dom $sels" >"$T/name.$n"
 done <"$CK/expect"
+"$PY" "$CK/judge.py" --list "$T/judge.list" | tab_report
 [ $n -gt 30 ] && ok "$n fixtures judged" || nok "fixtures read ($n)"
 
 # 2. Text output: one line per finding with severity, kind, selector and
@@ -128,11 +128,20 @@ else
 	echo "# python3-spf or python3-yaml missing: pyspf cross-check skipped"
 fi
 
-# 4. The same zone from NSD on loopback: identical JSON.
+# 4. The same zone from NSD on loopback: identical JSON, for a subset
+# that covers every record kind, the SPF walk's limits, the tree walk
+# and report authorization (all of them with LIVE_ALL=1).
+LIVE='clean clean10 sub.parent ruaauth spf-multiple spf-lookups spf-void
+spf-loop spf-incnone dkim-weak dkim-mismatch dmarc-multiple dmarc-policy
+dmarc-ruaext dmarc-pct adsp mx-none'
 if command -v nsd >/dev/null 2>&1 && command -v drill >/dev/null 2>&1; then
 	if PORT=$(HANKO_DNS_OWNER=$$ "$CK/nsd.sh" start "$SRV" example "$Z"); then
 		for i in $(seq 1 $n); do
 			read -r dom sels <"$T/name.$i"
+			case " $(echo $LIVE) " in
+			*" ${dom%.check.example} "*) ;;
+			*) [ -n "${LIVE_ALL:-}" ] || continue ;;
+			esac
 			# shellcheck disable=SC2046
 			"$HANKO" check --resolver "127.0.0.1@$PORT" --json \
 			    "$dom" $(args "$sels") >"$T/live.$i" 2>&1
