@@ -4,7 +4,7 @@
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix"
-TEST="python3 python3-dkim clang libclang-rt-14-dev python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy"
+TEST="python3 python3-dkim clang libclang-rt-14-dev python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy jq openssl"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST
 for p in "$@"; do
