@@ -8,8 +8,10 @@
  * (the evaluator discards them silently, §4.10).
  *
  * rua/ruf destinations: a mailto: host in another Organizational Domain
- * (each found by a §4.10 tree walk over dmarc_walk_targets and
- * dmarc_walk_org) must publish <record domain>._report._dmarc.<host>
+ * than the domain the policy record came from (each found by a §4.10
+ * tree walk over dmarc_walk_targets and dmarc_walk_org; for a record
+ * inherited from a public suffix that is not the audited domain's) must
+ * publish <record domain>._report._dmarc.<host>
  * with v=DMARC1 (RFC 9990 §3, RFC 9991 §2), else receivers send it no
  * reports.
  */
@@ -155,7 +157,6 @@ check_dmarc_start(struct check *c)
 
 	c->dmarc_own = check_ask(
 	    c, DNS_T_TXT, check_name(c, "_dmarc.", c->domain), NULL, 0);
-	walk_start(c, &c->own_walk, c->domain);
 	c->ev_dns.ctx = c;
 	c->ev_dns.txt = proxy_txt;
 	c->ev_dns.query = NULL;
@@ -210,8 +211,10 @@ start_dests(struct check *c)
 	span uri;
 
 	c->rua_started = true;
-	if (!o->have_record)
+	if (!o->have_record || o->rec.rua.len + o->rec.ruf.len == 0)
 		return;
+	/* RFC 9990 section 3: relative to the domain the record came from */
+	walk_start(c, &c->pol_walk, o->record_domain);
 	for (pos = 0; dmarc_uri_next(o->rec.rua, &pos, &uri);)
 		add_dest(c, uri, false);
 	for (pos = 0; dmarc_uri_next(o->rec.ruf, &pos, &uri);)
@@ -235,10 +238,10 @@ check_dmarc_advance(struct check *c)
 		struct buf b;
 
 		if (r->decided || !walk_is_done(&r->walk) ||
-		    !walk_is_done(&c->own_walk))
+		    !walk_is_done(&c->pol_walk))
 			continue;
 		r->decided = true;
-		if (!walk_org(&r->walk, &org) || !walk_org(&c->own_walk, &own))
+		if (!walk_org(&r->walk, &org) || !walk_org(&c->pol_walk, &own))
 			continue; /* DNS failed: already noted */
 		if ((r->external = !span_eq(org, own)) == false)
 			continue;

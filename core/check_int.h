@@ -99,7 +99,7 @@ struct check {
 	struct check_q *adsp, *mx;
 	/* DMARC */
 	struct check_q *dmarc_own;
-	struct check_walk own_walk;
+	struct check_walk pol_walk; /* the policy record's domain */
 	struct dmarc_evaluator *ev;
 	struct core_env ev_env;
 	struct dns_ops ev_dns;

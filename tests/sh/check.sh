@@ -191,6 +191,11 @@ check "table: an unreadable key is an error" \
     "ed error dkim-key-unreadable ed ok dkim-ok "
 check "table: DKIM only without --all" \
     test "$(jq -r '.findings[].kind' "$T/table" | sort -u | tr '\n' ' ')" = "dkim "
+"$HANKO" check --dns-zone "$Z" --key-table "$T/KeyTable" \
+    --signing-table "refile:$T/SigningTable" >"$T/table.txt" 2>/dev/null
+check "table, text: a block per domain, the selector on DKIM lines" sh -c \
+    "test \$(grep -c '^domain: ' '$T/table.txt') -eq 4 &&
+    grep -q '^error: dkim rsa: .*\\[dkim-key-mismatch\\]\$' '$T/table.txt'"
 "$HANKO" check --dns-zone "$Z" --json --all --key-table "$T/KeyTable" \
     --signing-table "refile:$T/SigningTable" >"$T/table2" 2>/dev/null
 check "table --all: SPF, DMARC and MX too" \

@@ -508,6 +508,12 @@ t_check_dmarc_policy(void **state)
 	assert_non_null(strstr(s.msgs, "sp=quarantine"));
 	dmarc(f, "nothing.test", &s);
 	assert_string_equal(s.codes, "dmarc-none");
+	/* a public suffix's psd=y record applies to a name below it */
+	fake_dns_add_txt(f->dns, "_dmarc.psd.test",
+	    "v=DMARC1; p=reject; psd=y; rua=mailto:d@psd.test");
+	dmarc(f, "x.psd.test", &s);
+	assert_string_equal(s.codes, "dmarc-inherited");
+	assert_non_null(strstr(s.msgs, "public suffix domain (psd=y)"));
 	fake_dns_add_txt(f->dns, "_dmarc.two.test", "v=DMARC1; p=reject");
 	fake_dns_add_txt(f->dns, "_dmarc.two.test", "v=DMARC1; p=none");
 	dmarc(f, "two.test", &s);
