@@ -116,7 +116,13 @@ struct dmarc_record {
 	bool p_missing;   /* no p= at all */
 	bool rescued;     /* invalid policy turned into p=none by rua= */
 	size_t ntags;     /* tag-specs seen, v= included */
+	unsigned dropped; /* DMARC_DROPPED_*: RFC 7489 tags RFC 9989 dropped */
 };
+
+/* Bits of dmarc_record.dropped: present though RFC 9989 removed them. */
+#define DMARC_DROPPED_PCT 0x1u /* ignored in RFC 9989 mode */
+#define DMARC_DROPPED_RI  0x2u
+#define DMARC_DROPPED_RF  0x4u
 
 typedef enum dmarc_rec_res {
 	DMARC_REC_OK = 0,
@@ -133,6 +139,19 @@ typedef enum dmarc_rec_res {
  */
 HANKO_NODISCARD dmarc_rec_res dmarc_record_parse(span txt, enum dmarc_mode mode,
     struct dmarc_record *out, char *why, size_t whylen);
+
+/*
+ * The valid URIs of a dmarc-urilist (rua=, ruf=) one at a time: the URI
+ * after *pos (0 at first), trimmed, with any "!size" suffix; false after
+ * the last. Invalid URIs are skipped as DMARC processing skips them.
+ */
+bool dmarc_uri_next(span list, size_t *pos, span *uri);
+/*
+ * The domain of a mailto: URI (RFC 6068: the part after the last '@',
+ * up to a '?' header part or the "!size" suffix); false for another
+ * scheme or no domain. Points into uri.
+ */
+bool dmarc_uri_mailto_domain(span uri, span *domain);
 
 enum dmarc_result {
 	DMARC_R_NONE = 0,

@@ -229,6 +229,46 @@ count_uris(span v)
 	return n;
 }
 
+bool
+dmarc_uri_next(span list, size_t *pos, span *uri)
+{
+	size_t i, start;
+
+	if (list.len == 0)
+		return false; /* an absent tag is the empty span, p NULL */
+	while (*pos <= list.len) {
+		start = *pos;
+		for (i = start; i < list.len && list.p[i] != ','; i++)
+			;
+		*pos = i + 1;
+		*uri = trim_wsp(span_sub(list, start, i - start));
+		if (uri_ok(*uri))
+			return true;
+	}
+	return false;
+}
+
+bool
+dmarc_uri_mailto_domain(span uri, span *domain)
+{
+	size_t i, at = uri.len, end = uri.len;
+
+	if (!span_has_prefix_ci(uri, SPAN_LIT("mailto:")))
+		return false;
+	for (i = 7; i < uri.len; i++) {
+		if (uri.p[i] == '?' || uri.p[i] == '!') {
+			end = i;
+			break;
+		}
+		if (uri.p[i] == '@')
+			at = i;
+	}
+	if (at == uri.len || at + 1 >= end)
+		return false;
+	*domain = span_sub(uri, at + 1, end - at - 1);
+	return true;
+}
+
 /*
  * dmarc-fo (§4.8): colon-separated 0, 1, d, s, each at most once; RFC
  * 9989 makes 0 and 1 exclusive, RFC 7489 §6.3 does not.
@@ -391,6 +431,19 @@ reset_tag(struct dmarc_record *r, enum tag_id id)
 	}
 }
 
+/* RFC 9989 Appendix C: pct, ri and rf are gone (a record audit says so). */
+static unsigned
+dropped_tag(span name)
+{
+	if (span_ieq_cstr(name, "pct"))
+		return DMARC_DROPPED_PCT;
+	if (span_ieq_cstr(name, "ri"))
+		return DMARC_DROPPED_RI;
+	if (span_ieq_cstr(name, "rf"))
+		return DMARC_DROPPED_RF;
+	return 0;
+}
+
 static void
 take_spec(
     struct dmarc_record *r, span spec, enum dmarc_mode mode, unsigned *seen)
@@ -401,8 +454,10 @@ take_spec(
 
 	if (!split_tag(spec, &name, &value))
 		return;
-	if ((id = lookup_tag(name, mode, &bad)) == TAG_UNKNOWN)
+	if ((id = lookup_tag(name, mode, &bad)) == TAG_UNKNOWN) {
+		r->dropped |= dropped_tag(name);
 		return; /* §4.7: unknown tags MUST be ignored */
+	}
 	if ((*seen & bad) != 0) {
 		r->invalid |= bad | DMARC_BAD_DUP;
 		reset_tag(r, id);

@@ -4,7 +4,11 @@
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix"
-TEST="python3 python3-dkim clang libclang-rt-14-dev python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy \
+# One package a line in each group, so additions merge cleanly.
+TEST="python3 python3-dkim python3-spf python3-yaml
+clang libclang-rt-14-dev cppcheck clang-tidy
+libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev
+nsd ldnsutils jq openssl
 debhelper dpkg-dev fakeroot lintian man-db"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST

@@ -11,27 +11,74 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "core/check.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sig.h"
 
 static const char keygen_usage[] =
-    "usage: hanko keygen -d DOMAIN -s SELECTOR [-a rsa|ed25519] [-b BITS]\n"
-    "                    [-o DIR] [--force]\n"
+    "usage: hanko keygen -d DOMAIN -s SELECTOR|--rotate [-a rsa|ed25519]\n"
+    "                    [-b BITS] [-o DIR] [--force] [--records [--rua ADDR]]\n"
     "  writes DIR/SELECTOR.private (mode 0600) and DIR/SELECTOR.txt, the\n"
     "  DNS record to publish at SELECTOR._domainkey.DOMAIN (RSA: 2048 bits\n"
-    "  by default)\n";
+    "  by default)\n"
+    "  --rotate      name the selector by today's date (UTC): rsaYYYYMMDD\n"
+    "                or edYYYYMMDD, for a key that replaces an older one\n"
+    "  --records     also print a starting SPF record and a DMARC record\n"
+    "                (p=none, reports to --rua, default dmarc-reports@DOMAIN)\n";
+
+enum {
+	OPT_RECORDS = 256,
+	OPT_ROTATE,
+	OPT_RUA,
+};
 
 struct keygen_opts {
-	const char *domain, *selector, *dir;
-	bool ed25519, force;
+	const char *domain, *selector, *dir, *rua;
+	bool ed25519, force, records, rotate;
 	uint64_t bits;
+	char dated[32]; /* the --rotate selector */
 };
+
+/*
+ * A selector named by the date (UTC) keeps rotations apart and tells
+ * anyone reading DNS which key is the newer; the algorithm prefix lets an
+ * RSA and an Ed25519 key be made the same day.
+ */
+static int
+keygen_dated(struct keygen_opts *o)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char day[16];
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(day, sizeof(day), "%Y%m%d", &tm) == 0) {
+		cli_err("keygen: cannot read the date");
+		return -1;
+	}
+	snprintf(
+	    o->dated, sizeof(o->dated), "%s%s", o->ed25519 ? "ed" : "rsa", day);
+	o->selector = o->dated;
+	return 0;
+}
+
+/* Checked before any key is written, so a bad --rua leaves nothing. */
+static bool
+keygen_rua_ok(const char *rua)
+{
+	uint8_t db[1024];
+	struct buf b;
+
+	buf_init_fixed(&b, db, sizeof(db));
+	return check_starter_dmarc(&b, span_cstr(rua));
+}
 
 static int
 keygen_parse(struct keygen_opts *o, int argc, char **argv)
@@ -43,6 +90,9 @@ keygen_parse(struct keygen_opts *o, int argc, char **argv)
 		{ "bits", required_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "records", no_argument, NULL, OPT_RECORDS },
+		{ "rotate", no_argument, NULL, OPT_ROTATE },
+		{ "rua", required_argument, NULL, OPT_RUA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -71,9 +121,25 @@ keygen_parse(struct keygen_opts *o, int argc, char **argv)
 			o->dir = optarg;
 		else if (ch == 'f')
 			o->force = true;
+		else if (ch == OPT_RECORDS)
+			o->records = true;
+		else if (ch == OPT_ROTATE)
+			o->rotate = true;
+		else if (ch == OPT_RUA)
+			o->rua = optarg;
 		else
 			goto usage;
 	}
+	if (o->rotate && o->selector != NULL) {
+		cli_err("keygen: --rotate names the selector; drop -s");
+		return CLI_EX_USAGE;
+	}
+	if (o->rua != NULL && !keygen_rua_ok(o->rua)) {
+		cli_err("keygen: --rua %s is not an address for rua=", o->rua);
+		return CLI_EX_USAGE;
+	}
+	if (o->rotate && keygen_dated(o) != 0)
+		return CLI_EX_SOFTWARE;
 	if (o->domain == NULL || o->selector == NULL || optind != argc ||
 	    !dkim_sig_name_ok(span_cstr(o->domain)) ||
 	    !dkim_sig_name_ok(span_cstr(o->selector)))
@@ -158,6 +224,32 @@ done:
 	return r;
 }
 
+/* The domain's first SPF and DMARC records (core/check's starters). */
+static int
+keygen_records(const struct keygen_opts *o)
+{
+	char rua[512];
+	uint8_t sb[256], db[1024];
+	struct buf spf, dmarc;
+
+	if (o->rua != NULL)
+		snprintf(rua, sizeof(rua), "%s", o->rua);
+	else
+		snprintf(rua, sizeof(rua), "dmarc-reports@%s", o->domain);
+	buf_init_fixed(&spf, sb, sizeof(sb));
+	buf_init_fixed(&dmarc, db, sizeof(db));
+	if (!check_starter_spf(&spf) ||
+	    !check_starter_dmarc(&dmarc, span_cstr(rua))) {
+		cli_err("keygen: --rua %s is not an address for rua=", rua);
+		return CLI_EX_USAGE;
+	}
+	printf("%s.\tIN\tTXT\t\"%.*s\"\n", o->domain, (int)spf.len,
+	    (const char *)spf.p);
+	printf("_dmarc.%s.\tIN\tTXT\t\"%.*s\"\n", o->domain, (int)dmarc.len,
+	    (const char *)dmarc.p);
+	return fflush(stdout) == 0 ? 0 : CLI_EX_IOERR;
+}
+
 int
 cli_keygen_main(struct cli_env *e, int argc, char **argv)
 {
@@ -179,5 +271,7 @@ cli_keygen_main(struct cli_env *e, int argc, char **argv)
 	}
 	r = keygen_write(&o, &k);
 	dkim_privkey_fini(&k);
+	if (r == 0 && o.records)
+		r = keygen_records(&o);
 	return r;
 }

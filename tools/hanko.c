@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_check.h"
 
 #define HANKO_VERSION "0.1.0"
 
@@ -17,6 +18,10 @@ static const char usage[] =
     "  dmarc    [DNS] [ENVELOPE] [FILE|DIR...]\n"
     "                                    SPF + DKIM + DMARC, disposition\n"
     "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
+    "           [--rotate] [--records]   (selector by date; SPF and DMARC too)\n"
+    "  check    [DNS] DOMAIN [-s SEL [--key FILE]]...\n"
+    "  check    [DNS] --key-table FILE --signing-table FILE [--all]\n"
+    "                                    audit published SPF/DKIM/DMARC\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
     "HANKO_SIMD=ref|swar|sse2|avx2 forces a scanner (default: best for the CPU).\n";
@@ -50,6 +55,8 @@ main(int argc, char **argv)
 		return cli_spf_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "dmarc") == 0)
 		return cli_dmarc_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cli_check_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cli_keygen_main(&env, argc - 1, argv + 1);
 	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);
