@@ -60,19 +60,10 @@ take_names(struct spool_runner *r, struct spool_msg *m, size_t max)
 	while (n < max && r->dir != NULL && (de = readdir(r->dir)) != NULL) {
 		size_t len = strlen(de->d_name);
 
-		if (de->d_name[0] == '.' ||
+		/* Every name Linux allows fits (SPOOL_NAME_MAX). */
+		if (de->d_name[0] == '.' || len > SPOOL_NAME_MAX ||
 		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
-		if (len > SPOOL_NAME_MAX) {
-			atomic_fetch_add(&r->left, 1);
-			if (r->first_err == 0)
-				snprintf(r->err, sizeof(r->err), "%.60s...: name "
-				    "longer than %d bytes, left in the spool",
-				    de->d_name, SPOOL_NAME_MAX);
-			r->first_err = r->first_err != 0 ? r->first_err :
-			    -ENAMETOOLONG;
-			continue;
-		}
 		memset(&m[n], 0, offsetof(struct spool_msg, reason));
 		memcpy(m[n].name, de->d_name, len + 1);
 		n++;
@@ -94,6 +85,13 @@ classify_read(struct spool_runner *r, struct spool_msg *m)
 		    r->c->max_msg);
 	} else if (m->err == -ENOENT) {
 		m->skip = true; /* gone: nothing to do */
+	} else if (m->err == -SPOOL_EFTYPE || m->err == -ELOOP) {
+		spool_run_err(r, m->err, false,
+		    "%s: not a regular file when opened (renamed over "
+		    "since listed); left alone",
+		    m->name);
+		atomic_fetch_add(&r->left, 1);
+		m->skip = true;
 	} else if (m->err != 0) {
 		spool_run_err(
 		    r, m->err, false, "%s: %s", m->name, strerror(-m->err));
@@ -261,7 +259,7 @@ collect(struct spool_runner *r, struct spool_stats *s,
 {
 	s->done = base->done + atomic_load(&r->done);
 	s->failed = base->failed + atomic_load(&r->failed);
-	s->left = atomic_load(&r->left);
+	s->left = atomic_load(&r->left) + atomic_load(&r->held);
 	s->bytes_in = base->bytes_in + atomic_load(&r->bytes_in);
 	s->bytes_out = base->bytes_out + atomic_load(&r->bytes_out);
 	s->seconds = base->seconds + (now_s() - t0);
@@ -320,6 +318,10 @@ spool_runner_pass(struct spool_runner *r, struct spool_stats *s)
 	double t0 = now_s();
 	int e = 0;
 
+	/* Held messages are retried: the MTA may have freed their names. */
+	if (!r->c->readonly && atomic_load(&r->held) > 0 &&
+	    (e = spool_recover_run(r)) != 0)
+		spool_run_err(r, e, false, "recovery: %s", strerror(-e));
 	do {
 		before = atomic_load(&r->done) + atomic_load(&r->failed);
 		atomic_store(&r->left, 0);

@@ -42,13 +42,26 @@ struct bworker {
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
+/* Seconds SIGTERM waits for in-flight hand-offs before exiting anyway. */
+#define STOP_GRACE 10
+
+/*
+ * SIGTERM/SIGINT: finish in-flight work and exit. A second one, or the
+ * grace period running out (a worker stuck in the kernel), exits at
+ * once: the hand-off is crash-safe, so the next start completes or
+ * undoes whatever was in flight, exactly as after a power loss.
+ */
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
 		reload_flag = 1;
-	else
+	} else if (sig == SIGALRM || stop_flag) {
+		_exit(CLI_EX_TEMPFAIL);
+	} else {
 		stop_flag = 1;
+		alarm(STOP_GRACE);
+	}
 }
 
 int
@@ -247,7 +260,7 @@ summary(const struct batch *b, const struct spool_stats *s)
 		fprintf(stderr,
 		    "hanko: failed messages and their reasons are "
 		    "in %s\n",
-		    b->conf.failed_dir);
+		    b->o->failed);
 	if (s->first_err != 0)
 		fprintf(stderr, "hanko: %s\n", s->err);
 }
@@ -277,7 +290,17 @@ write_stats(const struct batch *b, const struct spool_stats *s)
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
-/* HANKO_FAULT=op:nth[:errno] makes the nth op fail (tests only). */
+/* A crash point of the fault tests: die as a power loss would. */
+static void
+fault_crash(void)
+{
+	_exit(137);
+}
+
+/*
+ * HANKO_FAULT=op:nth[:errno] makes the nth op fail, op:nth:crash ends
+ * the process there (tests only).
+ */
 static const struct spool_fault *
 fault_from_env(struct spool_fault *f)
 {
@@ -294,6 +317,7 @@ fault_from_env(struct spool_fault *f)
 	f->op = op;
 	f->nth = strtoul(c + 1, &end, 10);
 	f->err = *end == ':' ? (int)strtol(end + 1, NULL, 10) : ENOSPC;
+	f->crash = strcmp(end, ":crash") == 0 ? fault_crash : NULL;
 	return f->nth > 0 ? f : NULL;
 }
 
@@ -315,6 +339,8 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int r;
 
+	/* The default is opened beneath the spool, never through a link. */
+	c->failed_dir = b->o->failed;
 	if (b->o->failed == NULL) {
 		snprintf(failed, sizeof(failed), "%s/failed", spool);
 		b->o->failed = failed;
@@ -327,7 +353,6 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	b->work.work = sign_work;
 	c->spool_dir = spool;
 	c->out_dir = out;
-	c->failed_dir = b->o->failed;
 	c->workers = b->o->jobs > 0 ? (unsigned)b->o->jobs
 	                            : (unsigned)(ncpu > 0 ? ncpu : 1);
 	c->io = b->o->io == NULL || strcmp(b->o->io, "auto") == 0
@@ -363,6 +388,8 @@ runner_start(struct batch *b, struct spool_runner **r)
 
 	if ((e = spool_runner_new(&b->conf, r, err, sizeof(err))) != 0) {
 		cli_err("%s", err);
+		if (e == -ELOOP)
+			return CLI_EX_USAGE; /* a refused layout */
 		return e == -EBUSY ? CLI_EX_TEMPFAIL : CLI_EX_CANTCREAT;
 	}
 	return 0;
@@ -468,6 +495,7 @@ cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	if (b.tty)
 		b.total = spool_count(spool);
 	err = spool_runner_pass(r, &s);
