@@ -61,14 +61,11 @@ void spool_tmp_name(
  * Reason files beside failed messages: written exclusively under the
  * message's identity name (durably when the run is), published after
  * the message has moved, never over an existing file.
- * spool_write_reason() does both.
  */
 int spool_write_reason_tmp(struct spool_runner *r, const struct spool_msg *m);
 void spool_drop_reason_tmp(struct spool_runner *r, uint64_t ino);
 void spool_publish_reason(
     struct spool_runner *r, uint64_t ino, const char *name);
-void spool_write_reason(
-    struct spool_runner *r, uint64_t ino, const char *name, const char *reason);
 /* A committed message stays in the done dir: count and report it. */
 void spool_held(struct spool_runner *r, const char *name, const char *why);
 /*

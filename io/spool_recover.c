@@ -101,18 +101,6 @@ spool_publish_reason(struct spool_runner *r, uint64_t ino, const char *msgname)
 }
 
 void
-spool_write_reason(struct spool_runner *r, uint64_t ino, const char *msgname,
-    const char *reason)
-{
-	struct spool_msg m;
-
-	m.ino = ino;
-	snprintf(m.reason, sizeof(m.reason), "%s", reason);
-	if (spool_write_reason_tmp(r, &m) == 0)
-		spool_publish_reason(r, ino, msgname);
-}
-
-void
 spool_held(struct spool_runner *r, const char *name, const char *why)
 {
 	atomic_fetch_add(&r->held, 1);
@@ -210,16 +198,28 @@ void
 spool_to_failed(
     struct spool_runner *r, const char *name, uint64_t ino, const char *tmp)
 {
+	struct spool_msg m;
+
+	/* The reason first, so recovery finds it if we die after the move. */
+	m.ino = ino;
+	snprintf(m.reason, sizeof(m.reason), "%s",
+	    "out_dir already holds a file of this name; not replaced");
+	if (spool_write_reason_tmp(r, &m) != 0 ||
+	    (r->c->durable && fsync(r->failed_fd) != 0)) {
+		spool_drop_reason_tmp(r, ino);
+		spool_held(r, name, "no reason could be written in failed_dir");
+		return;
+	}
 	if (renameat2(r->done_fd, name, r->failed_fd, name, RENAME_NOREPLACE) !=
 	    0) {
+		spool_drop_reason_tmp(r, ino);
 		spool_held(r, name, "name taken in out_dir and failed_dir");
 		return;
 	}
 	sync_fd(r, r->failed_fd);
 	sync_fd(r, r->done_fd);
 	unlinkat(r->out_fd, tmp, 0);
-	spool_write_reason(r, ino, name,
-	    "out_dir already holds a file of this name; not replaced");
+	spool_publish_reason(r, ino, name);
 	atomic_fetch_add(&r->failed, 1);
 }
 
