@@ -300,6 +300,52 @@ on_read(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 		m[i].err = 0;
 }
 
+/* What was opened must be the regular file of the size stat saw. */
+static void
+on_fstatx(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
+{
+	size_t i = (uint32_t)data;
+	const struct statx *stx = &be->stx[i];
+
+	if (res < 0)
+		m[i].err = res;
+	else if (!S_ISREG(stx->stx_mode))
+		m[i].err = -SPOOL_EFTYPE; /* renamed over since the stat */
+	else if (stx->stx_size != (uint64_t)m[i].len)
+		m[i].err = -EAGAIN;
+	else
+		m[i].err = 0;
+	if (m[i].err == 0) {
+		m[i].ino = stx->stx_ino;
+		m[i].mode = stx->stx_mode & 07777u;
+	}
+}
+
+/*
+ * statx of each opened descriptor, on the ring like the open itself (the
+ * descriptor never meets a plain system call, which is also what keeps
+ * ThreadSanitizer's descriptor tracking consistent).
+ */
+static void
+fstat_chunk(struct spool_be *be, struct spool_msg *m, size_t n)
+{
+	size_t i;
+	unsigned q = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!live(&m[i]))
+			continue;
+		io_uring_prep_statx(sqe_for(be, OP_STATX, i), be->fds[i], "",
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		    STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_INO,
+		    &be->stx[i]);
+		m[i].err = -EINPROGRESS;
+		q++;
+	}
+	run(be, m, q, on_fstatx);
+	settle(m, n);
+}
+
 /*
  * Read len + 1 bytes into the caller's len + 1 buffer: one byte more
  * than the size seen means a writer is still appending.
@@ -316,12 +362,8 @@ ring_read(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n)
 		/* A FIFO or symlink renamed in must not block a worker. */
 		open_chunk(be, dirfd, m + base, end - base, false,
 		    O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+		fstat_chunk(be, m + base, end - base);
 		for (i = base, q = 0; i < end; i++) {
-			struct stat st;
-
-			if (live(&m[i]))
-				m[i].err =
-				    spool_opened(be->fds[i - base], &m[i], &st);
 			if (!live(&m[i]))
 				continue;
 			if ((e = spool_fault_hit(be->fs, "read")) != 0) {
