@@ -38,7 +38,14 @@ spool_run_err(struct spool_runner *r, int err, bool fatal, const char *fmt, ...)
 	va_list ap;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->first_err == 0) {
+	if (!fatal && r->c->report != NULL) {
+		char what[sizeof(r->err)];
+
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		r->c->report(r->c->progress_ctx, what);
+	} else if (r->first_err == 0) {
 		r->first_err = err;
 		va_start(ap, fmt);
 		vsnprintf(r->err, sizeof(r->err), fmt, ap);

@@ -153,6 +153,12 @@ struct spool_conf {
 	volatile sig_atomic_t *stop; /* set: finish in-flight work, return */
 	spool_progress_fn *progress; /* called about twice a second */
 	void *progress_ctx;
+	/*
+	 * Each message left in place or held, as it happens (from any
+	 * thread, one call at a time), so every run names every one; NULL:
+	 * only the first is kept, in stats.err.
+	 */
+	void (*report)(void *ctx, const char *what);
 };
 
 struct spool_runner;

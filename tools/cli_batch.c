@@ -242,6 +242,15 @@ progress(void *ctx, const struct spool_stats *s)
 	    (unsigned long long)s->failed, rate, eta);
 }
 
+/* A message left in place or held: named on every run. */
+static void
+report(void *ctx, const char *what)
+{
+	struct batch *b = ctx;
+
+	fprintf(stderr, "%shanko: %s\n", b->tty ? "\n" : "", what);
+}
+
 static void
 summary(const struct batch *b, const struct spool_stats *s)
 {
@@ -373,6 +382,7 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	b->tty = isatty(STDERR_FILENO) == 1;
 	c->progress = b->tty ? progress : NULL;
 	c->progress_ctx = b;
+	c->report = report;
 	if (!c->durable)
 		cli_warn(
 		    "--no-fsync: a crash or power loss can lose or "
