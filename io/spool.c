@@ -326,9 +326,10 @@ spool_runner_pass(struct spool_runner *r, struct spool_stats *s)
 	int e = 0;
 
 	/* Held messages are retried: the MTA may have freed their names. */
-	if (!r->c->readonly && atomic_load(&r->held) > 0 &&
+	if (!r->c->readonly && !r->recovered && atomic_load(&r->held) > 0 &&
 	    (e = spool_recover_run(r)) != 0)
 		spool_run_err(r, e, false, "recovery: %s", strerror(-e));
+	r->recovered = false;
 	do {
 		before = atomic_load(&r->done) + atomic_load(&r->failed);
 		atomic_store(&r->left, 0);

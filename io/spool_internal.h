@@ -34,6 +34,7 @@ struct spool_runner {
 	atomic_uint_fast64_t held; /* committed, parked in the done dir */
 	atomic_uint running;       /* workers still in this pass */
 	atomic_bool abort;         /* an OS error: stop taking work */
+	bool recovered; /* recovery just ran: the first pass skips it */
 	int first_err;
 	char err[256];
 };

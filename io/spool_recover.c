@@ -488,5 +488,6 @@ spool_recover(struct spool_runner *r, char *err, size_t errlen)
 		snprintf(err, errlen, "crash recovery: %s", strerror(-e));
 		return e;
 	}
+	r->recovered = true;
 	return 0;
 }
