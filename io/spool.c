@@ -325,8 +325,13 @@ spool_runner_pass(struct spool_runner *r, struct spool_stats *s)
 	double t0 = now_s();
 	int e = 0;
 
-	/* Held messages are retried: the MTA may have freed their names. */
-	if (!r->c->readonly && !r->recovered && atomic_load(&r->held) > 0 &&
+	/*
+	 * Held messages are retried (the MTA may have freed their names),
+	 * and names of ours found taken are cleared: between passes nothing
+	 * is in flight, so recovery's judgement holds.
+	 */
+	if (!r->c->readonly && !r->recovered &&
+	    (atomic_load(&r->held) > 0 || atomic_exchange(&r->stale, false)) &&
 	    (e = spool_recover_run(r)) != 0)
 		spool_run_err(r, e, false, "recovery: %s", strerror(-e));
 	r->recovered = false;

@@ -48,6 +48,11 @@ step_failed(struct spool_worker *w, struct spool_msg *m, size_t n,
 	for (i = 0; i < n; i++) {
 		if (m[i].err == 0 || m[i].skip)
 			continue;
+		/* Our own name taken: only a copy or reason is created. */
+		if (m[i].err == -EEXIST &&
+		    (strcmp(step, "write") == 0 ||
+		        strcmp(step, "reason for") == 0))
+			atomic_store(&r->stale, true);
 		if (m[i].err != tolerated) {
 			spool_run_err(r, m[i].err, !per_message(m[i].err),
 			    "%s %s: %s; %s", step, m[i].name,

@@ -32,6 +32,7 @@ struct spool_runner {
 	DIR *dir;
 	atomic_uint_fast64_t done, failed, left, bytes_in, bytes_out;
 	atomic_uint_fast64_t held; /* committed, parked in the done dir */
+	atomic_bool stale;         /* a name of ours was taken: recover first */
 	atomic_uint running;       /* workers still in this pass */
 	atomic_bool abort;         /* an OS error: stop taking work */
 	bool recovered; /* recovery just ran: the first pass skips it */

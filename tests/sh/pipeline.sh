@@ -245,13 +245,16 @@ for io in sync uring; do
 	ln -s "$d/victim" "$d/out/msg3"
 	ln -s "$d/victim" "$d/spool/failed/nofrom.reason"
 	for f in msg1 msg2 msg3 nofrom; do mv "$d/spool/.$f" "$d/spool/$f"; done
-	sleep 1.5
+	sleep 2.5
 	kill -TERM $wpid
 	wait $wpid
 	check "$io: planted symlinks: the victim untouched" \
 	    test "$(cat "$d/victim")" = victim
 	check "$io: planted symlinks: no message published as a symlink" \
 	    sh -c "! test -L '$d/out/msg1' && ! test -L '$d/out/msg2'"
+	check "$io: planted names cleared between passes, messages signed" \
+	    sh -c "test -f '$d/out/msg1' && test -f '$d/out/msg2' &&
+	        ! test -L '$d/out/msg1' && test -f '$d/spool/failed/nofrom'"
 	check "$io: planted symlinks: every message still somewhere" sh -c "
 	    for f in msg1 msg2 msg3 nofrom; do
 	        test -f '$d/spool/'\$f -o -f '$d/out/'\$f -a ! -L '$d/out/'\$f -o \
