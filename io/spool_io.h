@@ -20,15 +20,14 @@
 #include "spool.h"
 
 #define SPOOL_PATH_MAX (SPOOL_NAME_MAX + 1)
-/* ".hanko-tmp." + spool id + "." + inode, all hex: see spool.h. */
-#define SPOOL_TMPNAME_MAX 64
+/* ".hanko-tmp." + spool id + "." + inode, all hex (see spool.h). */
+#define SPOOL_TMPNAME_MAX 80 /* 11 + 33 + 1 + 16 + 7 (".reason") + 1 */
 
 /* One message in a worker's batch; batch lifetime. */
 struct spool_msg {
 	char name[SPOOL_NAME_MAX + 1];
 	char tmp[SPOOL_TMPNAME_MAX]; /* its identity-named temporary copy */
-	char path_a[SPOOL_PATH_MAX]; /* scratch paths kept alive for */
-	char path_b[SPOOL_PATH_MAX]; /* the ring until completion */
+	/* name and tmp stay put until the ring's operations complete. */
 	uint8_t *data;
 	size_t len;
 	uint64_t ino;  /* identity: the inode of the file actually read */

@@ -79,18 +79,19 @@ check "each signed exactly once (one DKIM-Signature per message)" \
 SN=${SHARED_MESSAGES:-240}
 SROUNDS=${SHARED_ROUNDS:-6}
 
-# mktagged DIR TAG FIRST LAST: messages mFIRST..mLAST saying which spool.
+# mktagged DIR TAG FIRST LAST [PREFIX]: messages mFIRST..mLAST (or
+# PREFIXFIRST..) saying which spool.
 mktagged() {
 	mkdir -p "$1"
-	awk -v d="$1" -v t="$2" -v a="$3" -v b="$4" 'BEGIN { for (i = a; i <= b; i++) {
-	    f = d "/m" i; printf "From: a@hanko.example\r\nX-Spool: %s\r\nSubject: %d\r\n\r\n%s %d\r\n", t, i, t, i > f; close(f) } }'
+	awk -v d="$1" -v t="$2" -v a="$3" -v b="$4" -v p="${5:-m}" 'BEGIN { for (i = a; i <= b; i++) {
+	    f = d "/" p i; printf "From: a@hanko.example\r\nX-Spool: %s\r\nSubject: %d\r\n\r\n%s %d\r\n", t, i, t, i > f; close(f) } }'
 }
 
 # take S: move each output to S/taken/TAG-NAME; seen twice: duplicate.
 take() {
-	ls "$1/out" | grep -q '^m' || return 0
+	ls "$1/out" | grep -q . || return 0
 	awk '/^X-Spool: / { sub(/\r$/, ""); print FILENAME, $2; nextfile }' \
-	    "$1/out"/m* 2>/dev/null |
+	    "$1/out"/* 2>/dev/null |
 	while read -r f t; do
 		b=$t-${f##*/}
 		if [ -e "$1/taken/$b" ]; then
@@ -147,6 +148,15 @@ for io in sync uring; do
 	touch "$S/stop"
 	wait $cpid
 	take "$S"
+	# Certain collisions: two more spools with the same names, no consumer.
+	mktagged "$S/d" d 1 20 x
+	mktagged "$S/e" e 1 20 x
+	$SIGN --io $io "$S/d" "$S/out" 2>/dev/null
+	$SIGN --io $io "$S/e" "$S/out" 2>"$S/e.err"
+	rc=$?
+	check "$io shared OUT: the same 20 names from a second spool fail (exit $rc)" \
+	    sh -c "test $rc -eq 1 && test \$(ls '$S/e/failed' | grep -c '^x[0-9]*\$') -eq 20"
+	take "$S"
 	check "$io shared OUT: the resumed runs finish (exits $rcs: 0, or 1 for collisions)" \
 	    sh -c "echo $rcs | grep -q '^[01]*$'"
 	check "$io shared OUT: no message delivered twice" test ! -s "$S/duplicates"
@@ -168,7 +178,16 @@ for io in sync uring; do
 	done
 	check "$io shared OUT: each message in exactly one place" test -z "$bad"
 	[ -n "$bad" ] && echo "#   $(echo $bad | head -c 300)"
-	check "$io shared OUT: every spool emptied" test -z "$(ls "$S/a" "$S/b" "$S/c" | grep '^m')"
+	bad=
+	i=1
+	while [ $i -le 20 ]; do
+		[ -f "$S/taken/d-x$i" ] && [ -f "$S/e/failed/x$i" ] &&
+		    [ ! -f "$S/taken/e-x$i" ] || bad="$bad x$i"
+		i=$((i + 1))
+	done
+	check "$io shared OUT: each colliding message in exactly one place" test -z "$bad"
+	check "$io shared OUT: every spool emptied" \
+	    test -z "$(ls "$S/a" "$S/b" "$S/c" "$S/d" "$S/e" | grep '^[mx][0-9]')"
 	check "$io shared OUT: every delivered message signed once, by its spool" \
 	    awk 'FNR == 1 { if (NR > 1 && (sigs != 1 || tag != want)) bad = 1
 	            sigs = 0; tag = ""; want = FILENAME; sub(/.*\//, "", want)
@@ -177,13 +196,14 @@ for io in sync uring; do
 	        /^X-Spool: / { sub(/\r$/, ""); tag = $2 }
 	        END { if (sigs != 1 || tag != want) bad = 1; exit bad }' "$S"/taken/*
 	bad=
-	for f in "$S"/[abc]/failed/m*; do
+	for f in "$S"/[abce]/failed/[mx]*; do
 		case $f in *.reason) continue ;; esac
+		[ -f "$f" ] || continue	# no collision happened
 		[ -f "$f.reason" ] || bad="$bad $f"
 	done
 	check "$io shared OUT: collisions failed with a reason" sh -c "
-	    test -z '$bad' && ! grep -L 'already holds' '$S'/[abc]/failed/*.reason | grep -q ."
-	echo "# $io shared OUT: $(ls "$S/taken" | wc -l) delivered, $(ls "$S"/[abc]/failed/m* | grep -vc reason) in failed/"
+	    test -z '$bad' && ! grep -L 'already holds' '$S'/[abce]/failed/*.reason 2>/dev/null | grep -q ."
+	echo "# $io shared OUT: $(ls "$S/taken" | wc -l) delivered, $(ls "$S"/[abce]/failed/ | grep -c '^[mx][0-9]*$') in failed/"
 done
 
 # Fault injection: the nth write/fsync/rename/read fails; nothing is lost,
