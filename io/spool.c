@@ -225,7 +225,7 @@ worker_main(void *arg)
 	size_t n;
 
 	while (!atomic_load(&r->abort) &&
-	    (r->c->stop == NULL || !*r->c->stop) &&
+	    (r->c->stop == NULL || !atomic_load(r->c->stop)) &&
 	    (n = take_names(r, w->msgs, r->c->batch)) > 0)
 		process_batch(w, w->msgs, n);
 	atomic_fetch_sub(&r->running, 1);
@@ -341,7 +341,7 @@ spool_runner_pass(struct spool_runner *r, struct spool_stats *s)
 		if ((e = one_pass(r, s, &base, t0)) != 0)
 			break;
 	} while (!r->c->readonly && !atomic_load(&r->abort) &&
-	    (r->c->stop == NULL || !*r->c->stop) &&
+	    (r->c->stop == NULL || !atomic_load(r->c->stop)) &&
 	    atomic_load(&r->done) + atomic_load(&r->failed) > before);
 	collect(r, s, &base, t0);
 	if (r->first_err != 0 && s->first_err == 0) {

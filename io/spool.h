@@ -65,6 +65,7 @@
 #define HANKO_IO_SPOOL_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,7 +151,11 @@ struct spool_conf {
 	const struct hanko_alloc *alloc;
 	const struct spool_work *work;
 	const struct spool_fault *fault;
-	volatile sig_atomic_t *stop; /* set: finish in-flight work, return */
+	/*
+	 * Set (from a signal handler: lock-free, so async-signal-safe):
+	 * finish in-flight work, return. Atomic because workers read it.
+	 */
+	atomic_int *stop;
 	spool_progress_fn *progress; /* called about twice a second */
 	void *progress_ctx;
 	/*

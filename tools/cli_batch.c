@@ -40,26 +40,29 @@ struct bworker {
 	struct cli_key_ref refs[MAX_CONFS];
 };
 
-static volatile sig_atomic_t stop_flag, reload_flag;
+static volatile sig_atomic_t reload_flag;
+static atomic_int stop_flag; /* workers read it too */
 
 /* Seconds SIGTERM waits for in-flight hand-offs before exiting anyway. */
 #define STOP_GRACE 10
 
 /*
  * SIGTERM/SIGINT: finish in-flight work and exit. A second one, or the
- * grace period running out (a worker stuck in the kernel), exits at
- * once: the hand-off is crash-safe, so the next start completes or
- * undoes whatever was in flight, exactly as after a power loss.
+ * grace period running out (a worker stuck in the kernel), ends the
+ * process at once, by SIGTERM's default action: the hand-off is
+ * crash-safe, so the next start completes or undoes whatever was in
+ * flight, exactly as after a power loss.
  */
 static void
 on_signal(int sig)
 {
 	if (sig == SIGHUP) {
 		reload_flag = 1;
-	} else if (sig == SIGALRM || stop_flag) {
-		_exit(CLI_EX_TEMPFAIL);
+	} else if (sig == SIGALRM || atomic_load(&stop_flag)) {
+		signal(SIGTERM, SIG_DFL);
+		raise(SIGTERM);
 	} else {
-		stop_flag = 1;
+		atomic_store(&stop_flag, 1);
 		alarm(STOP_GRACE);
 	}
 }
@@ -474,13 +477,14 @@ watch_loop(struct batch *b, struct spool_runner **r, struct spool_stats *s)
 			close(ifd);
 		return CLI_EX_OSERR;
 	}
-	while (!stop_flag) {
+	while (!atomic_load(&stop_flag)) {
 		watch_wait(ifd);
 		if (reload_flag && (ex = reload(b, r)) != 0) {
 			close(ifd);
 			return ex;
 		}
-		if (!stop_flag && (e = spool_runner_pass(*r, s)) != 0)
+		if (!atomic_load(&stop_flag) &&
+		    (e = spool_runner_pass(*r, s)) != 0)
 			break;
 	}
 	close(ifd);

@@ -328,6 +328,27 @@ check_exit "--io bogus is a usage error" 64 \
     $SIGN --io bogus "$T/big/spool" "$T/big/out"
 
 
+# A second SIGTERM ends a batch at once (killed by it: 143) without waiting for the
+# in-flight hand-offs; the next start completes them, exactly once.
+d=$T/term2
+mkspool "$d/spool" 3000
+# one large batch, so the first SIGTERM's drain takes a while
+$SIGN -j 1 --batch 2000 "$d/spool" "$d/out" 2>/dev/null &
+tpid=$!
+sleep 0.6
+kill -TERM $tpid
+sleep 0.2
+kill -TERM $tpid
+wait $tpid
+rc=$?
+check "a second SIGTERM ends the run at once (got $rc, want 143)" test $rc -eq 143
+$SIGN "$d/spool" "$d/out" 2>/dev/null
+check "after it, the next run delivers all 3000, exactly once" \
+    test "$(ls "$d/out" | wc -l)" -eq 3000
+check "after it, nothing left behind" \
+    sh -c "test -z \"\$(ls '$d/spool' | grep -v '^failed\$')\""
+check "after it, no copies or done entries left" clean "$d"
+
 # --watch: messages that arrive later are signed; SIGHUP reloads keys;
 # SIGTERM drains and exits 0.
 d=$T/watch
