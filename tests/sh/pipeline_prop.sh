@@ -11,7 +11,7 @@
 K=$TOP/tests/vectors/dkim/keys
 cp "$K/ed.private" "$T/" && chmod 600 "$T/ed.private"
 SIGN="$HANKO sign -d hanko.example -s ed -k $T/ed.private --batch 3 -j 2"
-ITER=${PROP_ITERATIONS:-30}
+ITER=${PROP_ITERATIONS:-16}
 NMSG=6
 seed=${PROP_SEED:-$$}
 echo "# seed $seed (PROP_SEED=$seed reproduces)"
