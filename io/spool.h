@@ -170,10 +170,11 @@ struct spool_runner;
 
 /*
  * Take the spool (an exclusive lock: one hanko per spool), create missing
- * directories, check that failed_dir shares the spool's file system (so a
- * failed message moves by rename, never by copy), and finish or undo
- * whatever a crash left. Then create each worker's state once. 0, or
- * -errno with err filled.
+ * directories, refuse a layout where they feed one another (-ELOOP),
+ * check that failed_dir shares the spool's file system (so a failed
+ * message moves by rename, never by copy), and finish or undo whatever a
+ * crash left. Then create each worker's state once. 0, or -errno with
+ * err filled.
  */
 int spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
     char *err, size_t errlen);
