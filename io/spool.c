@@ -38,7 +38,14 @@ spool_run_err(struct spool_runner *r, int err, bool fatal, const char *fmt, ...)
 	va_list ap;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->first_err == 0) {
+	if (!fatal && r->c->report != NULL) {
+		char what[sizeof(r->err)];
+
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		r->c->report(r->c->progress_ctx, what);
+	} else if (r->first_err == 0) {
 		r->first_err = err;
 		va_start(ap, fmt);
 		vsnprintf(r->err, sizeof(r->err), fmt, ap);
@@ -60,19 +67,10 @@ take_names(struct spool_runner *r, struct spool_msg *m, size_t max)
 	while (n < max && r->dir != NULL && (de = readdir(r->dir)) != NULL) {
 		size_t len = strlen(de->d_name);
 
-		if (de->d_name[0] == '.' ||
+		/* Every name Linux allows fits (SPOOL_NAME_MAX). */
+		if (de->d_name[0] == '.' || len > SPOOL_NAME_MAX ||
 		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
-		if (len > SPOOL_NAME_MAX) {
-			atomic_fetch_add(&r->left, 1);
-			if (r->first_err == 0)
-				snprintf(r->err, sizeof(r->err), "%.60s...: name "
-				    "longer than %d bytes, left in the spool",
-				    de->d_name, SPOOL_NAME_MAX);
-			r->first_err = r->first_err != 0 ? r->first_err :
-			    -ENAMETOOLONG;
-			continue;
-		}
 		memset(&m[n], 0, offsetof(struct spool_msg, reason));
 		memcpy(m[n].name, de->d_name, len + 1);
 		n++;
@@ -94,6 +92,13 @@ classify_read(struct spool_runner *r, struct spool_msg *m)
 		    r->c->max_msg);
 	} else if (m->err == -ENOENT) {
 		m->skip = true; /* gone: nothing to do */
+	} else if (m->err == -SPOOL_EFTYPE || m->err == -ELOOP) {
+		spool_run_err(r, m->err, false,
+		    "%s: not a regular file when opened (renamed over "
+		    "since listed); left alone",
+		    m->name);
+		atomic_fetch_add(&r->left, 1);
+		m->skip = true;
 	} else if (m->err != 0) {
 		spool_run_err(
 		    r, m->err, false, "%s: %s", m->name, strerror(-m->err));
@@ -220,7 +225,7 @@ worker_main(void *arg)
 	size_t n;
 
 	while (!atomic_load(&r->abort) &&
-	    (r->c->stop == NULL || !*r->c->stop) &&
+	    (r->c->stop == NULL || !atomic_load(r->c->stop)) &&
 	    (n = take_names(r, w->msgs, r->c->batch)) > 0)
 		process_batch(w, w->msgs, n);
 	atomic_fetch_sub(&r->running, 1);
@@ -261,7 +266,7 @@ collect(struct spool_runner *r, struct spool_stats *s,
 {
 	s->done = base->done + atomic_load(&r->done);
 	s->failed = base->failed + atomic_load(&r->failed);
-	s->left = atomic_load(&r->left);
+	s->left = atomic_load(&r->left) + atomic_load(&r->held);
 	s->bytes_in = base->bytes_in + atomic_load(&r->bytes_in);
 	s->bytes_out = base->bytes_out + atomic_load(&r->bytes_out);
 	s->seconds = base->seconds + (now_s() - t0);
@@ -320,13 +325,23 @@ spool_runner_pass(struct spool_runner *r, struct spool_stats *s)
 	double t0 = now_s();
 	int e = 0;
 
+	/*
+	 * Held messages are retried (the MTA may have freed their names),
+	 * and names of ours found taken are cleared: between passes nothing
+	 * is in flight, so recovery's judgement holds.
+	 */
+	if (!r->c->readonly && !r->recovered &&
+	    (atomic_load(&r->held) > 0 || atomic_exchange(&r->stale, false)) &&
+	    (e = spool_recover_run(r)) != 0)
+		spool_run_err(r, e, false, "recovery: %s", strerror(-e));
+	r->recovered = false;
 	do {
 		before = atomic_load(&r->done) + atomic_load(&r->failed);
 		atomic_store(&r->left, 0);
 		if ((e = one_pass(r, s, &base, t0)) != 0)
 			break;
 	} while (!r->c->readonly && !atomic_load(&r->abort) &&
-	    (r->c->stop == NULL || !*r->c->stop) &&
+	    (r->c->stop == NULL || !atomic_load(r->c->stop)) &&
 	    atomic_load(&r->done) + atomic_load(&r->failed) > before);
 	collect(r, s, &base, t0);
 	if (r->first_err != 0 && s->first_err == 0) {

@@ -12,25 +12,50 @@
  *	state) take names in batches, read the messages, hand each to the
  *	work callback, and hand the result off in four grouped steps:
  *
- *	1. write OUT/.hanko-tmp.NAME and make it durable (fsync each file,
- *	   then the directory once per batch);
- *	2. rename SPOOL/NAME to SPOOL/.hanko-done/NAME and sync: the commit
- *	   point, after which the message belongs to the output side;
- *	3. rename OUT/.hanko-tmp.NAME to OUT/NAME (never replacing an
- *	   existing file) and sync OUT;
+ *	1. write the signed copy to OUT/.hanko-tmp.SID.INO, created
+ *	   exclusively (never through a symlink, never over a file) with the
+ *	   source's mode, and make it durable (fsync each file, then the
+ *	   directory once per batch). SID names the spool (its file system's
+ *	   id and its inode), INO the message file actually read (its inode,
+ *	   which the rename of step 2 keeps): a copy is known by identity,
+ *	   never by the message's name;
+ *	2. rename SPOOL/NAME to SPOOL/.hanko-done/NAME, never over a held
+ *	   message of that name, and sync: the commit point, after which the
+ *	   message belongs to the output side (a file renamed over NAME by
+ *	   the spool's writer in the meantime is detected and put back);
+ *	3. rename the copy to OUT/NAME (never replacing an existing file)
+ *	   and sync OUT;
  *	4. unlink SPOOL/.hanko-done/NAME.
  *
- *	spool_runner_new() finishes or undoes whatever a crash left: a done
- *	entry with its temporary file is published, a done entry without one
- *	was published already, a temporary file without a done entry is
- *	removed (its source is still in the spool). So after a restart every
- *	message ends in OUT exactly once, even if the MTA consumed the output
- *	before the crash. A message the callback rejects goes the same way
- *	to failed_dir by rename, unchanged, with NAME.reason beside it.
+ *	Only step 3 removes a committed copy. So a done entry without its
+ *	copy means exactly "published", and spool_runner_new() finishes
+ *	whatever a crash left: a done entry with its copy is published, a
+ *	done entry without one was published already, a copy of this
+ *	spool without a done entry is removed (its source is still in the
+ *	spool, or in failed_dir). Other spools' copies in a shared OUT are
+ *	never touched. So after a restart every message ends in OUT exactly
+ *	once, even if the MTA consumed the output before the crash.
+ *
+ *	A committed message whose name is taken in OUT goes to failed_dir
+ *	(durably, before its copy is removed); if that name is taken too it
+ *	stays in the done directory with its copy, "held": counted in
+ *	stats.left and reported in stats.err by every run, and published
+ *	by the first pass that finds OUT/NAME free. A message the callback
+ *	rejects moves by rename, unchanged, to failed_dir with NAME.reason
+ *	beside it (mode 0640, written exclusively under
+ *	failed/.hanko-tmp.SID.INO.reason first); when its name is taken
+ *	there it stays in the spool, reported, and the run goes on.
+ *
+ *	Refused at start (-ELOOP): any two of spool, out, failed and the
+ *	done directory being one directory (by device and inode). The
+ *	default failed_dir and the done directory are opened beneath the
+ *	spool without following symlinks. Messages are opened non-blocking
+ *	and without following symlinks, and must be regular files when
+ *	opened: a FIFO renamed in blocks no worker.
  *
  *	Writers must put complete files into the spool atomically (write a
  *	dot file or elsewhere on the same file system, then rename), as with
- *	maildir. Names longer than SPOOL_NAME_MAX are failed.
+ *	maildir. Any name Linux allows (up to 255 bytes) is handled.
  * OWNERSHIP
  *	The conf and what it points to must outlive the runner. Memory is
  *	bounded by workers x batch x the largest message in flight; the
@@ -40,13 +65,14 @@
 #define HANKO_IO_SPOOL_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/span.h"
 
-#define SPOOL_NAME_MAX 240
+#define SPOOL_NAME_MAX 255 /* NAME_MAX: every name Linux allows */
 #define SPOOL_TMP      ".hanko-tmp."
 #define SPOOL_DONE     ".hanko-done"
 
@@ -87,17 +113,22 @@ struct spool_work {
 	void (*work_batch)(void *w, struct spool_item *items, size_t n);
 };
 
-/* Fault injection for tests: op "write", "fsync", "rename", "read". */
+/*
+ * Fault injection for tests: op "write", "fsync", "rename", "read", or
+ * "any" (every hook counts). With crash set, the nth call calls it
+ * instead of failing (a crash point; crash does not return).
+ */
 struct spool_fault {
 	const char *op;
 	unsigned long nth; /* the nth call of op fails (1-based) */
 	int err;           /* with this errno */
+	void (*crash)(void);
 };
 
 struct spool_stats {
 	uint64_t done;   /* handed off to out_dir */
 	uint64_t failed; /* moved to failed_dir */
-	uint64_t left;   /* left in the spool after an OS error */
+	uint64_t left;   /* left in the spool or held (reported in err) */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	double seconds;
@@ -110,7 +141,7 @@ typedef void spool_progress_fn(void *ctx, const struct spool_stats *s);
 struct spool_conf {
 	const char *spool_dir;
 	const char *out_dir;
-	const char *failed_dir;
+	const char *failed_dir; /* NULL: SPOOL_DIR/failed, opened beneath it */
 	unsigned workers;
 	enum spool_io io;
 	bool durable;   /* fsync; false only for throwaway runs */
@@ -120,19 +151,30 @@ struct spool_conf {
 	const struct hanko_alloc *alloc;
 	const struct spool_work *work;
 	const struct spool_fault *fault;
-	volatile sig_atomic_t *stop; /* set: finish in-flight work, return */
+	/*
+	 * Set (from a signal handler: lock-free, so async-signal-safe):
+	 * finish in-flight work, return. Atomic because workers read it.
+	 */
+	atomic_int *stop;
 	spool_progress_fn *progress; /* called about twice a second */
 	void *progress_ctx;
+	/*
+	 * Each message left in place or held, as it happens (from any
+	 * thread, one call at a time), so every run names every one; NULL:
+	 * only the first is kept, in stats.err.
+	 */
+	void (*report)(void *ctx, const char *what);
 };
 
 struct spool_runner;
 
 /*
  * Take the spool (an exclusive lock: one hanko per spool), create missing
- * directories, check that failed_dir shares the spool's file system (so a
- * failed message moves by rename, never by copy), and finish or undo
- * whatever a crash left. Then create each worker's state once. 0, or
- * -errno with err filled.
+ * directories, refuse a layout where they feed one another (-ELOOP),
+ * check that failed_dir shares the spool's file system (so a failed
+ * message moves by rename, never by copy), and finish or undo whatever a
+ * crash left. Then create each worker's state once. 0, or -errno with
+ * err filled.
  */
 int spool_runner_new(const struct spool_conf *c, struct spool_runner **out,
     char *err, size_t errlen);

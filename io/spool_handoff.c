@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void
@@ -23,6 +24,19 @@ sync_dir(struct spool_worker *w, int fd, const char *what)
 		    r, e, true, "fsync of %s: %s", what, strerror(-e));
 }
 
+/*
+ * Errors that concern one message (a name taken, something not a regular
+ * file where one was expected): it stays where it is, reported, and the
+ * run goes on. Any other error is the system's and stops the run.
+ */
+static bool
+per_message(int err)
+{
+	return err == -EEXIST || err == -ENOTEMPTY || err == -ELOOP ||
+	    err == -EISDIR || err == -ENOTDIR || err == -SPOOL_EFTYPE ||
+	    err == -ENAMETOOLONG;
+}
+
 /* Take the messages a step failed for out of the pipeline. */
 static void
 step_failed(struct spool_worker *w, struct spool_msg *m, size_t n,
@@ -34,50 +48,67 @@ step_failed(struct spool_worker *w, struct spool_msg *m, size_t n,
 	for (i = 0; i < n; i++) {
 		if (m[i].err == 0 || m[i].skip)
 			continue;
+		/* Our own name taken: only a copy or reason is created. */
+		if (m[i].err == -EEXIST &&
+		    (strcmp(step, "write") == 0 ||
+		        strcmp(step, "reason for") == 0))
+			atomic_store(&r->stale, true);
 		if (m[i].err != tolerated) {
-			spool_run_err(r, m[i].err, true, "%s %s: %s", step,
-			    m[i].name, strerror(-m[i].err));
+			spool_run_err(r, m[i].err, !per_message(m[i].err),
+			    "%s %s: %s; %s", step, m[i].name,
+			    strerror(-m[i].err),
+			    strcmp(step, "publish") == 0
+			        ? "committed, published by the next run"
+			        : "left in the spool");
 			atomic_fetch_add(&r->left, 1);
 		}
 		m[i].skip = true;
 	}
 }
 
+/* An uncommitted copy: only ever one this run created. */
 static void
-drop_tmp(int dirfd, const struct spool_msg *m, const char *suffix)
+drop_tmp(struct spool_runner *r, struct spool_msg *m)
 {
-	char path[SPOOL_PATH_MAX], name[SPOOL_PATH_MAX];
-
-	if ((size_t)snprintf(name, sizeof(name), "%s%s", m->name, suffix) <
-	        sizeof(name) &&
-	    spool_path(path, SPOOL_TMP, name))
-		unlinkat(dirfd, path, 0);
+	if (m->created)
+		unlinkat(r->out_fd, m->tmp, 0);
+	m->created = false;
 }
 
 /*
- * A committed message whose name is taken in out_dir: keep it, in
- * failed_dir, rather than replace what the MTA may not have read yet.
+ * The commit moved whatever had the message's name: if the spool's
+ * writer replaced it after it was read, what was committed is not what
+ * was signed. Put it back (or in failed_dir) and drop the copy.
  */
 static void
-publish_conflict(struct spool_worker *w, struct spool_msg *m)
+check_committed(struct spool_worker *w, struct spool_msg *m, size_t n)
 {
 	struct spool_runner *r = w->r;
+	struct stat st;
+	size_t i;
 
-	drop_tmp(r->out_fd, m, "");
-	if (renameat2(r->done_fd, m->name, r->failed_fd, m->name,
-	        RENAME_NOREPLACE) == 0) {
-		spool_write_reason(r, m->name,
-		    "out_dir already holds a file "
-		    "of this name; not replaced");
-		atomic_fetch_add(&r->failed, 1);
-	} else {
-		spool_run_err(r, -errno, false,
-		    "%s: name taken in out_dir "
-		    "and failed_dir; left in %s",
-		    m->name, SPOOL_DONE);
-		atomic_fetch_add(&r->left, 1);
+	for (i = 0; i < n; i++) {
+		if (m[i].err != 0 || m[i].skip)
+			continue;
+		if (fstatat(r->done_fd, m[i].name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        0 &&
+		    (uint64_t)st.st_ino == m[i].ino)
+			continue;
+		if (renameat2(r->done_fd, m[i].name, r->spool_fd, m[i].name,
+		        RENAME_NOREPLACE) != 0 &&
+		    renameat2(r->done_fd, m[i].name, r->failed_fd, m[i].name,
+		        RENAME_NOREPLACE) != 0) {
+			spool_held(r, m[i].name, "replaced while being signed");
+		} else {
+			spool_run_err(r, -EAGAIN, false,
+			    "%s: replaced in the spool while being signed; "
+			    "not signed, put back (or in failed_dir)",
+			    m[i].name);
+			atomic_fetch_add(&r->left, 1);
+		}
+		drop_tmp(r, &m[i]);
+		m[i].skip = true;
 	}
-	m->skip = true;
 }
 
 static void
@@ -87,34 +118,48 @@ handoff_out(struct spool_worker *w, struct spool_msg *m, size_t n)
 	const struct spool_be_ops *be = r->be;
 	size_t i;
 
-	/* 1. Durable temporary copies in out_dir. */
+	/* 1. Durable copies in out_dir, named by the source's identity. */
+	for (i = 0; i < n; i++)
+		spool_tmp_name(r, m[i].ino, "", m[i].tmp);
 	be->write(w->be, r->out_fd, m, n, r->c->durable);
 	step_failed(w, m, n, "write", 0);
 	sync_dir(w, r->out_fd, "out_dir");
 	if (atomic_load(&r->abort))
 		return; /* recovery removes the uncommitted copies */
-	/* 2. Commit: the source moves to the done directory. */
-	be->rename(w->be, r->spool_fd, "", r->done_fd, "", m, n, 0);
+	/*
+	 * 2. Commit: the source moves to the done directory, never over a
+	 * held message of the same name.
+	 */
+	be->rename(w->be, r->spool_fd, SPOOL_BY_NAME, r->done_fd, SPOOL_BY_NAME,
+	    m, n, RENAME_NOREPLACE);
 	for (i = 0; i < n; i++)
 		if (m[i].err != 0 && !m[i].skip)
-			drop_tmp(r->out_fd, &m[i], "");
+			drop_tmp(r, &m[i]);
 	step_failed(w, m, n, "commit", -ENOENT);
+	check_committed(w, m, n);
 	sync_dir(w, r->done_fd, SPOOL_DONE);
 	sync_dir(w, r->spool_fd, "the spool");
 	/* 3. Publish, never replacing a file the MTA has not taken yet. */
-	be->rename(
-	    w->be, r->out_fd, SPOOL_TMP, r->out_fd, "", m, n, RENAME_NOREPLACE);
+	be->rename(w->be, r->out_fd, SPOOL_BY_TMP, r->out_fd, SPOOL_BY_NAME, m,
+	    n, RENAME_NOREPLACE);
 	for (i = 0; i < n; i++) {
-		if (m[i].err == -EEXIST && !m[i].skip)
-			publish_conflict(w, &m[i]);
-		else if (m[i].err == 0 && !m[i].skip)
+		if (m[i].skip)
+			continue;
+		if (m[i].err == -EEXIST) {
+			spool_to_failed(r, m[i].name, m[i].ino, m[i].tmp);
+			m[i].skip = true;
+		} else if (m[i].err == 0) {
 			atomic_fetch_add(&r->bytes_out,
 			    m[i].iov[0].iov_len + m[i].iov[1].iov_len);
+		} else if (per_message(m[i].err)) {
+			spool_held(r, m[i].name, strerror(-m[i].err));
+			m[i].skip = true;
+		}
 	}
 	step_failed(w, m, n, "publish", 0);
 	sync_dir(w, r->out_fd, "out_dir");
 	/* 4. Forget the source; recovery would do it too. */
-	be->unlink(w->be, r->done_fd, "", m, n);
+	be->unlink(w->be, r->done_fd, SPOOL_BY_NAME, m, n);
 	for (i = 0; i < n; i++)
 		if (!m[i].skip)
 			atomic_fetch_add(&r->done, 1);
@@ -134,18 +179,19 @@ handoff_failed(struct spool_worker *w, struct spool_msg *m, size_t n)
 	sync_dir(w, r->failed_fd, "failed_dir");
 	if (atomic_load(&r->abort))
 		return;
-	r->be->rename(
-	    w->be, r->spool_fd, "", r->failed_fd, "", m, n, RENAME_NOREPLACE);
+	/* Never over a file of the same name: that message stays put. */
+	r->be->rename(w->be, r->spool_fd, SPOOL_BY_NAME, r->failed_fd,
+	    SPOOL_BY_NAME, m, n, RENAME_NOREPLACE);
 	for (i = 0; i < n; i++)
 		if (m[i].err != 0 && !m[i].skip)
-			drop_tmp(r->failed_fd, &m[i], ".reason");
+			spool_drop_reason_tmp(r, m[i].ino);
 	step_failed(w, m, n, "move to failed_dir", -ENOENT);
 	sync_dir(w, r->failed_fd, "failed_dir");
 	sync_dir(w, r->spool_fd, "the spool");
 	for (i = 0; i < n; i++) {
 		if (m[i].skip)
 			continue;
-		spool_publish_reason(r, m[i].name);
+		spool_publish_reason(r, m[i].ino, m[i].name);
 		atomic_fetch_add(&r->failed, 1);
 	}
 }

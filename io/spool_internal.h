@@ -10,6 +10,7 @@
 #define HANKO_IO_SPOOL_INTERNAL_H
 
 #include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -23,13 +24,18 @@ struct spool_runner {
 	const struct spool_conf *c;
 	const struct spool_be_ops *be;
 	int spool_fd, out_fd, failed_fd, done_fd;
-	void **wstate; /* work state per worker */
+	char failed_path[PATH_MAX]; /* for messages */
+	char sid[40];               /* spool id: its st_dev-st_ino, hex */
+	void **wstate;              /* work state per worker */
 	struct spool_faults faults;
 	pthread_mutex_t lock; /* guards dir, first_err, err */
 	DIR *dir;
 	atomic_uint_fast64_t done, failed, left, bytes_in, bytes_out;
-	atomic_uint running; /* workers still in this pass */
-	atomic_bool abort;   /* an OS error: stop taking work */
+	atomic_uint_fast64_t held; /* committed, parked in the done dir */
+	atomic_bool stale;         /* a name of ours was taken: recover first */
+	atomic_uint running;       /* workers still in this pass */
+	atomic_bool abort;         /* an OS error: stop taking work */
+	bool recovered; /* recovery just ran: the first pass skips it */
 	int first_err;
 	char err[256];
 };
@@ -50,16 +56,29 @@ void spool_run_err(struct spool_runner *r, int err, bool fatal, const char *fmt,
     ...) __attribute__((format(printf, 4, 5)));
 /* Hand off a worked batch: to out_dir, or to failed_dir with reasons. */
 void spool_handoff(struct spool_worker *w, struct spool_msg *m, size_t n);
+/* OUT/.hanko-tmp.SID.INO+suffix, the names this spool owns (spool.h). */
+void spool_tmp_name(
+    const struct spool_runner *r, uint64_t ino, const char *suffix, char *out);
 /*
- * Reason files beside failed messages: written under a temporary name
- * (durably when the run is), published after the message has moved.
- * spool_write_reason() writes NAME.reason directly.
+ * Reason files beside failed messages: written exclusively under the
+ * message's identity name (durably when the run is), published after
+ * the message has moved, never over an existing file.
  */
 int spool_write_reason_tmp(struct spool_runner *r, const struct spool_msg *m);
-void spool_publish_reason(struct spool_runner *r, const char *name);
-void spool_write_reason(
-    struct spool_runner *r, const char *name, const char *reason);
-/* Start-up: lock, directories, same-device check, crash recovery. */
+void spool_drop_reason_tmp(struct spool_runner *r, uint64_t ino);
+void spool_publish_reason(
+    struct spool_runner *r, uint64_t ino, const char *name);
+/* A committed message stays in the done dir: count and report it. */
+void spool_held(struct spool_runner *r, const char *name, const char *why);
+/*
+ * Committed done/name whose out_dir name is taken: to failed_dir (then
+ * its copy tmp goes), or held when that name is taken too.
+ */
+void spool_to_failed(
+    struct spool_runner *r, const char *name, uint64_t ino, const char *tmp);
+/* Start-up: lock, directories, refused layouts, crash recovery. */
 int spool_recover(struct spool_runner *r, char *err, size_t errlen);
+/* Recovery alone: at start, and before a pass when messages are held. */
+int spool_recover_run(struct spool_runner *r);
 
 #endif

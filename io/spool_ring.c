@@ -32,6 +32,7 @@ struct spool_be {
 	struct spool_faults *fs;
 	struct statx *stx; /* depth entries */
 	int *fds;          /* depth entries */
+	bool creating;     /* the opens under way create files */
 };
 
 static uint64_t
@@ -135,17 +136,20 @@ on_statx(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 	size_t i = (uint32_t)data;
 
 	m[i].err = res;
-	if (res == 0 && !S_ISREG(be->stx[i].stx_mode))
+	if (res == 0 && !S_ISREG(be->stx[i].stx_mode)) {
 		m[i].err = -ENOENT; /* not a message: ignore it */
-	else if (res == 0)
+	} else if (res == 0) {
 		m[i].len = (size_t)be->stx[i].stx_size;
+		m[i].ino = be->stx[i].stx_ino;
+		m[i].mode = be->stx[i].stx_mode & 07777u;
+	}
 }
 
 /* What one SQE-per-message step needs to queue its operation. */
 struct step {
 	enum ring_op op;
 	int dirfd, ndirfd;
-	const char *pre, *npre;
+	int a, b; /* SPOOL_BY_NAME or SPOOL_BY_TMP */
 	unsigned flags;
 	const char *fault; /* fault-injection name, or NULL */
 };
@@ -157,27 +161,22 @@ queue_step(
 {
 	int e;
 
-	if (s->op != OP_STATX &&
-	    (!spool_path(m[i].path_a, s->pre, m[i].name) ||
-	        (s->op == OP_RENAME &&
-	            !spool_path(m[i].path_b, s->npre, m[i].name)))) {
-		m[i].err = -ENAMETOOLONG;
-		return false;
-	}
 	if (s->fault != NULL && (e = spool_fault_hit(be->fs, s->fault)) != 0) {
 		m[i].err = e;
 		return false;
 	}
 	if (s->op == OP_STATX)
 		io_uring_prep_statx(sqe_for(be, OP_STATX, i), s->dirfd,
-		    m[i].name, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_SIZE,
+		    m[i].name, AT_SYMLINK_NOFOLLOW,
+		    STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_INO,
 		    &be->stx[i]);
 	else if (s->op == OP_RENAME)
 		io_uring_prep_renameat(sqe_for(be, OP_RENAME, i), s->dirfd,
-		    m[i].path_a, s->ndirfd, m[i].path_b, s->flags);
+		    spool_msg_file(&m[i], s->a), s->ndirfd,
+		    spool_msg_file(&m[i], s->b), s->flags);
 	else
-		io_uring_prep_unlinkat(
-		    sqe_for(be, OP_UNLINK, i), s->dirfd, m[i].path_a, 0);
+		io_uring_prep_unlinkat(sqe_for(be, OP_UNLINK, i), s->dirfd,
+		    spool_msg_file(&m[i], s->a), 0);
 	m[i].err = -EINPROGRESS;
 	return true;
 }
@@ -205,7 +204,7 @@ static void
 ring_stat(
     struct spool_be *be, int dirfd, struct spool_msg *m, size_t n, size_t max)
 {
-	struct step s = { OP_STATX, dirfd, -1, NULL, NULL, 0, NULL };
+	struct step s = { OP_STATX, dirfd, -1, 0, 0, 0, NULL };
 	size_t i;
 
 	run_step(be, &s, m, n, on_statx);
@@ -221,6 +220,7 @@ on_open(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 
 	be->fds[i] = res;
 	m[i].err = res < 0 ? res : 0;
+	m[i].created = res >= 0 && be->creating;
 }
 
 /* Open each live message's file (flags, mode) into be->fds. */
@@ -235,15 +235,13 @@ open_chunk(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n,
 		be->fds[i] = -1;
 		if (!live(&m[i]))
 			continue;
-		if (tmp && !spool_path(m[i].path_a, SPOOL_TMP, m[i].name)) {
-			m[i].err = -ENAMETOOLONG;
-			continue;
-		}
 		io_uring_prep_openat(sqe_for(be, OP_OPEN, i), dirfd,
-		    tmp ? m[i].path_a : m[i].name, flags | O_CLOEXEC, 0644);
+		    tmp ? m[i].tmp : m[i].name, flags | O_CLOEXEC,
+		    (mode_t)(m[i].mode & 0666));
 		m[i].err = -EINPROGRESS;
 		q++;
 	}
+	be->creating = tmp;
 	run(be, m, q, on_open);
 	settle(m, n);
 }
@@ -302,6 +300,52 @@ on_read(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 		m[i].err = 0;
 }
 
+/* What was opened must be the regular file of the size stat saw. */
+static void
+on_fstatx(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
+{
+	size_t i = (uint32_t)data;
+	const struct statx *stx = &be->stx[i];
+
+	if (res < 0)
+		m[i].err = res;
+	else if (!S_ISREG(stx->stx_mode))
+		m[i].err = -SPOOL_EFTYPE; /* renamed over since the stat */
+	else if (stx->stx_size != (uint64_t)m[i].len)
+		m[i].err = -EAGAIN;
+	else
+		m[i].err = 0;
+	if (m[i].err == 0) {
+		m[i].ino = stx->stx_ino;
+		m[i].mode = stx->stx_mode & 07777u;
+	}
+}
+
+/*
+ * statx of each opened descriptor, on the ring like the open itself (the
+ * descriptor never meets a plain system call, which is also what keeps
+ * ThreadSanitizer's descriptor tracking consistent).
+ */
+static void
+fstat_chunk(struct spool_be *be, struct spool_msg *m, size_t n)
+{
+	size_t i;
+	unsigned q = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!live(&m[i]))
+			continue;
+		io_uring_prep_statx(sqe_for(be, OP_STATX, i), be->fds[i], "",
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		    STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_INO,
+		    &be->stx[i]);
+		m[i].err = -EINPROGRESS;
+		q++;
+	}
+	run(be, m, q, on_fstatx);
+	settle(m, n);
+}
+
 /*
  * Read len + 1 bytes into the caller's len + 1 buffer: one byte more
  * than the size seen means a writer is still appending.
@@ -315,8 +359,10 @@ ring_read(struct spool_be *be, int dirfd, struct spool_msg *m, size_t n)
 
 	for (base = 0; base < n; base = end) {
 		end = n - base < be->depth ? n : base + be->depth;
+		/* A FIFO or symlink renamed in must not block a worker. */
 		open_chunk(be, dirfd, m + base, end - base, false,
-		    O_RDONLY | O_NOFOLLOW);
+		    O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+		fstat_chunk(be, m + base, end - base);
 		for (i = base, q = 0; i < end; i++) {
 			if (!live(&m[i]))
 				continue;
@@ -392,8 +438,13 @@ ring_write(
 
 	for (base = 0; base < n; base = end) {
 		end = n - base < per ? n : base + per;
+		/*
+		 * Exclusive, never through a symlink or over an existing
+		 * file; the source's mode (open_chunk) so the copy is never
+		 * more readable than the message.
+		 */
 		open_chunk(be, dirfd, m + base, end - base, true,
-		    O_WRONLY | O_CREAT | O_TRUNC);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW);
 		for (i = base, q = 0; i < end; i++)
 			if (live(&m[i]))
 				q += queue_write(
@@ -402,9 +453,10 @@ ring_write(
 		run(be, m + base, q, on_write);
 		close_chunk(be, end - base);
 		for (i = base; i < end; i++)
-			if (m[i].err != 0 && !m[i].skip &&
-			    m[i].err != -ENAMETOOLONG)
-				unlinkat(dirfd, m[i].path_a, 0);
+			if (m[i].err != 0 && !m[i].skip && m[i].created) {
+				unlinkat(dirfd, m[i].tmp, 0);
+				m[i].created = false;
+			}
 	}
 }
 
@@ -416,19 +468,19 @@ on_result(struct spool_be *be, struct spool_msg *m, uint64_t data, int res)
 }
 
 static void
-ring_rename(struct spool_be *be, int odir, const char *opre, int ndir,
-    const char *npre, struct spool_msg *m, size_t n, unsigned flags)
+ring_rename(struct spool_be *be, int odir, int a, int ndir, int b,
+    struct spool_msg *m, size_t n, unsigned flags)
 {
-	struct step s = { OP_RENAME, odir, ndir, opre, npre, flags, "rename" };
+	struct step s = { OP_RENAME, odir, ndir, a, b, flags, "rename" };
 
 	run_step(be, &s, m, n, on_result);
 }
 
 static void
-ring_unlink(struct spool_be *be, int dirfd, const char *pre,
-    struct spool_msg *m, size_t n)
+ring_unlink(
+    struct spool_be *be, int dirfd, int a, struct spool_msg *m, size_t n)
 {
-	struct step s = { OP_UNLINK, dirfd, -1, pre, NULL, 0, NULL };
+	struct step s = { OP_UNLINK, dirfd, -1, a, 0, 0, "unlink" };
 
 	run_step(be, &s, m, n, on_result);
 }

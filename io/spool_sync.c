@@ -61,6 +61,8 @@ stat_one(struct spool_be *be, int dirfd, struct spool_msg *m, size_t max)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -ENOENT; /* not a message: ignore it */
+	m->ino = (uint64_t)st.st_ino;
+	m->mode = (unsigned)st.st_mode & 07777;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
 	m->len = (size_t)st.st_size;
@@ -81,15 +83,19 @@ sync_stat(
 static int
 read_one(struct spool_be *be, int dirfd, struct spool_msg *m)
 {
+	struct stat st;
 	uint8_t probe;
 	int fd, r;
 
 	if ((r = spool_fault_hit(be->fs, "read")) != 0)
 		return r;
-	fd = openat(dirfd, m->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* A FIFO or symlink renamed in since the stat must not block us. */
+	fd = openat(
+	    dirfd, m->name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = read_all(fd, m->data, m->len);
+	if ((r = spool_opened(fd, m, &st)) == 0)
+		r = read_all(fd, m->data, m->len);
 	/* A writer still appending broke the spool contract: leave it. */
 	if (r == 0 && pread(fd, &probe, 1, (off_t)m->len) > 0)
 		r = -EAGAIN;
@@ -114,15 +120,17 @@ write_one(struct spool_be *be, int dirfd, struct spool_msg *m, bool durable)
 	ssize_t w;
 	size_t want = m->iov[0].iov_len + m->iov[1].iov_len;
 
-	if (!spool_path(m->path_a, SPOOL_TMP, m->name))
-		return -ENAMETOOLONG;
-	/* A stale temporary file is an unfinished earlier attempt. */
-	if (unlinkat(dirfd, m->path_a, 0) != 0 && errno != ENOENT)
-		return -errno;
-	fd = openat(
-	    dirfd, m->path_a, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/*
+	 * Exclusive: never through a symlink or over a file someone put at
+	 * our name; stale copies are recovery's to remove. The source's
+	 * mode, so the copy is never more readable than the message.
+	 */
+	fd = openat(dirfd, m->tmp,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    (mode_t)(m->mode & 0666));
 	if (fd < 0)
 		return -errno;
+	m->created = true;
 	if ((r = spool_fault_hit(be->fs, "write")) == 0) {
 		do {
 			w = writev(fd, m->iov, 2);
@@ -137,8 +145,10 @@ write_one(struct spool_be *be, int dirfd, struct spool_msg *m, bool durable)
 		r = -errno;
 	if (close(fd) != 0 && r == 0)
 		r = -errno;
-	if (r != 0)
-		unlinkat(dirfd, m->path_a, 0);
+	if (r != 0) {
+		unlinkat(dirfd, m->tmp, 0);
+		m->created = false;
+	}
 	return r;
 }
 
@@ -154,39 +164,34 @@ sync_write(
 }
 
 static void
-sync_rename(struct spool_be *be, int odir, const char *opre, int ndir,
-    const char *npre, struct spool_msg *m, size_t n, unsigned flags)
+sync_rename(struct spool_be *be, int odir, int a, int ndir, int b,
+    struct spool_msg *m, size_t n, unsigned flags)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (m[i].err != 0 || m[i].skip)
 			continue;
-		if (!spool_path(m[i].path_a, opre, m[i].name) ||
-		    !spool_path(m[i].path_b, npre, m[i].name)) {
-			m[i].err = -ENAMETOOLONG;
-			continue;
-		}
 		if ((m[i].err = spool_fault_hit(be->fs, "rename")) != 0)
 			continue;
-		if (renameat2(odir, m[i].path_a, ndir, m[i].path_b, flags) != 0)
+		if (renameat2(odir, spool_msg_file(&m[i], a), ndir,
+		        spool_msg_file(&m[i], b), flags) != 0)
 			m[i].err = -errno;
 	}
 }
 
 static void
-sync_unlink(struct spool_be *be, int dirfd, const char *pre,
-    struct spool_msg *m, size_t n)
+sync_unlink(
+    struct spool_be *be, int dirfd, int a, struct spool_msg *m, size_t n)
 {
 	size_t i;
 
-	(void)be;
 	for (i = 0; i < n; i++) {
 		if (m[i].err != 0 || m[i].skip)
 			continue;
-		if (!spool_path(m[i].path_a, pre, m[i].name))
-			m[i].err = -ENAMETOOLONG;
-		else if (unlinkat(dirfd, m[i].path_a, 0) != 0)
+		if ((m[i].err = spool_fault_hit(be->fs, "unlink")) != 0)
+			continue;
+		if (unlinkat(dirfd, spool_msg_file(&m[i], a), 0) != 0)
 			m[i].err = -errno;
 	}
 }

@@ -44,15 +44,31 @@ struct bworker {
 	struct cli_key_ref refs[MAX_CONFS];
 };
 
-static volatile sig_atomic_t stop_flag, reload_flag;
+static volatile sig_atomic_t reload_flag;
+static atomic_int stop_flag; /* workers read it too */
 
+/* Seconds SIGTERM waits for in-flight hand-offs before exiting anyway. */
+#define STOP_GRACE 10
+
+/*
+ * SIGTERM/SIGINT: finish in-flight work and exit. A second one, or the
+ * grace period running out (a worker stuck in the kernel), ends the
+ * process at once, by SIGTERM's default action: the hand-off is
+ * crash-safe, so the next start completes or undoes whatever was in
+ * flight, exactly as after a power loss.
+ */
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
 		reload_flag = 1;
-	else
-		stop_flag = 1;
+	} else if (sig == SIGALRM || atomic_load(&stop_flag)) {
+		signal(SIGTERM, SIG_DFL);
+		raise(SIGTERM);
+	} else {
+		atomic_store(&stop_flag, 1);
+		alarm(STOP_GRACE);
+	}
 }
 
 int
@@ -294,6 +310,15 @@ progress(void *ctx, const struct spool_stats *s)
 	    (unsigned long long)s->failed, rate, eta);
 }
 
+/* A message left in place or held: named on every run. */
+static void
+report(void *ctx, const char *what)
+{
+	struct batch *b = ctx;
+
+	fprintf(stderr, "%shanko: %s\n", b->tty ? "\n" : "", what);
+}
+
 static void
 summary(struct batch *b, const struct spool_stats *s)
 {
@@ -324,7 +349,7 @@ summary(struct batch *b, const struct spool_stats *s)
 		fprintf(stderr,
 		    "hanko: failed messages and their reasons are "
 		    "in %s\n",
-		    b->conf.failed_dir);
+		    b->o->failed);
 	if (s->first_err != 0)
 		fprintf(stderr, "hanko: %s\n", s->err);
 }
@@ -355,7 +380,21 @@ write_stats(struct batch *b, const struct spool_stats *s)
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
-/* HANKO_FAULT=op:nth[:errno] makes the nth op fail (tests only). */
+/*
+ * A crash point of the fault tests: die as a power loss would, with no
+ * exit handlers (which would also make sanitizers report live threads).
+ */
+static void
+fault_crash(void)
+{
+	kill(getpid(), SIGKILL);
+	_exit(137);
+}
+
+/*
+ * HANKO_FAULT=op:nth[:errno] makes the nth op fail, op:nth:crash ends
+ * the process there (tests only).
+ */
 static const struct spool_fault *
 fault_from_env(struct spool_fault *f)
 {
@@ -372,6 +411,7 @@ fault_from_env(struct spool_fault *f)
 	f->op = op;
 	f->nth = strtoul(c + 1, &end, 10);
 	f->err = *end == ':' ? (int)strtol(end + 1, NULL, 10) : ENOSPC;
+	f->crash = strcmp(end, ":crash") == 0 ? fault_crash : NULL;
 	return f->nth > 0 ? f : NULL;
 }
 
@@ -393,6 +433,8 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char err[512];
 
+	/* The default is opened beneath the spool, never through a link. */
+	c->failed_dir = b->o->failed;
 	if (b->o->failed == NULL) {
 		snprintf(failed, sizeof(failed), "%s/failed", spool);
 		b->o->failed = failed;
@@ -408,7 +450,6 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	b->work.work = sign_work;
 	c->spool_dir = spool;
 	c->out_dir = out;
-	c->failed_dir = b->o->failed;
 	c->workers = b->o->jobs > 0 ? (unsigned)b->o->jobs
 	                            : (unsigned)(ncpu > 0 ? ncpu : 1);
 	c->io = b->o->io == NULL || strcmp(b->o->io, "auto") == 0
@@ -429,6 +470,7 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	b->tty = isatty(STDERR_FILENO) == 1;
 	c->progress = b->tty ? progress : NULL;
 	c->progress_ctx = b;
+	c->report = report;
 	if (!c->durable)
 		cli_warn(
 		    "--no-fsync: a crash or power loss can lose or "
@@ -444,6 +486,8 @@ runner_start(struct batch *b, struct spool_runner **r)
 
 	if ((e = spool_runner_new(&b->conf, r, err, sizeof(err))) != 0) {
 		cli_err("%s", err);
+		if (e == -ELOOP)
+			return CLI_EX_USAGE; /* a refused layout */
 		return e == -EBUSY ? CLI_EX_TEMPFAIL : CLI_EX_CANTCREAT;
 	}
 	return 0;
@@ -557,13 +601,14 @@ watch_loop(struct batch *b, struct spool_runner **r, struct spool_stats *s)
 			close(ifd);
 		return CLI_EX_OSERR;
 	}
-	while (!stop_flag) {
+	while (!atomic_load(&stop_flag)) {
 		watch_wait(ifd);
 		if (reload_flag && (ex = reload(b, r)) != 0) {
 			close(ifd);
 			return ex;
 		}
-		if (!stop_flag && (e = spool_runner_pass(*r, s)) != 0)
+		if (!atomic_load(&stop_flag) &&
+		    (e = spool_runner_pass(*r, s)) != 0)
 			break;
 	}
 	close(ifd);
@@ -594,6 +639,7 @@ cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	if (b.tty)
 		b.total = spool_count(spool);
 	err = spool_runner_pass(r, &s);

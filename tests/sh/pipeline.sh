@@ -97,6 +97,220 @@ check "clashing message kept in failed/ with a reason" \
     grep -q 'already holds' "$d/spool/failed/msg1.reason"
 check "the other message delivered" test -f "$d/out/msg2"
 
+# Name collisions on both sides: a committed message whose name is taken
+# in OUT_DIR and in the failed directory is held in .hanko-done, reported
+# by every run (exit 1), never removed, and published once the MTA has
+# taken the older file.
+d=$T/held
+mkspool "$d/spool" 2
+mkdir -p "$d/out" "$d/spool/failed"
+echo "older, not yet picked up" >"$d/out/msg1"
+echo "an older failure" >"$d/spool/failed/msg1"
+cp "$d/spool/msg1" "$T/held.src"
+for run in 1 2 3; do
+	$SIGN "$d/spool" "$d/out" 2>"$d/err$run"
+	rc=$?
+	check "held, run $run: exit 1 and the message reported" \
+	    sh -c "test $rc -eq 1 && grep -q 'msg1.*held' '$d/err$run' &&
+	        grep -q 'left 1' '$d/err$run'"
+	check "held, run $run: the message kept, unchanged" \
+	    cmp -s "$T/held.src" "$d/spool/.hanko-done/msg1"
+done
+check "held: files already there untouched" sh -c "
+    grep -q 'older, not yet' '$d/out/msg1' && grep -q 'an older' '$d/spool/failed/msg1'"
+mv "$d/out/msg1" "$d/taken-msg1"
+$SIGN "$d/spool" "$d/out" 2>"$d/err4"
+check "held: published once its name is free (exit 0)" \
+    sh -c "test $? -eq 0 && tail -c $(wc -c <"$T/held.src") '$d/out/msg1' | cmp -s - '$T/held.src'"
+check "held: nothing left behind" clean "$d"
+
+# The same after a crash between commit and publish (an injected publish
+# failure leaves the done entry and its copy), with both names then taken.
+d=$T/heldcrash
+mkspool "$d/spool" 1
+cp "$d/spool/msg1" "$T/heldcrash.src"
+HANKO_FAULT=rename:2:5 $SIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
+echo "someone else's" >"$d/out/msg1"
+mkdir -p "$d/spool/failed"
+echo "someone else's" >"$d/spool/failed/msg1"
+for run in 1 2; do
+	$SIGN "$d/spool" "$d/out" 2>"$d/err$run"
+	rc=$?
+	check "crash + names taken, run $run: held and reported (exit $rc)" \
+	    sh -c "test $rc -eq 1 && grep -q 'msg1.*held' '$d/err$run' &&
+	        cmp -s '$T/heldcrash.src' '$d/spool/.hanko-done/msg1'"
+done
+
+# A failed message whose name is taken in the failed directory stays in
+# the spool, reported; the rest of the batch is signed (not exit 74).
+d=$T/failclash
+mkspool "$d/spool" 5
+cp "$T/nofrom.ref" "$d/spool/nofrom"
+mkdir -p "$d/spool/failed"
+echo "an older failure" >"$d/spool/failed/nofrom"
+$SIGN "$d/spool" "$d/out" 2>"$d/err"
+rc=$?
+check "failed/ name taken: exit 1, not 74 (got $rc)" test $rc -eq 1
+check "failed/ name taken: the batch went on" \
+    test "$(ls "$d/out" | wc -l)" -eq 5
+check "failed/ name taken: message left in the spool, reported" sh -c "
+    cmp -s '$T/nofrom.ref' '$d/spool/nofrom' && grep -q 'nofrom' '$d/err' &&
+    grep -q 'an older failure' '$d/spool/failed/nofrom'"
+$SIGN --watch "$d/spool" "$d/out" 2>"$d/werr" &
+wpid=$!
+printf 'From: a@hanko.example\r\n\r\nlater\r\n' >"$d/spool/.later"
+mv "$d/spool/.later" "$d/spool/later"
+n=0
+while [ $n -lt 50 ] && [ ! -f "$d/out/later" ]; do sleep 0.1; n=$((n + 1)); done
+check "failed/ name taken: --watch goes on" test -f "$d/out/later"
+kill -TERM $wpid
+wait $wpid
+
+# Names of 241-255 bytes (Linux allows 255) are signed or failed with a
+# reason, not left in the spool for ever.
+d=$T/long
+mkdir -p "$d/spool"
+n250=$(printf '%0250d' 7)
+n255=$(printf 'x%0254d' 8)
+printf 'From: a@hanko.example\r\n\r\nlong\r\n' >"$d/spool/$n250"
+printf 'From: a@hanko.example\r\n\r\nlong\r\n' >"$d/spool/$n255"
+cp "$T/nofrom.ref" "$d/spool/f$n250"
+$SIGN "$d/spool" "$d/out" 2>"$d/err"
+rc=$?
+check "long names: signed (250 and 255 bytes)" \
+    sh -c "test -f '$d/out/$n250' && test -f '$d/out/$n255'"
+check "long names: an unsignable one failed with a reason (exit $rc)" \
+    sh -c "test $rc -eq 1 && test -f '$d/spool/failed/f$n250' &&
+        grep -q 'no From' '$d/spool/failed/'*.reason"
+check "long names: nothing left in the spool" \
+    test -z "$(ls "$d/spool" | grep -v '^failed$')"
+
+# The signed copy is never more readable than its source; reasons are
+# not world-readable.
+for io in sync uring; do
+	[ $io = uring ] && [ $uring = no ] && continue
+	d=$T/mode$io
+	mkspool "$d/spool" 2
+	cp "$T/nofrom.ref" "$d/spool/nofrom"
+	chmod 600 "$d/spool/msg1"
+	chmod 640 "$d/spool/msg2"
+	(umask 022; $SIGN --io $io "$d/spool" "$d/out" 2>/dev/null)
+	check "$io: a 0600 message is published 0600" \
+	    test "$(stat -c %a "$d/out/msg1")" = 600
+	check "$io: a 0640 message is published 0640" \
+	    test "$(stat -c %a "$d/out/msg2")" = 640
+	check "$io: the reason file is not world-readable" \
+	    test "$(stat -c %a "$d/spool/failed/nofrom.reason")" = 640
+done
+
+# Layouts where one directory feeds another are refused (64), however
+# they are spelled.
+d=$T/layout
+mkspool "$d/s" 1
+mkdir -p "$d/o" "$d/f"
+for args in "$d/s $d/s/." "--failed $d/o $d/s $d/o" "--failed $d/s/ $d/s $d/o" \
+    "$d/s $d/s/.hanko-done" "--failed $d/s/.hanko-done $d/s $d/o"; do
+	$SIGN $args 2>"$d/err"
+	rc=$?
+	check "layout refused (64): $(echo "$args" | sed "s|$d/||g")" \
+	    sh -c "test $rc -eq 64 && grep -q 'same directory' '$d/err'"
+done
+check "refused layouts: the message untouched" test -f "$d/s/msg1"
+
+# Symlinks planted at every name hanko creates, pointing at a victim file
+# outside, after start-up (a --watch run) so recovery cannot clear them
+# first: the victim is never written, no symlink is published.
+for io in sync uring; do
+	[ $io = uring ] && [ $uring = no ] && continue
+	d=$T/plant$io
+	mkdir -p "$d/spool" "$d/out" "$d/spool/failed"
+	echo "victim" >"$d/victim"
+	# The spool's id, from the copy an interrupted publish leaves.
+	mkspool "$d/spool" 1
+	HANKO_FAULT=rename:2:5 $SIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
+	sid=$(ls -A "$d/out" | sed -n 's/^\.hanko-tmp\.\([0-9a-f]*-[0-9a-f]*\)\..*/\1/p')
+	check "$io: the spool id is in its copies' names" test -n "$sid"
+	$SIGN --io $io --watch "$d/spool" "$d/out" 2>"$d/err" &
+	wpid=$!
+	sleep 0.5
+	for f in msg1 msg2 msg3 nofrom; do
+		if [ $f = nofrom ]; then cp "$T/nofrom.ref" "$d/spool/.$f"
+		else printf 'From: a@hanko.example\r\n\r\n%s\r\n' $f >"$d/spool/.$f"; fi
+		ino=$(printf '%x' $(stat -c %i "$d/spool/.$f"))
+		ln -s "$d/victim" "$d/out/.hanko-tmp.$sid.$ino"
+		ln -s "$d/victim" "$d/out/.hanko-tmp.$f"
+		ln -s "$d/victim" "$d/spool/failed/.hanko-tmp.$sid.$ino.reason"
+		ln -s "$d/victim" "$d/spool/failed/.hanko-tmp.$f.reason"
+	done
+	ln -s "$d/victim" "$d/out/msg3"
+	ln -s "$d/victim" "$d/spool/failed/nofrom.reason"
+	for f in msg1 msg2 msg3 nofrom; do mv "$d/spool/.$f" "$d/spool/$f"; done
+	sleep 2.5
+	kill -TERM $wpid
+	wait $wpid
+	check "$io: planted symlinks: the victim untouched" \
+	    test "$(cat "$d/victim")" = victim
+	check "$io: planted symlinks: no message published as a symlink" \
+	    sh -c "! test -L '$d/out/msg1' && ! test -L '$d/out/msg2'"
+	check "$io: planted names cleared between passes, messages signed" \
+	    sh -c "test -f '$d/out/msg1' && test -f '$d/out/msg2' &&
+	        ! test -L '$d/out/msg1' && test -f '$d/spool/failed/nofrom'"
+	check "$io: planted symlinks: every message still somewhere" sh -c "
+	    for f in msg1 msg2 msg3 nofrom; do
+	        test -f '$d/spool/'\$f -o -f '$d/out/'\$f -a ! -L '$d/out/'\$f -o \
+	            -f '$d/spool/failed/'\$f -o -f '$d/spool/.hanko-done/'\$f || exit 1
+	    done"
+done
+d=$T/plantdir
+mkspool "$d/spool" 1
+mkdir -p "$d/elsewhere"
+ln -s "$d/elsewhere" "$d/spool/failed"
+cp "$T/nofrom.ref" "$d/spool/nofrom"
+$SIGN "$d/spool" "$d/out" 2>/dev/null
+check "a symlink planted as SPOOL/failed is not followed" \
+    test -z "$(ls -A "$d/elsewhere")"
+mkdir -p "$d/s2"
+ln -s "$d/elsewhere" "$d/s2/.hanko-done"
+mkspool "$d/s2" 1
+$SIGN "$d/s2" "$d/out2" 2>/dev/null
+check "a symlink planted as SPOOL/.hanko-done is not followed" \
+    sh -c "test -z \"\$(ls -A '$d/elsewhere')\" && test -f '$d/s2/msg1'"
+
+# A FIFO renamed over a message name between stat and open blocks no
+# worker: the batch finishes, and SIGTERM ends --watch within seconds.
+for io in sync uring; do
+	[ $io = uring ] && [ $uring = no ] && continue
+	d=$T/fifo$io
+	mkspool "$d/spool" 200
+	mkfifo "$d/spool/pipe"
+	( while [ ! -f "$d/stop" ]; do
+		mkfifo "$d/spool/.f" 2>/dev/null; mv "$d/spool/.f" "$d/spool/x"
+		printf 'From: a@hanko.example\r\n\r\nx\r\n' >"$d/spool/.r"
+		mv "$d/spool/.r" "$d/spool/x"
+	done ) &
+	racer=$!
+	timeout 20 $SIGN --io $io -j 2 --batch 4 "$d/spool" "$d/out" 2>/dev/null
+	rc=$?
+	check "$io: FIFOs in the spool: the batch finishes (exit $rc)" \
+	    sh -c "test $rc -ne 124 && test -f '$d/out/msg200'"
+	$SIGN --io $io --watch -j 2 "$d/spool" "$d/out2" 2>/dev/null &
+	wpid=$!
+	sleep 1
+	kill -TERM $wpid
+	n=0
+	while [ $n -lt 50 ] && kill -0 $wpid 2>/dev/null; do sleep 0.1; n=$((n + 1)); done
+	check "$io: FIFOs swapped in: SIGTERM ends --watch within 5 s" \
+	    sh -c "! kill -0 $wpid 2>/dev/null"
+	kill -9 $wpid 2>/dev/null
+	touch "$d/stop"
+	wait $racer
+	# A reader unblocks a worker stuck on the FIFO, if any.
+	for p in "$d/spool/x" "$d/spool/pipe"; do
+		[ -p "$p" ] && timeout 1 sh -c "echo >'$p'" 2>/dev/null
+	done
+	wait $wpid 2>/dev/null
+done
+
 # Limits and errors.
 d=$T/big
 mkspool "$d/spool" 2
@@ -113,6 +327,27 @@ rm -rf /dev/shm/hanko-failed-$$
 check_exit "--io bogus is a usage error" 64 \
     $SIGN --io bogus "$T/big/spool" "$T/big/out"
 
+
+# A second SIGTERM ends a batch at once (killed by it: 143) without waiting for the
+# in-flight hand-offs; the next start completes them, exactly once.
+d=$T/term2
+mkspool "$d/spool" 3000
+# one large batch, so the first SIGTERM's drain takes a while
+$SIGN -j 1 --batch 2000 "$d/spool" "$d/out" 2>/dev/null &
+tpid=$!
+sleep 0.6
+kill -TERM $tpid
+sleep 0.2
+kill -TERM $tpid
+wait $tpid
+rc=$?
+check "a second SIGTERM ends the run at once (got $rc, want 143)" test $rc -eq 143
+$SIGN "$d/spool" "$d/out" 2>/dev/null
+check "after it, the next run delivers all 3000, exactly once" \
+    test "$(ls "$d/out" | wc -l)" -eq 3000
+check "after it, nothing left behind" \
+    sh -c "test -z \"\$(ls '$d/spool' | grep -v '^failed\$')\""
+check "after it, no copies or done entries left" clean "$d"
 
 # --watch: messages that arrive later are signed; SIGHUP reloads keys;
 # SIGTERM drains and exits 0.
