@@ -198,10 +198,9 @@ void
 spool_to_failed(
     struct spool_runner *r, const char *name, uint64_t ino, const char *tmp)
 {
-	struct spool_msg m;
+	struct spool_msg m = { .ino = ino };
 
 	/* The reason first, so recovery finds it if we die after the move. */
-	m.ino = ino;
 	snprintf(m.reason, sizeof(m.reason), "%s",
 	    "out_dir already holds a file of this name; not replaced");
 	if (spool_write_reason_tmp(r, &m) != 0 ||
