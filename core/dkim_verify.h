@@ -34,6 +34,8 @@
 struct arena;
 struct core_env;
 struct dkim_verifier;
+struct dnsq;
+struct hdr_msg;
 
 enum dkim_verdict {
 	DKIM_V_NONE = 0,
@@ -83,6 +85,13 @@ void dkim_verifier_free(struct dkim_verifier *v);
  */
 HANKO_NODISCARD dkim_res dkim_verify_start(
     struct dkim_verifier *v, span msg, uint64_t now, struct arena *ar);
+/*
+ * As dkim_verify_start, for a header already split (hdr_split; m and
+ * the message it points into stay untouched until done), on a message's
+ * shared DNS cache (core/dnsq.h) whose arena is the message's.
+ */
+HANKO_NODISCARD dkim_res dkim_verify_start_hdr(struct dkim_verifier *v,
+    const struct hdr_msg *m, uint64_t now, struct dnsq *q);
 bool dkim_verify_is_done(const struct dkim_verifier *v);
 /* Results of the last message, one per signature examined. */
 size_t dkim_verify_results(

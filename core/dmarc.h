@@ -52,6 +52,7 @@
 struct arena;
 struct core_env;
 struct dmarc_evaluator;
+struct dnsq;
 struct hdr_msg;
 struct psl_ctx_st; /* libpsl's psl_ctx_t */
 
@@ -254,6 +255,12 @@ void dmarc_evaluator_free(struct dmarc_evaluator *e);
  */
 HANKO_NODISCARD dmarc_res dmarc_eval_start(struct dmarc_evaluator *e,
     const struct dmarc_request *req, struct arena *ar);
+/*
+ * As dmarc_eval_start, on a message's shared DNS cache (core/dnsq.h),
+ * whose arena is the evaluation's.
+ */
+HANKO_NODISCARD dmarc_res dmarc_eval_start_q(struct dmarc_evaluator *e,
+    const struct dmarc_request *req, struct dnsq *q);
 bool dmarc_eval_is_done(const struct dmarc_evaluator *e);
 /* The outcome of the last message; meaningful once done. */
 const struct dmarc_outcome *dmarc_eval_outcome(const struct dmarc_evaluator *e);

@@ -52,6 +52,7 @@
 struct arena;
 struct buf;
 struct core_env;
+struct dnsq;
 struct spf_checker;
 
 /* The check_host() results of RFC 7208 §2.6. */
@@ -140,6 +141,12 @@ void spf_checker_free(struct spf_checker *c);
  */
 HANKO_NODISCARD spf_res spf_check_start(
     struct spf_checker *c, const struct spf_request *req, struct arena *ar);
+/*
+ * As spf_check_start, on a message's shared DNS cache (core/dnsq.h),
+ * whose arena is the check's.
+ */
+HANKO_NODISCARD spf_res spf_check_start_q(
+    struct spf_checker *c, const struct spf_request *req, struct dnsq *q);
 bool spf_check_is_done(const struct spf_checker *c);
 /*
  * Status of the last check once done: SPF_OK, or SPF_E_NOMEM when memory
