@@ -69,7 +69,7 @@ struct dkim_verifier {
 	struct dkim_result *results;
 	size_t nsigs;
 	size_t skipped;
-	bool hashed;        /* all hashes computed */
+	bool hashed; /* all hashes computed */
 	struct bodyhash bhs[4];
 	size_t nbhs;
 	char err[160];

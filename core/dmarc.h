@@ -259,8 +259,8 @@ HANKO_NODISCARD dmarc_res dmarc_eval_start(struct dmarc_evaluator *e,
  * As dmarc_eval_start, on a message's shared DNS cache (core/dnsq.h),
  * whose arena is the evaluation's.
  */
-HANKO_NODISCARD dmarc_res dmarc_eval_start_q(struct dmarc_evaluator *e,
-    const struct dmarc_request *req, struct dnsq *q);
+HANKO_NODISCARD dmarc_res dmarc_eval_start_q(
+    struct dmarc_evaluator *e, const struct dmarc_request *req, struct dnsq *q);
 bool dmarc_eval_is_done(const struct dmarc_evaluator *e);
 /* The outcome of the last message; meaningful once done. */
 const struct dmarc_outcome *dmarc_eval_outcome(const struct dmarc_evaluator *e);

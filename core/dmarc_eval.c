@@ -63,7 +63,8 @@ enum st {
 /* One question of this evaluation and what its answer holds. */
 struct dq {
 	span dom;
-	span name; /* _dmarc.dom, or dom itself */   /* the domain asked about, normalised */
+	span name; /* _dmarc.dom, or dom itself */ /* the domain asked about,
+	                                              normalised */
 	bool exist; /* TXT at dom itself (existence), not at _dmarc.dom */
 	bool done;
 	enum dns_rcode rc;
@@ -161,14 +162,13 @@ take_records(
 	if (q->ndmarc != 1)
 		return;
 	/* The cached answer lives in the arena as long as the outcome. */
-	q->rres = dmarc_record_parse(ans->txt[first], e->req.mode, &q->rec,
-	    q->why, sizeof(q->why));
+	q->rres = dmarc_record_parse(
+	    ans->txt[first], e->req.mode, &q->rec, q->why, sizeof(q->why));
 }
 
 /* The answer to q is in: what this evaluation keeps of it. */
 static void
-take_answer(
-    struct dmarc_evaluator *e, struct dq *q, const struct dnsq_ans *ans)
+take_answer(struct dmarc_evaluator *e, struct dq *q, const struct dnsq_ans *ans)
 {
 	q->done = true;
 	q->rc = ans->rcode;
@@ -752,8 +752,8 @@ dmarc_eval_start(struct dmarc_evaluator *e, const struct dmarc_request *req,
 }
 
 dmarc_res
-dmarc_eval_start_q(struct dmarc_evaluator *e,
-    const struct dmarc_request *req, struct dnsq *dq)
+dmarc_eval_start_q(
+    struct dmarc_evaluator *e, const struct dmarc_request *req, struct dnsq *dq)
 {
 	struct arena *ar = dnsq_arena(dq);
 	bool nomem = false;

@@ -168,8 +168,7 @@ sort_mx(span *name, uint16_t *pref, size_t n)
 
 /* Copy what is kept of an answer; it dies when done() returns. */
 static bool
-copy_answer(
-    struct arena *ar, struct dnsq_ans *to, const struct dns_answer *a)
+copy_answer(struct arena *ar, struct dnsq_ans *to, const struct dns_answer *a)
 {
 	memset(to, 0, sizeof(*to));
 	to->rcode = a->rcode;
@@ -272,10 +271,10 @@ issue(struct dnsq *q, struct dnsq_ent *e)
 		return;
 	/* Refused, or nobody to ask: done() will not be called. */
 	memset(&e->ans, 0, sizeof(e->ans));
-	e->ans.rcode = !sent ? DNS_TEMPFAIL
+	e->ans.rcode = !sent      ? DNS_TEMPFAIL
 	    : rc == DNS_E_BADNAME ? DNS_NXDOMAIN
 	                          : DNS_TEMPFAIL;
-	e->ans.refused = !sent ? DNSQ_NODNS
+	e->ans.refused = !sent    ? DNSQ_NODNS
 	    : rc == DNS_E_BADNAME ? DNSQ_BADNAME
 	                          : DNSQ_REFUSED;
 	e->asking = true; /* no wake-up: the lookup sees it */
@@ -315,8 +314,8 @@ add_ref(struct dnsq *q, struct dnsq_ent *e, struct dnsq_client *cl,
 }
 
 dnsq_res
-dnsq_lookup(struct dnsq *q, struct dnsq_client *cl, uint16_t qtype,
-    span name, const struct dnsq_ans **out)
+dnsq_lookup(struct dnsq *q, struct dnsq_client *cl, uint16_t qtype, span name,
+    const struct dnsq_ans **out)
 {
 	size_t b, i;
 	struct dnsq_ent *e;

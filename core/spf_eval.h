@@ -54,8 +54,8 @@ struct spf_checker {
 	span sdomain;           /* its domain */
 	struct dnsq *q;         /* the message's DNS (shared or our own) */
 	struct dnsq_client cl;  /* our questions in it */
-	bool running;  /* inside a pass: answers only get stored */
-	bool finished; /* outcome final (answers may still arrive) */
+	bool running;           /* inside a pass: answers only get stored */
+	bool finished;          /* outcome final (answers may still arrive) */
 	bool nomem;
 	struct spf_outcome out;
 };
