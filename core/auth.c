@@ -605,10 +605,17 @@ auth_start(struct auth_ctx *a, const struct auth_request *req, struct arena *ar)
 	return auth_is_done(a) ? AUTH_OK : AUTH_PENDING;
 }
 
+/*
+ * The dnsq is idle exactly when none of its clients waits (each
+ * unanswered question has a waiting client), and asking the clients
+ * does not touch the arena, which the caller may have freed since.
+ */
 bool
 auth_is_done(const struct auth_ctx *a)
 {
-	return a->final && (a->q == NULL || dnsq_idle(a->q));
+	return a->final && dkim_verify_is_done(a->v) &&
+	    (a->spf == NULL || spf_check_is_done(a->spf)) &&
+	    (a->dm == NULL || dmarc_eval_is_done(a->dm));
 }
 
 const struct auth_result *
