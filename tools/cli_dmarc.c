@@ -441,7 +441,9 @@ const struct verify_mode cli_dmarc_mode = {
 int
 cli_history_open(const char *path)
 {
-	const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+	/* O_NONBLOCK: opening a FIFO must not wait for a reader. */
+	const int flags =
+	    O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
 	struct stat st;
 	int fd, tries;
 
@@ -474,6 +476,10 @@ cli_history_open(const char *path)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return -EINVAL; /* a FIFO or device would block or vanish */
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) != 0) {
+		close(fd);
+		return -errno;
 	}
 	return fd;
 }
