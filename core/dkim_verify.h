@@ -8,9 +8,10 @@
  *	n = dkim_verify_results(v, &res);
  * DESCRIPTION
  *	Each DKIM-Signature field (at most limits->max_sigs, top-down) is
- *	judged on its own. Key queries go out first, through env->dns, so
- *	hashing overlaps the lookups; the answer may come before txt()
- *	returns. Body hashes are computed once per (canonicalization, l=).
+ *	judged on its own. Key queries go out first, through the message's
+ *	dnsq (core/dnsq.h: one query per key name, however many signatures
+ *	name it), so hashing overlaps the lookups; the answer may come
+ *	before txt() returns. Body hashes are computed once per (canonicalization, l=).
  *	The message and the arena must stay untouched until every answer
  *	has arrived (dkim_verify_is_done).
  *

@@ -22,9 +22,11 @@
  *	for a policy at the author domain and its Organizational Domain only
  *	(RFC 7489 §6.6.3).
  *
- *	DNS goes through env->dns->txt only (the answer may come before txt()
- *	returns, or later). The evaluation is replayed from the top whenever
- *	an answer arrives, against a per-message cache of answers copied into
+ *	DNS goes through the message's dnsq (core/dnsq.h; TXT queries only,
+ *	the answer may come before txt() returns, or later): a private one
+ *	made by dmarc_eval_start, or the one shared with SPF and DKIM given
+ *	to dmarc_eval_start_q. The evaluation is replayed from the top
+ *	whenever an answer arrives, against the dnsq's answers copied into
  *	the arena, so no answer memory is kept. Section numbers are those of
  *	RFC 9989 (draft-ietf-dmarc-dmarcbis-41 numbering).
  * OWNERSHIP
