@@ -429,6 +429,8 @@ full:
 
 const struct verify_mode cli_dmarc_mode = {
 	.usage = cli_dmarc_usage,
+	/* SPF may need some 30 lookups, a DMARC tree walk 8 per domain. */
+	.extra_queries = 64,
 	.opt = cli_dmarc_opt,
 	.setup = cli_dmarc_setup,
 	.fini = cli_dmarc_fini,

@@ -221,9 +221,8 @@ static int
 vctx_init(
     struct vctx *c, struct verify_opts *o, size_t nv, char *err, size_t errlen)
 {
-	/* SPF may need some 30 lookups, a DMARC tree walk 8 per domain. */
 	size_t inflight =
-	    nv * ((size_t)o->max_sigs + (o->conf.dmarc ? 64 : 0)) + 16;
+	    nv * ((size_t)o->max_sigs + o->mode->extra_queries) + 16;
 	size_t i;
 	int r;
 

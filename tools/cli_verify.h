@@ -34,6 +34,8 @@ struct verify_opts;
  */
 struct verify_mode {
 	const char *usage;
+	/* DNS queries a message may have in flight beyond its DKIM keys. */
+	size_t extra_queries;
 	/* 1 taken, 0 not an option of the mode, -1 bad value. */
 	int (*opt)(struct verify_opts *o, int ch, const char *arg);
 	/* After option parsing: 0 or an exit code. */
