@@ -1,5 +1,7 @@
 # hanko - one non-recursive Makefile. `make` builds build/$(CONFIG)/hanko.
 #   make test          install missing build/test packages, build, run every suite
+#   make test-one SUITE=name   one suite (tests/sh/NAME.sh or a unit test such
+#                      as test_auth), release build, "N passed, N failed"
 #   make demo          sign and verify the bundled sample messages
 #   make SAN=asan ...  AddressSanitizer + UndefinedBehaviorSanitizer build
 #   make check         tests plus header, layering and format checks
@@ -63,7 +65,7 @@ FAKE_OBJ  := $(patsubst %.c,$(B)/%.o,$(FAKE_SRC))
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test test-suites demo check check-headers check-layering \
+.PHONY: all deps test test-one test-suites demo check check-headers check-layering \
 	format lint clean bench bench-deps fuzz fuzz-replay vectors-update asan \
 	install uninstall deb
 
@@ -107,6 +109,15 @@ test: deps
 
 test-suites:
 	@sh tests/run.sh
+
+# One suite alone, in the release configuration, counted as make test
+# counts: make test-one SUITE=dmarc_scenarios (or SUITE=test_auth).
+test-one:
+	@if [ -z "$(SUITE)" ]; then \
+	    echo "usage: make test-one SUITE=name (tests/sh/NAME.sh or test_x)"; \
+	    exit 64; fi
+	@$(MAKE) --no-print-directory CONFIG=release SAN= all
+	@CONFIGS=release SUITE="$(SUITE)" sh tests/run.sh
 
 asan:
 	@$(MAKE) --no-print-directory SAN=asan all

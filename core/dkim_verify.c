@@ -12,6 +12,7 @@
 #include "dkim_key.h"
 #include "dkim_sig.h"
 #include "dns.h"
+#include "dnsq.h"
 #include "env.h"
 #include "hdr.h"
 
@@ -21,8 +22,10 @@ struct vsig {
 	struct dkim_sig sig;
 	struct dkim_keyrec key;
 	uint8_t hdr_digest[DKIM_HASH_LEN];
+	span qname; /* s._domainkey.d, once asked */
 	bool bh_ok;
 	bool have_key;
+	bool asked;
 	bool done;
 };
 
@@ -59,13 +62,14 @@ struct dkim_verifier {
 	bool keys_owned; /* false: borrowed from another verifier */
 	/* Message lifetime: */
 	struct arena *ar;
+	struct dnsq *q;        /* the message's DNS */
+	struct dnsq_client cl; /* our key questions in it */
 	struct hdr_msg msg;
 	struct vsig *sigs;
 	struct dkim_result *results;
 	size_t nsigs;
 	size_t skipped;
-	size_t outstanding; /* DNS answers still to come */
-	bool hashed;        /* all hashes computed */
+	bool hashed; /* all hashes computed */
 	struct bodyhash bhs[4];
 	size_t nbhs;
 	char err[160];
@@ -141,7 +145,7 @@ dkim_verifier_err(const struct dkim_verifier *v)
 bool
 dkim_verify_is_done(const struct dkim_verifier *v)
 {
-	return v->outstanding == 0;
+	return v->cl.waiting == 0;
 }
 
 size_t
@@ -284,34 +288,50 @@ static dkim_res
 key_from_txt(struct dkim_verifier *v, span t, struct dkim_keyrec *rec,
     char *err, size_t errlen)
 {
-	uint8_t *copy;
 	dkim_res r;
 
 	if (keycache_get(v, t, rec))
 		return DKIM_OK;
-	if ((copy = arena_dup(v->ar, t.p, t.len)) == NULL)
-		return DKIM_E_NOMEM;
-	r = dkim_keyrec_parse(span_make(copy, t.len), v->env->limits->max_tags,
-	    v->ar, rec, err, errlen);
+	/* t is the dnsq's copy, in the arena for the whole message. */
+	r = dkim_keyrec_parse(
+	    t, v->env->limits->max_tags, v->ar, rec, err, errlen);
 	if (r == DKIM_OK)
 		keycache_put(v, t, rec);
 	return r;
 }
 
-/* The answer's memory dies when we return: copy what we keep. */
+/* vs's key answer is in (cached in the arena): judge or keep the key. */
 static void
-on_key(void *cookie, const struct dns_answer *ans)
+take_key(struct dkim_verifier *v, struct vsig *vs, const struct dnsq_ans *ans)
 {
-	struct vsig *vs = cookie;
-	struct dkim_verifier *v = vs->v;
 	char err[160] = "no valid key record";
 	size_t i;
 	dkim_res r = DKIM_E_SYNTAX;
 
-	v->outstanding--;
-	if (vs->done)
+	if (vs->done || vs->have_key)
 		return;
 	vs->res.dnssec = ans->secure;
+	if (ans->nomem) {
+		verdict(vs, DKIM_V_TEMPERROR, "out of memory");
+		return;
+	}
+	switch (ans->refused) {
+	case DNSQ_SENT:
+		break;
+	case DNSQ_NODNS:
+		verdict(vs, DKIM_V_TEMPERROR, "no DNS configured");
+		return;
+	case DNSQ_BADNAME:
+		/*
+		 * The name cannot exist in the DNS (an empty or over-long
+		 * label); no answer could ever give a key.
+		 */
+		verdict(vs, DKIM_V_PERMERROR, "key name is not a DNS name");
+		return;
+	case DNSQ_REFUSED:
+		verdict(vs, DKIM_V_TEMPERROR, "key lookup could not start");
+		return;
+	}
 	if (ans->rcode == DNS_TEMPFAIL) {
 		verdict(vs, DKIM_V_TEMPERROR, "key lookup failed temporarily");
 		return;
@@ -337,6 +357,40 @@ on_key(void *cookie, const struct dns_answer *ans)
 		finish(v, vs);
 }
 
+/* Ask (again) for vs's key; judge it when the answer is there. */
+static void
+poll_key(struct dkim_verifier *v, struct vsig *vs)
+{
+	const struct dnsq_ans *ans;
+
+	switch (dnsq_lookup(v->q, &v->cl, DNS_T_TXT, vs->qname, &ans)) {
+	case DNSQ_OK:
+		take_key(v, vs, ans);
+		break;
+	case DNSQ_PENDING:
+		break;
+	case DNSQ_LIMIT: /* no limit is set */
+	case DNSQ_NOMEM:
+		verdict(vs, DKIM_V_TEMPERROR, "out of memory");
+		break;
+	}
+}
+
+/* A key answer arrived: every signature still waiting looks again. */
+static void
+on_wake(void *arg)
+{
+	struct dkim_verifier *v = arg;
+	size_t i;
+
+	for (i = 0; i < v->nsigs; i++) {
+		struct vsig *vs = &v->sigs[i];
+
+		if (vs->asked && !vs->done && !vs->have_key)
+			poll_key(v, vs);
+	}
+}
+
 /* "s._domainkey.d" in the arena. */
 static bool
 key_qname(struct dkim_verifier *v, const struct dkim_sig *sig, span *out)
@@ -354,32 +408,12 @@ key_qname(struct dkim_verifier *v, const struct dkim_sig *sig, span *out)
 static void
 query_key(struct dkim_verifier *v, struct vsig *vs)
 {
-	const struct dns_ops *dns = v->env->dns;
-	span qname;
-	int r;
-
-	if (dns == NULL) {
-		verdict(vs, DKIM_V_TEMPERROR, "no DNS configured");
-		return;
-	}
-	if (!key_qname(v, &vs->sig, &qname)) {
+	if (!key_qname(v, &vs->sig, &vs->qname)) {
 		verdict(vs, DKIM_V_TEMPERROR, "out of memory");
 		return;
 	}
-	v->outstanding++;
-	if ((r = dns->txt(dns->ctx, qname, on_key, vs)) < 0) {
-		v->outstanding--;
-		/*
-		 * DNS_E_BADNAME: the name cannot exist in the DNS (an empty or
-		 * over-long label); no answer could ever give a key.
-		 */
-		if (r == DNS_E_BADNAME)
-			verdict(
-			    vs, DKIM_V_PERMERROR, "key name is not a DNS name");
-		else
-			verdict(
-			    vs, DKIM_V_TEMPERROR, "key lookup could not start");
-	}
+	vs->asked = true;
+	poll_key(v, vs);
 }
 
 static const struct bodyhash *
@@ -488,28 +522,54 @@ collect_sigs(struct dkim_verifier *v, uint64_t now)
 	return DKIM_OK;
 }
 
-dkim_res
-dkim_verify_start(
-    struct dkim_verifier *v, span msg, uint64_t now, struct arena *ar)
+/* The previous message's arena may be reset: forget, do not touch. */
+static void
+forget(struct dkim_verifier *v, struct dnsq *q)
 {
-	size_t i;
-	hdr_res hr;
-	dkim_res r;
-
-	/* The previous message's arena may be reset: forget, do not touch. */
 	v->sigs = NULL;
 	v->nsigs = 0;
-	v->ar = ar;
-	v->outstanding = 0;
+	v->q = q;
+	v->ar = dnsq_arena(q);
+	dnsq_client_init(&v->cl, on_wake, v, 0);
 	v->hashed = false;
 	v->nbhs = 0;
 	v->skipped = 0;
 	v->err[0] = '\0';
 	v->results = NULL;
-	hr =
-	    hdr_split(msg, v->env->limits, ar, &v->msg, v->err, sizeof(v->err));
+}
+
+dkim_res
+dkim_verify_start(
+    struct dkim_verifier *v, span msg, uint64_t now, struct arena *ar)
+{
+	struct dnsq *q = dnsq_new(v->env->dns, ar);
+	struct hdr_msg m;
+	hdr_res hr;
+
+	if (q == NULL) {
+		v->sigs = NULL;
+		v->nsigs = 0;
+		v->results = NULL;
+		v->skipped = 0;
+		snprintf(v->err, sizeof(v->err), "out of memory");
+		return DKIM_E_NOMEM;
+	}
+	forget(v, q);
+	hr = hdr_split(msg, v->env->limits, ar, &m, v->err, sizeof(v->err));
 	if (hr != HDR_OK)
 		return hr == HDR_E_NOMEM ? DKIM_E_NOMEM : DKIM_E_SYNTAX;
+	return dkim_verify_start_hdr(v, &m, now, q);
+}
+
+dkim_res
+dkim_verify_start_hdr(struct dkim_verifier *v, const struct hdr_msg *m,
+    uint64_t now, struct dnsq *q)
+{
+	size_t i;
+	dkim_res r;
+
+	forget(v, q);
+	v->msg = *m;
 	if ((r = collect_sigs(v, now)) != DKIM_OK)
 		return r;
 	/* Queries first, so lookups overlap the hashing below. */
@@ -529,7 +589,7 @@ dkim_verify_start(
 	for (i = 0; i < v->nsigs; i++)
 		if (v->sigs[i].have_key && !v->sigs[i].done)
 			finish(v, &v->sigs[i]);
-	return v->outstanding > 0 ? DKIM_PENDING : DKIM_OK;
+	return v->cl.waiting > 0 ? DKIM_PENDING : DKIM_OK;
 }
 
 const char *

@@ -8,9 +8,10 @@
  *	n = dkim_verify_results(v, &res);
  * DESCRIPTION
  *	Each DKIM-Signature field (at most limits->max_sigs, top-down) is
- *	judged on its own. Key queries go out first, through env->dns, so
- *	hashing overlaps the lookups; the answer may come before txt()
- *	returns. Body hashes are computed once per (canonicalization, l=).
+ *	judged on its own. Key queries go out first, through the message's
+ *	dnsq (core/dnsq.h: one query per key name, however many signatures
+ *	name it), so hashing overlaps the lookups; the answer may come
+ *	before txt() returns. Body hashes are computed once per (canonicalization, l=).
  *	The message and the arena must stay untouched until every answer
  *	has arrived (dkim_verify_is_done).
  *
@@ -34,6 +35,8 @@
 struct arena;
 struct core_env;
 struct dkim_verifier;
+struct dnsq;
+struct hdr_msg;
 
 enum dkim_verdict {
 	DKIM_V_NONE = 0,
@@ -83,6 +86,13 @@ void dkim_verifier_free(struct dkim_verifier *v);
  */
 HANKO_NODISCARD dkim_res dkim_verify_start(
     struct dkim_verifier *v, span msg, uint64_t now, struct arena *ar);
+/*
+ * As dkim_verify_start, for a header already split (hdr_split; m and
+ * the message it points into stay untouched until done), on a message's
+ * shared DNS cache (core/dnsq.h) whose arena is the message's.
+ */
+HANKO_NODISCARD dkim_res dkim_verify_start_hdr(struct dkim_verifier *v,
+    const struct hdr_msg *m, uint64_t now, struct dnsq *q);
 bool dkim_verify_is_done(const struct dkim_verifier *v);
 /* Results of the last message, one per signature examined. */
 size_t dkim_verify_results(

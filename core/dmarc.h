@@ -22,9 +22,11 @@
  *	for a policy at the author domain and its Organizational Domain only
  *	(RFC 7489 §6.6.3).
  *
- *	DNS goes through env->dns->txt only (the answer may come before txt()
- *	returns, or later). The evaluation is replayed from the top whenever
- *	an answer arrives, against a per-message cache of answers copied into
+ *	DNS goes through the message's dnsq (core/dnsq.h; TXT queries only,
+ *	the answer may come before txt() returns, or later): a private one
+ *	made by dmarc_eval_start, or the one shared with SPF and DKIM given
+ *	to dmarc_eval_start_q. The evaluation is replayed from the top
+ *	whenever an answer arrives, against the dnsq's answers copied into
  *	the arena, so no answer memory is kept. Section numbers are those of
  *	RFC 9989 (draft-ietf-dmarc-dmarcbis-41 numbering).
  * OWNERSHIP
@@ -52,6 +54,7 @@
 struct arena;
 struct core_env;
 struct dmarc_evaluator;
+struct dnsq;
 struct hdr_msg;
 struct psl_ctx_st; /* libpsl's psl_ctx_t */
 
@@ -273,6 +276,12 @@ void dmarc_evaluator_free(struct dmarc_evaluator *e);
  */
 HANKO_NODISCARD dmarc_res dmarc_eval_start(struct dmarc_evaluator *e,
     const struct dmarc_request *req, struct arena *ar);
+/*
+ * As dmarc_eval_start, on a message's shared DNS cache (core/dnsq.h),
+ * whose arena is the evaluation's.
+ */
+HANKO_NODISCARD dmarc_res dmarc_eval_start_q(
+    struct dmarc_evaluator *e, const struct dmarc_request *req, struct dnsq *q);
 bool dmarc_eval_is_done(const struct dmarc_evaluator *e);
 /* The outcome of the last message; meaningful once done. */
 const struct dmarc_outcome *dmarc_eval_outcome(const struct dmarc_evaluator *e);

@@ -5,10 +5,10 @@
  * §6.3 pct).
  *
  * Resumable DNS by replay: run() evaluates the whole message from the
- * top, asking every question through lookup(), which answers from a
- * per-message cache in the arena or sends the query and reports "blocked".
- * Each answer is stored in its cache entry (the record copied into the
- * arena) and the evaluation replays; an answer delivered before txt()
+ * top, asking every question through lookup(), which answers from the
+ * message's DNS cache (core/dnsq.h) or sends the query and reports
+ * "blocked". Each answer is kept there (in the arena) and the evaluation
+ * replays when the dnsq wakes it; an answer delivered before txt()
  * returns is simply found in the cache. A replay issues every query it
  * can before giving up, so the alignment walks of different identifiers
  * run in parallel; policy discovery is sequential by nature.
@@ -49,6 +49,7 @@
 
 #include "arena.h"
 #include "dns.h"
+#include "dnsq.h"
 #include "env.h"
 
 enum st {
@@ -59,11 +60,11 @@ enum st {
 	ST_LIMIT,   /* DMARC_MAX_QUERIES reached */
 };
 
-/* One question and its answer; message lifetime, in the arena. */
+/* One question of this evaluation and what its answer holds. */
 struct dq {
-	struct dmarc_evaluator *e;
-	unsigned gen;
-	span dom;   /* the domain asked about, normalised */
+	span dom;
+	span name; /* _dmarc.dom, or dom itself */ /* the domain asked about,
+	                                              normalised */
 	bool exist; /* TXT at dom itself (existence), not at _dmarc.dom */
 	bool done;
 	enum dns_rcode rc;
@@ -90,8 +91,9 @@ struct policy {
 /* Worker lifetime; the rest is reset by each dmarc_eval_start. */
 struct dmarc_evaluator {
 	const struct core_env *env;
-	unsigned gen;
 	struct arena *ar;
+	struct dnsq *dq; /* the message's DNS */
+	struct dnsq_client cl;
 	struct dmarc_request req;
 	span from;      /* normalised author domain */
 	span spf_dom;   /* normalised; empty when unusable */
@@ -100,8 +102,6 @@ struct dmarc_evaluator {
 	size_t nq;
 	span walked[DMARC_MAX_WALKS]; /* identifiers walked, this replay */
 	size_t nwalked;
-	size_t outstanding;
-	const struct dq *asking; /* the query inside ops->txt() */
 	bool running, again, finished, nomem;
 	struct dmarc_outcome out;
 };
@@ -135,7 +135,7 @@ dmarc_evaluator_free(struct dmarc_evaluator *e)
 bool
 dmarc_eval_is_done(const struct dmarc_evaluator *e)
 {
-	return e->finished && e->outstanding == 0;
+	return e->finished && e->cl.waiting == 0;
 }
 
 const struct dmarc_outcome *
@@ -144,14 +144,13 @@ dmarc_eval_outcome(const struct dmarc_evaluator *e)
 	return &e->out;
 }
 
-/* Count the DMARC records of an answer; keep (copy) a single one. */
+/* Count the DMARC records of an answer; parse a single one. */
 static void
 take_records(
-    struct dmarc_evaluator *e, struct dq *q, const struct dns_answer *ans)
+    struct dmarc_evaluator *e, struct dq *q, const struct dnsq_ans *ans)
 {
 	struct dmarc_record tmp;
 	size_t i, first = 0;
-	uint8_t *copy;
 
 	for (i = 0; i < ans->ntxt; i++) {
 		if (dmarc_record_parse(ans->txt[i], e->req.mode, &tmp, NULL,
@@ -162,33 +161,27 @@ take_records(
 	}
 	if (q->ndmarc != 1)
 		return;
-	/* The answer dies after done(): parse the arena copy instead. */
-	copy = arena_dup(e->ar, ans->txt[first].p, ans->txt[first].len);
-	if (copy == NULL) {
+	/* The cached answer lives in the arena as long as the outcome. */
+	q->rres = dmarc_record_parse(
+	    ans->txt[first], e->req.mode, &q->rec, q->why, sizeof(q->why));
+}
+
+/* The answer to q is in: what this evaluation keeps of it. */
+static void
+take_answer(struct dmarc_evaluator *e, struct dq *q, const struct dnsq_ans *ans)
+{
+	q->done = true;
+	q->rc = ans->rcode;
+	if (ans->nomem)
 		e->nomem = true;
-		q->ndmarc = 0;
-		q->rc = DNS_TEMPFAIL;
-		return;
-	}
-	q->rres = dmarc_record_parse(span_make(copy, ans->txt[first].len),
-	    e->req.mode, &q->rec, q->why, sizeof(q->why));
+	if (ans->rcode == DNS_OK && !q->exist)
+		take_records(e, q, ans);
 }
 
 static void
-on_answer(void *cookie, const struct dns_answer *ans)
+on_wake(void *arg)
 {
-	struct dq *q = cookie;
-	struct dmarc_evaluator *e = q->e;
-
-	if (q->done || q->gen != e->gen)
-		return; /* a second answer, or one for an older message */
-	q->done = true;
-	e->outstanding--;
-	q->rc = ans->rcode;
-	if (ans->rcode == DNS_OK && !q->exist)
-		take_records(e, q, ans);
-	if (q != e->asking)
-		drive(e);
+	drive(arg);
 }
 
 /* "_dmarc." dom, or dom itself for the existence test, in the arena. */
@@ -214,45 +207,49 @@ rc_status(const struct dq *q)
 	return ST_OK;
 }
 
-/* Send a new query for (dom, exist); the entry is e->q[e->nq - 1]. */
+/* Ask the dnsq about q (again): ST_OK once answered, or ST_BLOCKED. */
+static enum st
+poll_answer(struct dmarc_evaluator *e, struct dq *q)
+{
+	const struct dnsq_ans *ans;
+
+	switch (dnsq_lookup(e->dq, &e->cl, DNS_T_TXT, q->name, &ans)) {
+	case DNSQ_OK:
+		take_answer(e, q, ans);
+		return ST_OK;
+	case DNSQ_PENDING:
+		return ST_BLOCKED;
+	case DNSQ_LIMIT: /* no limit is set: cannot happen */
+	case DNSQ_NOMEM:
+		break;
+	}
+	e->nomem = true;
+	return ST_TEMP;
+}
+
+/* A new question for (dom, exist); the entry is e->q[e->nq - 1]. */
 static enum st
 ask(struct dmarc_evaluator *e, span dom, bool exist, const struct dq **out)
 {
-	const struct dns_ops *dns = e->env->dns;
 	struct dq *q;
-	span name;
-	int r;
 
 	if (e->nq == DMARC_MAX_QUERIES)
 		return ST_LIMIT;
-	if ((q = arena_alloc(e->ar, sizeof(*q))) == NULL ||
-	    !qname(e, dom, exist, &name)) {
+	if ((q = arena_alloc(e->ar, sizeof(*q))) == NULL) {
 		e->nomem = true;
 		return ST_TEMP;
 	}
 	memset(q, 0, sizeof(*q));
-	q->e = e;
-	q->gen = e->gen;
+	if (!qname(e, dom, exist, &q->name)) {
+		e->nomem = true;
+		return ST_TEMP;
+	}
 	q->dom = dom;
 	q->exist = exist;
 	e->q[e->nq++] = q;
 	e->out.queries++;
 	*out = q;
-	if (dns == NULL || dns->txt == NULL) {
-		q->done = true;
-		q->rc = DNS_TEMPFAIL;
-		return ST_OK;
-	}
-	e->outstanding++;
-	e->asking = q;
-	if ((r = dns->txt(dns->ctx, name, on_answer, q)) < 0 && !q->done) {
-		e->outstanding--;
-		q->done = true;
-		/* A name that cannot exist holds no record (name_ok). */
-		q->rc = r == DNS_E_BADNAME ? DNS_NXDOMAIN : DNS_TEMPFAIL;
-	}
-	e->asking = NULL;
-	return q->done ? ST_OK : ST_BLOCKED;
+	return poll_answer(e, q);
 }
 
 /* The cached answer for (dom, exist), asking when there is none yet. */
@@ -262,11 +259,11 @@ lookup(struct dmarc_evaluator *e, span dom, bool exist, const struct dq **out)
 	size_t i;
 
 	for (i = 0; i < e->nq; i++) {
-		const struct dq *q = e->q[i];
+		struct dq *q = e->q[i];
 
 		if (q->exist == exist && span_eq(q->dom, dom)) {
 			*out = q;
-			return q->done ? ST_OK : ST_BLOCKED;
+			return q->done ? ST_OK : poll_answer(e, q);
 		}
 	}
 	return ask(e, dom, exist, out);
@@ -733,7 +730,7 @@ request_ok(const struct dmarc_evaluator *e, const struct dmarc_request *req)
 	return req->from_domain.len > 0 &&
 	    (req->mode == DMARC_RFC9989 ||
 	        (req->mode == DMARC_RFC7489 && req->psl != NULL)) &&
-	    (req->ndkim == 0 || req->dkim != NULL) && e->outstanding == 0 &&
+	    (req->ndkim == 0 || req->dkim != NULL) && e->cl.waiting == 0 &&
 	    !e->running;
 }
 
@@ -741,15 +738,33 @@ dmarc_res
 dmarc_eval_start(struct dmarc_evaluator *e, const struct dmarc_request *req,
     struct arena *ar)
 {
+	struct dnsq *q;
+
+	if (!request_ok(e, req))
+		return DMARC_E_ARG;
+	if ((q = dnsq_new(e->env->dns, ar)) == NULL) {
+		memset(&e->out, 0, sizeof(e->out));
+		e->nomem = true;
+		finish(e, DMARC_R_TEMPERROR, "out of memory");
+		return DMARC_E_NOMEM;
+	}
+	return dmarc_eval_start_q(e, req, q);
+}
+
+dmarc_res
+dmarc_eval_start_q(
+    struct dmarc_evaluator *e, const struct dmarc_request *req, struct dnsq *dq)
+{
+	struct arena *ar = dnsq_arena(dq);
 	bool nomem = false;
 
 	if (!request_ok(e, req))
 		return DMARC_E_ARG;
-	e->gen++;
 	e->ar = ar;
+	e->dq = dq;
+	dnsq_client_init(&e->cl, on_wake, e, 0);
 	e->req = *req;
 	e->nq = 0;
-	e->asking = NULL;
 	e->again = false;
 	e->finished = false;
 	e->nomem = false;

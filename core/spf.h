@@ -13,16 +13,17 @@
  *	syntax check (§4.6), every mechanism and modifier (§5, §6), macro
  *	expansion (§7) and the explanation (§6.2).
  *
- *	DNS goes through env->dns: ops->query for A, AAAA, MX, PTR and TXT
- *	(ops->txt for TXT when query is NULL; other types are then a
- *	temporary failure). Answers may arrive before the query call
- *	returns or later, in any order. The checker keeps a per-check cache
- *	of the answers (copied into the arena) and re-evaluates from the top
- *	each time a batch of answers is complete, so an answer is never
- *	asked for twice and evaluation is deterministic whatever the order.
- *	A query refused with -EINVAL is an invalid name (the mechanism does
- *	not match, or "none" for check_host itself); any other refusal is a
- *	temporary error.
+ *	DNS goes through the message's dnsq (core/dnsq.h): ops->txt for TXT,
+ *	ops->query for A, AAAA, MX and PTR (a backend without query() makes
+ *	those a temporary failure). Answers may arrive before the query call
+ *	returns or later, in any order. The dnsq keeps the answers (copied
+ *	into the arena; a private one from spf_check_start, or the one
+ *	shared with DKIM and DMARC from spf_check_start_q) and the checker
+ *	re-evaluates from the top each time a batch of answers is complete,
+ *	so an answer is never asked for twice and evaluation is
+ *	deterministic whatever the order. A query refused with -EINVAL is an
+ *	invalid name (the mechanism does not match, or "none" for check_host
+ *	itself); any other refusal is a temporary error.
  * LIMITS
  *	§4.6.4: at most 10 terms that query DNS (include, a, mx, ptr,
  *	exists, redirect) and 2 void lookups per check, else permerror; an
@@ -52,6 +53,7 @@
 struct arena;
 struct buf;
 struct core_env;
+struct dnsq;
 struct spf_checker;
 
 /* The check_host() results of RFC 7208 §2.6. */
@@ -140,6 +142,12 @@ void spf_checker_free(struct spf_checker *c);
  */
 HANKO_NODISCARD spf_res spf_check_start(
     struct spf_checker *c, const struct spf_request *req, struct arena *ar);
+/*
+ * As spf_check_start, on a message's shared DNS cache (core/dnsq.h),
+ * whose arena is the check's.
+ */
+HANKO_NODISCARD spf_res spf_check_start_q(
+    struct spf_checker *c, const struct spf_request *req, struct dnsq *q);
 bool spf_check_is_done(const struct spf_checker *c);
 /*
  * Status of the last check once done: SPF_OK, or SPF_E_NOMEM when memory

@@ -1,9 +1,9 @@
 /*
- * spf_check.c - the SPF checker: API, per-check answer cache, driver.
+ * spf_check.c - the SPF checker: API and driver.
  *
- * Each query's answer is copied into the check's arena when done()
- * delivers it and kept for the rest of the check, so a pass that runs
- * again from the top finds it. A pass runs when spf_check_start is
+ * Answers come from the message's dnsq (core/dnsq.h), which keeps each
+ * one for the rest of the message, so a pass that runs again from the
+ * top finds it. A pass runs when spf_check_start is
  * called and again whenever the last outstanding answer arrives; an
  * answer delivered while a pass is running (done() called inside
  * query()) is only stored, and the pass carries on with it at once.
@@ -55,196 +55,37 @@ spf_problem(struct spf_checker *c, bool force, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint8_t
-lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
-static size_t
-bucket_of(uint16_t qtype, span name)
-{
-	uint32_t h = 2166136261u ^ qtype;
-	size_t i;
-
-	for (i = 0; i < name.len; i++)
-		h = (h ^ lower(name.p[i])) * 16777619u;
-	return h % SPF_BUCKETS;
-}
-
-static bool
-copy_spans(struct arena *ar, const span *in, size_t n, span **out)
-{
-	size_t i;
-
-	*out = NULL;
-	if (n == 0)
-		return true;
-	if ((*out = arena_alloc(ar, n * sizeof(span))) == NULL)
-		return false;
-	for (i = 0; i < n; i++) {
-		uint8_t *p =
-		    in[i].len > 0 ? arena_dup(ar, in[i].p, in[i].len) : NULL;
-
-		if (in[i].len > 0 && p == NULL)
-			return false;
-		(*out)[i] = span_make(p, in[i].len);
-	}
-	return true;
-}
-
-static int
-name_cmp(span a, span b)
-{
-	size_t n = a.len < b.len ? a.len : b.len;
-	int c = n > 0 ? memcmp(a.p, b.p, n) : 0;
-
-	if (c != 0)
-		return c;
-	return a.len < b.len ? -1 : a.len > b.len;
-}
-
-/*
- * MX exchanges by preference, then name (§5.4 gives no order; answer
- * order is arbitrary and would make a temperror on one exchange versus
- * a match on another depend on the resolver's shuffle).
- */
-static void
-sort_mx(span *name, uint16_t *pref, size_t n)
-{
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		span sn = name[i];
-		uint16_t sp = pref[i];
-
-		for (j = i; j > 0 &&
-		     (pref[j - 1] > sp ||
-		         (pref[j - 1] == sp && name_cmp(name[j - 1], sn) > 0));
-		     j--) {
-			name[j] = name[j - 1];
-			pref[j] = pref[j - 1];
-		}
-		name[j] = sn;
-		pref[j] = sp;
-	}
-}
-
-/* Copy what core/ keeps of an answer; it dies when done() returns. */
-static bool
-copy_answer(struct arena *ar, struct spf_ans *to, const struct dns_answer *a)
-{
-	memset(to, 0, sizeof(*to));
-	to->rcode = a->rcode;
-	if (a->rcode != DNS_OK)
-		return true;
-	if (!copy_spans(ar, a->txt, a->ntxt, &to->txt))
-		return false;
-	to->ntxt = a->ntxt;
-	if (a->naddr > 0) {
-		to->addr = arena_dup(ar, a->addr, a->naddr * sizeof(*a->addr));
-		if (to->addr == NULL)
-			return false;
-		to->naddr = a->naddr;
-	}
-	if (!copy_spans(ar, a->name, a->nname, &to->name))
-		return false;
-	if (a->nname > 0) {
-		to->pref = arena_alloc(ar, a->nname * sizeof(uint16_t));
-		if (to->pref == NULL)
-			return false;
-		if (a->pref != NULL)
-			memcpy(to->pref, a->pref, a->nname * sizeof(uint16_t));
-		else
-			memset(to->pref, 0, a->nname * sizeof(uint16_t));
-		sort_mx(to->name, to->pref, a->nname);
-	}
-	to->nname = a->nname;
-	return true;
-}
-
 static void run(struct spf_checker *c);
 
+/* An answer we waited for arrived: pass again once none is missing. */
 static void
-on_done(void *cookie, const struct dns_answer *ans)
+on_wake(void *arg)
 {
-	struct spf_qent *q = cookie;
-	struct spf_checker *c = q->c;
+	struct spf_checker *c = arg;
 
-	if (q->answered)
-		return; /* a backend answering twice: keep the first */
-	if (!copy_answer(c->ar, &q->ans, ans)) {
-		c->nomem = true;
-		memset(&q->ans, 0, sizeof(q->ans));
-		q->ans.rcode = DNS_TEMPFAIL;
-	}
-	q->answered = true;
-	if (c->outstanding > 0) /* always: q was outstanding */
-		c->outstanding--;
-	if (!c->running && !c->finished && c->outstanding == 0)
+	if (!c->running && !c->finished && c->cl.waiting == 0)
 		run(c);
-}
-
-/* Send q's query; answered at once when there is nobody to ask. */
-static void
-issue(struct spf_checker *c, struct spf_qent *q)
-{
-	const struct dns_ops *ops = c->env->dns;
-	int rc = -1;
-
-	c->nqueries++;
-	c->outstanding++;
-	if (ops != NULL && ops->query != NULL)
-		rc = ops->query(ops->ctx, q->qtype, q->qname, on_done, q);
-	else if (ops != NULL && ops->txt != NULL && q->qtype == DNS_T_TXT)
-		rc = ops->txt(ops->ctx, q->qname, on_done, q);
-	if (rc >= 0)
-		return;
-	/* Refused: done() will not be called. */
-	c->outstanding--;
-	memset(&q->ans, 0, sizeof(q->ans));
-	q->ans.rcode = DNS_TEMPFAIL;
-	q->ans.invalid = rc == DNS_E_BADNAME;
-	q->answered = true;
 }
 
 enum spf_ev
 spf_lookup(struct spf_checker *c, uint16_t qtype, span name,
     const struct spf_ans **out)
 {
-	size_t b = bucket_of(qtype, name), i;
-	struct spf_qent *q;
-	uint8_t *n;
-
-	for (q = c->bucket[b]; q != NULL; q = q->next) {
-		if (q->qtype == qtype && span_ieq_ascii(q->qname, name)) {
-			if (!q->answered)
-				return SPF_EV_PENDING;
-			*out = &q->ans;
-			return SPF_EV_OK;
-		}
-	}
-	if (c->nqueries >= SPF_MAX_QUERIES) {
+	switch (dnsq_lookup(c->q, &c->cl, qtype, name, out)) {
+	case DNSQ_OK:
+		if ((*out)->nomem)
+			c->nomem = true;
+		return SPF_EV_OK;
+	case DNSQ_PENDING:
+		return SPF_EV_PENDING;
+	case DNSQ_LIMIT:
 		spf_problem(
 		    c, false, "more than %d DNS queries", SPF_MAX_QUERIES);
 		return SPF_EV_PERMERROR;
+	case DNSQ_NOMEM:
+		break;
 	}
-	if ((q = arena_alloc(c->ar, sizeof(*q))) == NULL ||
-	    (n = arena_alloc(c->ar, name.len + 1)) == NULL)
-		return SPF_EV_NOMEM;
-	for (i = 0; i < name.len; i++)
-		n[i] = lower(name.p[i]);
-	memset(q, 0, sizeof(*q));
-	q->c = c;
-	q->qtype = qtype;
-	q->qname = span_make(n, name.len);
-	q->next = c->bucket[b];
-	c->bucket[b] = q;
-	issue(c, q);
-	if (!q->answered)
-		return SPF_EV_PENDING;
-	*out = &q->ans;
-	return SPF_EV_OK;
+	return SPF_EV_NOMEM;
 }
 
 static void
@@ -280,10 +121,10 @@ run(struct spf_checker *c)
 	c->running = true;
 	do
 		e = spf_eval_run(c);
-	while (e == SPF_EV_PENDING && c->outstanding == 0 &&
+	while (e == SPF_EV_PENDING && c->cl.waiting == 0 &&
 	    ++n < SPF_MAX_QUERIES + 2);
 	c->running = false;
-	if (e == SPF_EV_PENDING && c->outstanding > 0)
+	if (e == SPF_EV_PENDING && c->cl.waiting > 0)
 		return;
 	finish(c, e);
 }
@@ -328,11 +169,30 @@ spf_res
 spf_check_start(
     struct spf_checker *c, const struct spf_request *req, struct arena *ar)
 {
+	struct dnsq *q;
+
+	if (c->cl.waiting > 0)
+		return SPF_E_ARG;
+	if ((q = dnsq_new(c->env->dns, ar)) == NULL) {
+		memset(&c->out, 0, sizeof(c->out));
+		c->nomem = true;
+		c->finished = true;
+		c->out.result = SPF_R_TEMPERROR;
+		spf_problem(c, true, "out of memory");
+		return SPF_E_NOMEM;
+	}
+	return spf_check_start_q(c, req, q);
+}
+
+spf_res
+spf_check_start_q(
+    struct spf_checker *c, const struct spf_request *req, struct dnsq *q)
+{
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 		0xff };
 	span d;
 
-	if (c->outstanding > 0)
+	if (c->cl.waiting > 0)
 		return SPF_E_ARG;
 	/* Whatever happens next, no earlier check's outcome shows through. */
 	memset(&c->out, 0, sizeof(c->out));
@@ -347,10 +207,10 @@ spf_check_start(
 		    SPF_VALUE_MAX);
 		return SPF_E_ARG;
 	}
-	memset(c->bucket, 0, sizeof(c->bucket));
-	c->ar = ar;
+	c->q = q;
+	dnsq_client_init(&c->cl, on_wake, c, SPF_MAX_QUERIES);
+	c->ar = dnsq_arena(q);
 	c->rq = *req;
-	c->nqueries = 0;
 	c->running = false;
 	c->finished = false;
 	c->nomem = false;
@@ -382,7 +242,7 @@ spf_check_start(
 bool
 spf_check_is_done(const struct spf_checker *c)
 {
-	return c->finished && c->outstanding == 0;
+	return c->finished && c->cl.waiting == 0;
 }
 
 spf_res

@@ -242,7 +242,7 @@ lookup_records(struct pass *ps, uint16_t type, span name, bool own,
 	if ((e = spf_lookup(ps->c, type, name, &a)) != SPF_EV_OK)
 		return e;
 	*out = a;
-	if (a->invalid)
+	if (a->refused == DNSQ_BADNAME)
 		return SPF_EV_NOMATCH;
 	if (is_dns_error(a)) {
 		spf_problem(ps->c, false, "DNS failure looking up %s %.*s",
@@ -469,7 +469,7 @@ fetch_record(
 	}
 	if ((e = spf_lookup(ps->c, DNS_T_TXT, d, &a)) != SPF_EV_OK)
 		return e;
-	if (a->invalid)
+	if (a->refused == DNSQ_BADNAME)
 		return SPF_EV_NONE;
 	if (a->rcode == DNS_TEMPFAIL || a->rcode == DNS_PERMFAIL) {
 		spf_problem(ps->c, false, "DNS failure looking up TXT %.*s",

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "dns.h"
+#include "dnsq.h"
 #include "spf.h"
 #include "spf_macro.h"
 
@@ -39,29 +40,8 @@ enum spf_ev {
 	SPF_EV_NOMEM,
 };
 
-/* A copied answer (message lifetime, in the check's arena). */
-struct spf_ans {
-	enum dns_rcode rcode;
-	bool invalid; /* query refused as an invalid name */
-	span *txt;
-	size_t ntxt;
-	struct dns_addr *addr;
-	size_t naddr;
-	span *name;
-	uint16_t *pref;
-	size_t nname;
-};
-
-struct spf_qent {
-	struct spf_checker *c;
-	struct spf_qent *next; /* hash chain */
-	uint16_t qtype;
-	bool answered;
-	span qname; /* lower case, no trailing dot */
-	struct spf_ans ans;
-};
-
-#define SPF_BUCKETS 64
+/* A cached answer (message lifetime, in the message's dnsq). */
+#define spf_ans dnsq_ans
 
 /* Worker lifetime; everything below env is reset by each check. */
 struct spf_checker {
@@ -72,11 +52,10 @@ struct spf_checker {
 	span sender;            /* effective <sender> */
 	span local;             /* its local-part */
 	span sdomain;           /* its domain */
-	struct spf_qent *bucket[SPF_BUCKETS];
-	size_t nqueries;
-	size_t outstanding;
-	bool running;  /* inside a pass: answers only get stored */
-	bool finished; /* outcome final (answers may still arrive) */
+	struct dnsq *q;         /* the message's DNS (shared or our own) */
+	struct dnsq_client cl;  /* our questions in it */
+	bool running;           /* inside a pass: answers only get stored */
+	bool finished;          /* outcome final (answers may still arrive) */
 	bool nomem;
 	struct spf_outcome out;
 };

@@ -3,11 +3,24 @@
 # "N passed, N failed". cmocka programs report in TAP; shell suites print
 # "ok"/"not ok" lines. A program that dies without reporting a failure
 # counts as one failed test.
+#
+# SUITE=NAME runs that suite alone (tests/sh/NAME.sh, or the unit test
+# NAME, e.g. test_auth; a path or a .sh suffix is accepted), through the
+# same counting; CONFIGS picks the configurations (make test-one: release).
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 pass=0
 fail=0
 log=$(mktemp)
+want=${SUITE:-}
+want=${want##*/}
+want=${want%.sh}
+ran=0
+
+# wanted NAME: true when every suite runs, or NAME is the one asked for.
+wanted() {
+	[ -z "$want" ] || [ "$1" = "$want" ]
+}
 
 count() {	# count NAME EXIT-STATUS < output
 	_p=$(grep -c '^ok ' "$log")
@@ -30,11 +43,14 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		[ "$cfg" = tsan ] && break
 		case $t in *.d) continue ;; esac
 		[ -x "$t" ] || continue
+		wanted "$(basename "$t")" || continue
+		ran=$((ran + 1))
 		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
 		count "$cfg/$(basename "$t")" $?
 	done
 	for s in tests/sh/*.sh; do
 		[ -f "$s" ] || continue
+		wanted "$(basename "$s" .sh)" || continue
 		# Interop, benchmark, fuzzing and packaging suites run once
 		# (release).
 		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*|install*)
@@ -42,10 +58,15 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		esac
 		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
 		esac
+		ran=$((ran + 1))
 		HANKO="$TOP/build/$cfg/hanko" CONFIG=$cfg sh "$s" >"$log" 2>&1
 		count "$cfg/$(basename "$s" .sh)" $?
 	done
 done
 rm -f "$log"
+if [ -n "$want" ] && [ "$ran" -eq 0 ]; then
+	echo "not ok - no suite named $want (tests/sh/$want.sh or a unit test)"
+	fail=$((fail + 1))
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -30,7 +30,9 @@ struct batch {
 	struct spool_conf conf;
 	struct spool_work work;
 	struct spool_fault fault;
-	uint64_t total; /* messages at start, for progress */
+	char fault_op[16];         /* fault.op points here */
+	char failed_dir[PATH_MAX]; /* default --failed: SPOOL/failed */
+	uint64_t total;            /* messages at start, for progress */
 	bool tty;
 	atomic_uint_fast64_t unaligned; /* signed, From not aligned */
 	atomic_flag warned;             /* the first one was reported */
@@ -396,15 +398,14 @@ fault_crash(void)
  * the process there (tests only).
  */
 static const struct spool_fault *
-fault_from_env(struct spool_fault *f)
+fault_from_env(struct spool_fault *f, char *op, size_t oplen)
 {
 	const char *v = getenv("HANKO_FAULT"), *c;
-	static char op[16];
 	char *end;
 	size_t len;
 
 	if (v == NULL || (c = strchr(v, ':')) == NULL ||
-	    (len = (size_t)(c - v)) == 0 || len >= sizeof(op))
+	    (len = (size_t)(c - v)) == 0 || len >= oplen)
 		return NULL;
 	memcpy(op, v, len);
 	op[len] = '\0';
@@ -428,7 +429,6 @@ exit_code(int e, const struct spool_stats *s)
 static int
 batch_setup(struct batch *b, const char *spool, const char *out)
 {
-	static char failed[PATH_MAX];
 	struct spool_conf *c = &b->conf;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char err[512];
@@ -436,8 +436,9 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	/* The default is opened beneath the spool, never through a link. */
 	c->failed_dir = b->o->failed;
 	if (b->o->failed == NULL) {
-		snprintf(failed, sizeof(failed), "%s/failed", spool);
-		b->o->failed = failed;
+		snprintf(
+		    b->failed_dir, sizeof(b->failed_dir), "%s/failed", spool);
+		b->o->failed = b->failed_dir;
 	}
 	if ((b->keys = load_table_keys(
 	         b->o->kt, b->o->allow_unsafe, err, sizeof(err))) == NULL) {
@@ -465,7 +466,7 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	c->max_msg = b->e->limits.max_msg_bytes;
 	c->alloc = b->e->core.alloc;
 	c->work = &b->work;
-	c->fault = fault_from_env(&b->fault);
+	c->fault = fault_from_env(&b->fault, b->fault_op, sizeof(b->fault_op));
 	c->stop = &stop_flag;
 	b->tty = isatty(STDERR_FILENO) == 1;
 	c->progress = b->tty ? progress : NULL;
@@ -619,20 +620,23 @@ int
 cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
     const char *out)
 {
-	static struct batch b;
+	struct batch *b = calloc(1, sizeof(*b));
 	struct spool_runner *r = NULL;
 	struct spool_stats s;
 	struct sigaction sa;
 	int ex, err;
 
-	memset(&b, 0, sizeof(b));
-	atomic_init(&b.unaligned, 0);
-	atomic_flag_clear(&b.warned);
+	if (b == NULL) {
+		cli_err("out of memory");
+		return CLI_EX_SOFTWARE;
+	}
+	atomic_init(&b->unaligned, 0);
+	atomic_flag_clear(&b->warned);
 	memset(&s, 0, sizeof(s));
-	b.e = e;
-	b.o = o;
-	if ((ex = batch_setup(&b, spool, out)) != 0 ||
-	    (ex = runner_start(&b, &r)) != 0)
+	b->e = e;
+	b->o = o;
+	if ((ex = batch_setup(b, spool, out)) != 0 ||
+	    (ex = runner_start(b, &r)) != 0)
 		goto done;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -640,17 +644,18 @@ cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
-	if (b.tty)
-		b.total = spool_count(spool);
+	if (b->tty)
+		b->total = spool_count(spool);
 	err = spool_runner_pass(r, &s);
 	ex = exit_code(err, &s);
 	if (err == 0 && o->watch)
-		ex = watch_loop(&b, &r, &s);
-	summary(&b, &s);
-	if (write_stats(&b, &s) != 0 && ex == 0)
+		ex = watch_loop(b, &r, &s);
+	summary(b, &s);
+	if (write_stats(b, &s) != 0 && ex == 0)
 		ex = CLI_EX_IOERR;
 done:
 	spool_runner_free(r);
-	cli_keymap_free(b.keys);
+	cli_keymap_free(b->keys);
+	free(b);
 	return ex;
 }

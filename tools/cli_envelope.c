@@ -14,25 +14,9 @@
 
 #include "cli.h"
 #include "core/arena.h"
-#include "core/hdr.h"
-#include "core/trace.h"
+#include "core/dnsq.h"
 
 #define ENVELOPE_MAX (64 << 10)
-
-void
-envelope_set(
-    struct envelope *e, enum envelope_field field, span v, const char *source)
-{
-	span *dst[] = { &e->ip, &e->mail_from, &e->helo };
-	bool *has[] = { &e->has_ip, &e->has_mail_from, &e->has_helo };
-
-	if (*has[field])
-		return;
-	*dst[field] = v;
-	*has[field] = true;
-	if (e->source == NULL)
-		e->source = source;
-}
 
 span
 envelope_path(span v)
@@ -45,19 +29,19 @@ envelope_path(span v)
 
 /* One "key=value" line of a sidecar; unknown keys are ignored. */
 static void
-sidecar_line(struct envelope *e, span line)
+sidecar_line(struct auth_envelope *e, span line)
 {
 	static const struct {
 		const char *key;
-		enum envelope_field field;
+		enum auth_env_field field;
 	} keys[] = {
-		{ "ip", ENV_IP },
-		{ "client_address", ENV_IP },
-		{ "mail-from", ENV_MAIL_FROM },
-		{ "mail_from", ENV_MAIL_FROM },
-		{ "sender", ENV_MAIL_FROM },
-		{ "helo", ENV_HELO },
-		{ "helo_name", ENV_HELO },
+		{ "ip", AUTH_ENV_IP },
+		{ "client_address", AUTH_ENV_IP },
+		{ "mail-from", AUTH_ENV_MAIL_FROM },
+		{ "mail_from", AUTH_ENV_MAIL_FROM },
+		{ "sender", AUTH_ENV_MAIL_FROM },
+		{ "helo", AUTH_ENV_HELO },
+		{ "helo_name", AUTH_ENV_HELO },
 	};
 	const uint8_t *eq = memchr(line.p, '=', line.len);
 	span k, v;
@@ -71,11 +55,11 @@ sidecar_line(struct envelope *e, span line)
 	v = envelope_path(v);
 	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
 		if (span_ieq_cstr(k, keys[j].key))
-			envelope_set(e, keys[j].field, v, "sidecar");
+			auth_envelope_set(e, keys[j].field, v, "sidecar");
 }
 
 void
-envelope_sidecar_text(struct envelope *e, span text)
+envelope_sidecar_text(struct auth_envelope *e, span text)
 {
 	size_t i, start = 0;
 
@@ -89,8 +73,8 @@ envelope_sidecar_text(struct envelope *e, span text)
 }
 
 void
-envelope_sidecar(
-    struct envelope *e, const char *dir, const char *name, struct arena *ar)
+envelope_sidecar(struct auth_envelope *e, const char *dir, const char *name,
+    struct arena *ar)
 {
 	const char *base = strrchr(name, '/');
 	char path[PATH_MAX];
@@ -115,76 +99,53 @@ envelope_sidecar(
 		envelope_sidecar_text(e, span_make(copy, len));
 }
 
-void
-envelope_trace(struct envelope *e, const struct hdr_msg *m, size_t nth)
-{
-	span helo, ip, addr;
-	size_t k, rp;
-
-	if (m == NULL)
-		return;
-	k = hdr_find(m, span_cstr("Received"), nth - 1);
-	if (k < m->nf && trace_received(m->f[k].value, &helo, &ip)) {
-		envelope_set(e, ENV_IP, ip, "trace");
-		if (helo.len > 0)
-			envelope_set(e, ENV_HELO, helo, "trace");
-	} else if (e->problem[0] == '\0') {
-		snprintf(e->problem, sizeof(e->problem),
-		    "no readable Received field number %zu", nth);
-	}
-	rp = hdr_find(m, span_cstr("Return-Path"), 0);
-	if (rp < m->nf && rp < k && trace_return_path(m->f[rp].value, &addr))
-		envelope_set(e, ENV_MAIL_FROM, addr, "trace");
-}
-
 /*
  * A domain in U-labels (RFC 6532 mail, SMTPUTF8) becomes its A-label
  * form for DNS (RFC 7208 §4.3, RFC 9989 §5.3.1, RFC 5890 §2.3); one
  * that does not convert is kept as it is (the checks then find no
  * record for it).
  */
+static size_t
+idna_to_ascii(void *ctx, span d, char *out, size_t outlen)
+{
+	char in[1024], *a = NULL;
+	size_t n = 0;
+
+	(void)ctx;
+	if (d.len >= sizeof(in))
+		return 0;
+	memcpy(in, d.p, d.len);
+	in[d.len] = '\0';
+	if (idn2_to_ascii_8z(in, &a, IDN2_NONTRANSITIONAL) == IDN2_OK &&
+	    (n = strlen(a)) < outlen)
+		memcpy(out, a, n + 1);
+	else
+		n = 0;
+	idn2_free(a);
+	return n;
+}
+
+void
+cli_idna(struct dnsq_idna *out)
+{
+	out->ctx = NULL;
+	out->to_ascii = idna_to_ascii;
+}
+
 span
 envelope_a_label(span d, struct arena *ar)
 {
-	char in[1024], *out = NULL;
-	size_t i;
-	span r = d;
+	struct dnsq_idna idna;
 
-	for (i = 0; i < d.len && d.p[i] < 0x80; i++)
-		;
-	if (i == d.len || d.len >= sizeof(in))
-		return d;
-	memcpy(in, d.p, d.len);
-	in[d.len] = '\0';
-	if (idn2_to_ascii_8z(in, &out, IDN2_NONTRANSITIONAL) == IDN2_OK) {
-		void *c = arena_dup(ar, out, strlen(out));
-
-		if (c != NULL)
-			r = span_make(c, strlen(out));
-	}
-	idn2_free(out);
-	return r;
+	cli_idna(&idna);
+	return dnsq_a_label(&idna, d, ar);
 }
 
 span
 envelope_addr_a_label(span addr, struct arena *ar)
 {
-	const uint8_t *at = NULL;
-	struct buf b;
-	span d, a;
-	size_t i;
+	struct dnsq_idna idna;
 
-	for (i = 0; i < addr.len; i++)
-		if (addr.p[i] == '@')
-			at = addr.p + i;
-	if (at == NULL)
-		return addr;
-	d = span_make(at + 1, addr.len - (size_t)(at + 1 - addr.p));
-	if ((a = envelope_a_label(d, ar)).p == d.p)
-		return addr;
-	buf_init_arena(&b, ar);
-	if (!buf_add(&b, addr.p, (size_t)(at + 1 - addr.p)) ||
-	    !buf_add_span(&b, a))
-		return addr;
-	return buf_span(&b);
+	cli_idna(&idna);
+	return dnsq_addr_a_label(&idna, addr, ar);
 }

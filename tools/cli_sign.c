@@ -466,35 +466,49 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 	return 0;
 }
 
-int
-cli_sign_main(struct cli_env *e, int argc, char **argv)
+/* The options are big (MAX_CONFS keys and confs): on the heap. */
+static int
+sign_main(struct cli_env *e, struct cli_sign_opts *o, int argc, char **argv)
 {
-	static struct cli_sign_opts o;
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	int r;
 
-	memset(&o, 0, sizeof(o));
-	if ((r = sign_setup(&o, argc, argv)) != 0) {
-		sign_opts_fini(&o);
+	if ((r = sign_setup(o, argc, argv)) != 0) {
+		sign_opts_fini(o);
 		return r < 0 ? CLI_EX_OK : r;
 	}
-	if (o.max_size > 0)
-		e->limits.max_msg_bytes = (size_t)o.max_size;
+	if (o->max_size > 0)
+		e->limits.max_msg_bytes = (size_t)o->max_size;
 	if (optind + 2 == argc) {
-		r = cli_sign_batch(e, &o, argv[optind], argv[optind + 1]);
-		sign_opts_fini(&o);
+		r = cli_sign_batch(e, o, argv[optind], argv[optind + 1]);
+		sign_opts_fini(o);
 		return r;
 	}
 	if ((r = cli_read_fd(
 	         STDIN_FILENO, e->limits.max_msg_bytes, &msg, &len)) != 0) {
 		cli_err("cannot read the message: %s",
 		    r == -EFBIG ? "larger than --max-size" : strerror(-r));
-		sign_opts_fini(&o);
+		sign_opts_fini(o);
 		return r == -EFBIG ? CLI_EX_DATAERR : CLI_EX_IOERR;
 	}
-	r = sign_filter(e, &o, span_make(msg, len));
+	r = sign_filter(e, o, span_make(msg, len));
 	free(msg);
-	sign_opts_fini(&o);
+	sign_opts_fini(o);
+	return r;
+}
+
+int
+cli_sign_main(struct cli_env *e, int argc, char **argv)
+{
+	struct cli_sign_opts *o = calloc(1, sizeof(*o));
+	int r;
+
+	if (o == NULL) {
+		cli_err("out of memory");
+		return CLI_EX_SOFTWARE;
+	}
+	r = sign_main(e, o, argc, argv);
+	free(o);
 	return r;
 }

@@ -258,7 +258,7 @@ spf_run(struct cli_env *e, struct spf_opts *o, struct spf_request *req)
 int
 cli_spf_main(struct cli_env *e, int argc, char **argv)
 {
-	static struct spf_opts o;
+	struct spf_opts o;
 	struct spf_request req;
 	int r;
 

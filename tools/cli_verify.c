@@ -1,7 +1,8 @@
 /*
  * hanko verify: one Authentication-Results field (or JSON object) per
  * message, for files, directories or stdin. hanko dmarc runs the same
- * loop with the hooks of cli_dmarc.c (SPF, then DMARC, per message).
+ * loop with its own struct verify_mode (cli_dmarc.c); each message is
+ * one core/auth.h call either way.
  */
 #include "cli_verify.h"
 
@@ -17,8 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_envelope.h"
 #include "cli_json.h"
-#include "core/authres.h"
+#include "core/arena.h"
 #include "core/dkim_verify.h"
 #include "io/spool.h"
 
@@ -113,14 +115,18 @@ json_msg(struct buf *b, const char *name, const struct dkim_result *res,
 }
 
 static void
-tally(struct verify_opts *o, const struct dkim_result *res, size_t n)
+verify_tally(struct verify_opts *o, const struct auth_result *r)
 {
 	bool pass = false, temp = false;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		pass = pass || res[i].verdict == DKIM_V_PASS;
-		temp = temp || res[i].verdict == DKIM_V_TEMPERROR;
+	if (r->error != NULL) {
+		o->any_nopass = true;
+		return;
+	}
+	for (i = 0; i < r->ndkim; i++) {
+		pass = pass || r->dkim[i].verdict == DKIM_V_PASS;
+		temp = temp || r->dkim[i].verdict == DKIM_V_TEMPERROR;
 	}
 	if (!pass && temp)
 		o->any_temp = true;
@@ -128,34 +134,40 @@ tally(struct verify_opts *o, const struct dkim_result *res, size_t n)
 		o->any_nopass = true;
 }
 
-static struct outcome
-outcome_of(const struct dkim_verifier *v, dkim_res r)
+static bool
+verify_format(struct verify_opts *o, const char *name, const struct auth_ctx *a,
+    struct buf *out)
 {
-	struct outcome oc = { NULL, 0, 0, NULL };
+	const struct auth_result *r = auth_result(a);
 
-	if (r == DKIM_OK || r == DKIM_PENDING) {
-		oc.n = dkim_verify_results(v, &oc.res);
-		oc.skipped = dkim_verify_skipped(v);
-	} else {
-		oc.error =
-		    r == DKIM_E_SYNTAX ? dkim_verifier_err(v) : dkim_res_str(r);
-	}
-	return oc;
+	if (!r->authres_ok)
+		return false;
+	if (o->json)
+		return json_msg(out, name, r->dkim, r->ndkim, r->skipped,
+		    r->error, r->authres);
+	return (!o->tagged ||
+	           (buf_add_cstr(out, "# ") && buf_add_cstr(out, name) &&
+	               buf_add_byte(out, '\n'))) &&
+	    buf_add_span(out, r->authres) && buf_add_byte(out, '\n');
 }
+
+const struct verify_mode cli_verify_mode = {
+	.usage = verify_usage,
+	.format = verify_format,
+	.tally = verify_tally,
+};
 
 /*
  * Print one message's result with a single write, under the output lock
  * (workers print concurrently).
  */
 static int
-emit(struct vctx *c, size_t slot, const char *name, struct outcome oc)
+emit(struct vctx *c, size_t slot, const char *name)
 {
 	struct verify_opts *o = c->o;
 	struct arena *ar = &c->ar[slot];
-	const struct dkim_result *res = oc.res;
-	const char *error = oc.error;
-	size_t n = oc.n, skipped = oc.skipped;
-	struct buf out, arf;
+	const struct auth_ctx *a = c->a[slot];
+	struct buf out;
 	char full[PATH_MAX];
 	bool ok;
 	int ex = 0;
@@ -165,36 +177,21 @@ emit(struct vctx *c, size_t slot, const char *name, struct outcome oc)
 		name = full;
 	}
 	buf_init_arena(&out, ar);
-	buf_init_arena(&arf, ar);
-	if (o->dmarc)
-		return cli_dmarc_emit(c, slot, name, oc);
-	ok = authres_dkim(&arf, span_cstr(o->authserv), res, n, skipped, error,
-	    o->json ? NULL : "\n");
-	if (ok && o->json)
-		ok = json_msg(
-		    &out, name, res, n, skipped, error, buf_span(&arf));
-	else if (ok)
-		ok =
-		    (!o->tagged ||
-		        (buf_add_cstr(&out, "# ") && buf_add_cstr(&out, name) &&
-		            buf_add_byte(&out, '\n'))) &&
-		    buf_add_span(&out, buf_span(&arf)) &&
-		    buf_add_byte(&out, '\n');
+	ok = o->mode->format(o, name, a, &out);
 	pthread_mutex_lock(&o->out_lock);
 	o->nmsgs++;
-	if (error != NULL)
-		o->any_nopass = true;
-	else
-		tally(o, res, n);
+	o->mode->tally(o, auth_result(a));
 	if (!ok || cli_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
 		cli_err("cannot write the result");
 		ex = CLI_EX_IOERR;
 	}
+	if (ex == 0 && o->mode->record != NULL)
+		ex = o->mode->record(o, name, a, ar);
 	pthread_mutex_unlock(&o->out_lock);
 	return ex;
 }
 
-/* Every message of the batch has its final result (a dmarc step too). */
+/* Every message of the batch has its final result. */
 struct batch_wait {
 	struct vctx *c;
 	size_t n;
@@ -204,16 +201,12 @@ static bool
 batch_done(void *arg)
 {
 	struct batch_wait *w = arg;
-	bool all = true;
 	size_t i;
 
-	for (i = 0; i < w->n; i++) {
-		if (!dkim_verify_is_done(w->c->v[i]))
-			all = false;
-		else if (w->c->o->dmarc && !cli_dmarc_step(w->c, i))
-			all = false;
-	}
-	return all;
+	for (i = 0; i < w->n; i++)
+		if (!auth_is_done(w->c->a[i]))
+			return false;
+	return true;
 }
 
 static void
@@ -228,8 +221,8 @@ static int
 vctx_init(
     struct vctx *c, struct verify_opts *o, size_t nv, char *err, size_t errlen)
 {
-	/* SPF may need some 30 lookups, a DMARC tree walk 8 per domain. */
-	size_t inflight = nv * ((size_t)o->max_sigs + (o->dmarc ? 64 : 0)) + 16;
+	size_t inflight =
+	    nv * ((size_t)o->max_sigs + o->mode->extra_queries) + 16;
 	size_t i;
 	int r;
 
@@ -244,9 +237,8 @@ vctx_init(
 		arena_init(&c->ar[i], c->env.alloc, 64 << 10,
 		    o->e->limits.max_arena_bytes);
 		c->nv = i + 1;
-		if (dkim_verifier_new_shared(
-		        &c->env, i > 0 ? c->v[0] : NULL, &c->v[i]) != DKIM_OK ||
-		    (o->dmarc && cli_dmarc_slot_new(c, i) != 0)) {
+		if (auth_new(&c->env, &o->conf, i > 0 ? c->a[0] : NULL,
+		        &c->a[i]) != AUTH_OK) {
 			snprintf(err, errlen, "cannot set up verification");
 			return CLI_EX_SOFTWARE;
 		}
@@ -259,49 +251,51 @@ vctx_fini(struct vctx *c)
 {
 	size_t i;
 
-	for (i = c->nv; i-- > 0;) { /* v[0] owns the shared key cache */
-		if (c->o != NULL && c->o->dmarc)
-			cli_dmarc_slot_free(c, i);
-		dkim_verifier_free(c->v[i]);
+	for (i = c->nv; i-- > 0;) { /* a[0] owns the shared key cache */
+		auth_free(c->a[i]);
 		arena_fini(&c->ar[i]);
 	}
 	cli_resolver_close(&c->res);
 }
 
 /*
- * Verify up to nv messages together: every key query goes out before any
+ * Verify up to nv messages together: every query goes out before any
  * answer is awaited, so lookups overlap instead of queueing.
  */
 static int
 verify_items(struct vctx *c, struct spool_item *it, size_t n)
 {
-	dkim_res r[VERIFY_BATCH_MAX];
+	struct verify_opts *o = c->o;
+	struct auth_request req;
 	size_t i;
 	int ex = 0, e;
 
 	for (i = 0; i < n; i++) {
 		arena_reset(&c->ar[i]);
-		if (it[i].err == 0)
-			r[i] = dkim_verify_start(
-			    c->v[i], it[i].msg, c->o->now, &c->ar[i]);
-		if (c->o->dmarc)
-			cli_dmarc_start(c, i, &it[i]);
+		memset(&req, 0, sizeof(req));
+		req.msg = it[i].msg;
+		req.now = o->now;
+		if (it[i].err == -EFBIG)
+			req.unread = "message larger than --max-size";
+		else if (it[i].err != 0)
+			req.unread = strerror(-it[i].err);
+		if (o->mode->prepare != NULL)
+			o->mode->prepare(o, &it[i], &c->ar[i], &req);
+		/*
+		 * AUTH_E_ARG (busy) cannot happen: each batch is waited for
+		 * to the last answer before the next starts.
+		 */
+		if (auth_start(c->a[i], &req, &c->ar[i]) == AUTH_E_ARG)
+			cli_err("%s: context busy", it[i].name);
 	}
 	wait_dns(c, n);
 	for (i = 0; i < n; i++) {
-		struct outcome oc = { NULL, 0, 0, NULL };
-
-		if (it[i].err == -EFBIG)
-			oc.error = "message larger than --max-size";
-		else if (it[i].err != 0)
-			oc.error = strerror(-it[i].err);
-		else
-			oc = outcome_of(c->v[i], r[i]);
-		e = emit(c, i, it[i].name, oc);
+		e = emit(c, i, it[i].name);
 		ex = ex != 0 ? ex : e;
 	}
 	return ex;
 }
+
 static int
 verify_path(struct vctx *c, const char *path)
 {
@@ -419,8 +413,8 @@ verify_opt(struct verify_opts *o, int ch, const char *arg)
 {
 	int r = cli_dns_opt(&o->dns, ch, arg);
 
-	if (r == 0 && o->dmarc)
-		r = cli_dmarc_opt(o, ch, arg);
+	if (r == 0 && o->mode->opt != NULL)
+		r = o->mode->opt(o, ch, arg);
 	if (r != 0)
 		return r > 0 ? 0 : -1;
 	switch (ch) {
@@ -454,13 +448,11 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "hj:", verify_longopts, NULL)) !=
 	    -1) {
 		if (ch == 'h') {
-			fputs(
-			    o->dmarc ? cli_dmarc_usage : verify_usage, stdout);
+			fputs(o->mode->usage, stdout);
 			return -1;
 		}
 		if (verify_opt(o, ch, optarg) != 0) {
-			fputs(
-			    o->dmarc ? cli_dmarc_usage : verify_usage, stderr);
+			fputs(o->mode->usage, stderr);
 			return CLI_EX_USAGE;
 		}
 	}
@@ -504,56 +496,73 @@ verify_setup(struct cli_env *e, struct verify_opts *o)
 	}
 	if ((r = cli_dns_setup(&o->dns)) != 0)
 		return r;
-	return o->dmarc ? cli_dmarc_setup(o) : 0;
+	o->conf.authserv_id = span_cstr(o->authserv);
+	o->conf.receiver = span_cstr(o->host);
+	o->conf.eol = o->json ? NULL : "\n";
+	cli_idna(&o->idna);
+	o->conf.idna = &o->idna;
+	return o->mode->setup != NULL ? o->mode->setup(o) : 0;
 }
 
 static int
-verify_run(struct cli_env *e, bool dmarc, int argc, char **argv)
+verify_run(
+    struct cli_env *e, const struct verify_mode *mode, int argc, char **argv)
 {
-	static struct verify_opts o;
-	static struct vctx c;
+	struct verify_opts *o = calloc(1, sizeof(*o));
+	struct vctx *c = calloc(1, sizeof(*c));
 	char err[256];
 	int r;
 
-	memset(&o, 0, sizeof(o));
-	pthread_mutex_init(&o.out_lock, NULL);
-	cli_dns_init(&o.dns);
-	o.dmarc = dmarc;
-	o.now = (uint64_t)time(NULL);
-	o.max_size = e->limits.max_msg_bytes;
-	o.max_sigs = e->limits.max_sigs;
-	o.batch = 64;
-	if (dmarc)
-		cli_dmarc_init(&o);
-	if ((r = verify_parse(&o, argc, argv)) != 0)
-		return r < 0 ? CLI_EX_OK : r;
-	if ((r = verify_setup(e, &o)) != 0)
-		return r;
-	if ((r = vctx_init(&c, &o, 1, err, sizeof(err))) != 0)
+	if (o == NULL || c == NULL) {
+		free(o);
+		free(c);
+		cli_err("out of memory");
+		return CLI_EX_SOFTWARE;
+	}
+	pthread_mutex_init(&o->out_lock, NULL);
+	cli_dns_init(&o->dns);
+	o->mode = mode;
+	o->now = (uint64_t)time(NULL);
+	o->max_size = e->limits.max_msg_bytes;
+	o->max_sigs = e->limits.max_sigs;
+	o->batch = 64;
+	o->pct_roll = -1;
+	o->history_fd = -1;
+	if ((r = verify_parse(o, argc, argv)) != 0) {
+		r = r < 0 ? CLI_EX_OK : r;
+		goto out;
+	}
+	if ((r = verify_setup(e, o)) != 0)
+		goto out;
+	if ((r = vctx_init(c, o, 1, err, sizeof(err))) != 0)
 		cli_err("%s", err);
 	else
-		r = verify_inputs(&c, argc, argv);
-	vctx_fini(&c);
-	if (dmarc)
-		cli_dmarc_fini(&o);
-	cli_dns_fini(&o.dns);
-	if (r != 0)
-		return r;
-	if (o.any_unreadable)
-		return CLI_EX_NOINPUT;
-	if (o.any_temp)
-		return CLI_EX_TEMPFAIL;
-	return o.any_nopass ? CLI_EX_SOMEFAIL : CLI_EX_OK;
+		r = verify_inputs(c, argc, argv);
+	vctx_fini(c);
+	if (r == 0 && o->any_unreadable)
+		r = CLI_EX_NOINPUT;
+	else if (r == 0 && o->any_temp)
+		r = CLI_EX_TEMPFAIL;
+	else if (r == 0 && o->any_nopass)
+		r = CLI_EX_SOMEFAIL;
+out:
+	if (mode->fini != NULL)
+		mode->fini(o);
+	cli_dns_fini(&o->dns);
+	pthread_mutex_destroy(&o->out_lock);
+	free(c);
+	free(o);
+	return r;
 }
 
 int
 cli_verify_main(struct cli_env *e, int argc, char **argv)
 {
-	return verify_run(e, false, argc, argv);
+	return verify_run(e, &cli_verify_mode, argc, argv);
 }
 
 int
 cli_dmarc_main(struct cli_env *e, int argc, char **argv)
 {
-	return verify_run(e, true, argc, argv);
+	return verify_run(e, &cli_dmarc_mode, argc, argv);
 }

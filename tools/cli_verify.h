@@ -4,9 +4,10 @@
  * DESCRIPTION
  *	cli_verify.c reads files, stdin or directories (through the spool
  *	pipeline's read-only workers), keeps a batch of messages in flight
- *	per thread and prints one result per message. In dmarc mode it calls
- *	the hooks of cli_dmarc.c: start (envelope, SPF) beside DKIM, step
- *	(DMARC once DKIM and SPF are final) while waiting for DNS, and emit.
+ *	per thread, authenticates each with core/auth.h and prints one
+ *	result per message. What differs between hanko verify and hanko
+ *	dmarc (options, envelope, output) is a struct verify_mode:
+ *	cli_verify_mode here, cli_dmarc_mode in cli_dmarc.c.
  */
 #ifndef HANKO_TOOLS_CLI_VERIFY_H
 #define HANKO_TOOLS_CLI_VERIFY_H
@@ -17,26 +18,58 @@
 
 #include "cli.h"
 #include "cli_dns.h"
+#include "core/auth.h"
+#include "core/dnsq.h"
 
 #define VERIFY_BATCH_MAX 256
 
-struct dkim_result;
-struct dkim_verifier;
-struct dmarc_slot;
+struct auth_request;
 struct psl_ctx_st;
 struct spool_item;
+struct verify_opts;
+
+/*
+ * What hanko verify and hanko dmarc do differently: their options, the
+ * envelope of each message, and how a result is printed and counted.
+ */
+struct verify_mode {
+	const char *usage;
+	/* DNS queries a message may have in flight beyond its DKIM keys. */
+	size_t extra_queries;
+	/* 1 taken, 0 not an option of the mode, -1 bad value. */
+	int (*opt)(struct verify_opts *o, int ch, const char *arg);
+	/* After option parsing: 0 or an exit code. */
+	int (*setup)(struct verify_opts *o);
+	void (*fini)(struct verify_opts *o);
+	/* Fill the request's envelope for the item. */
+	void (*prepare)(struct verify_opts *o, const struct spool_item *it,
+	    struct arena *ar, struct auth_request *req);
+	/* The printed result (text or JSON); false when out is full. */
+	bool (*format)(struct verify_opts *o, const char *name,
+	    const struct auth_ctx *a, struct buf *out);
+	/* Count the result (under the output lock). */
+	void (*tally)(struct verify_opts *o, const struct auth_result *r);
+	/* Keep the result (--history), under the output lock; 0 or exit. */
+	int (*record)(struct verify_opts *o, const char *name,
+	    const struct auth_ctx *a, struct arena *ar);
+};
+
+extern const struct verify_mode cli_verify_mode, cli_dmarc_mode;
 
 /* Process lifetime. */
 struct verify_opts {
+	const struct verify_mode *mode;
 	struct cli_dns_opts dns;
 	const char *authserv;
-	bool json, dmarc;
+	bool json;
 	uint64_t now, max_size, max_sigs, jobs, batch;
 	char host[256];
 	struct cli_env *e;
+	struct auth_conf conf;    /* what every message is checked with */
+	struct dnsq_idna idna;    /* libidn2 */
 	bool tagged;              /* "# path" before each result */
 	const char *dir;          /* directory being verified, or NULL */
-	pthread_mutex_t out_lock; /* output and the tallies */
+	pthread_mutex_t out_lock; /* output, the tallies, the history */
 	bool any_nopass, any_temp, any_unreadable;
 	uint64_t nmsgs; /* results written */
 	/* hanko dmarc only (cli_dmarc.c) */
@@ -45,24 +78,18 @@ struct verify_opts {
 	bool rfc7489;
 	int pct_roll; /* -1: random */
 	struct psl_ctx_st *psl;
+	const char *history; /* --history FILE */
+	int history_fd;      /* -1 until opened */
 };
 
-/* One per thread: its own resolver, and a verifier per message in flight. */
+/* One per thread: its own resolver, and a context per message in flight. */
 struct vctx {
 	struct verify_opts *o;
 	struct core_env env;
 	struct cli_resolver res;
 	size_t nv;
-	struct dkim_verifier *v[VERIFY_BATCH_MAX];
+	struct auth_ctx *a[VERIFY_BATCH_MAX];
 	struct arena ar[VERIFY_BATCH_MAX];
-	struct dmarc_slot *dm[VERIFY_BATCH_MAX];
-};
-
-/* One message's outcome: results, or an error that stopped verification. */
-struct outcome {
-	const struct dkim_result *res;
-	size_t n, skipped;
-	const char *error;
 };
 
 enum {
@@ -74,6 +101,7 @@ enum {
 	CLI_OPT_RFC7489,
 	CLI_OPT_PSL,
 	CLI_OPT_PCT_ROLL,
+	CLI_OPT_HISTORY,
 };
 
 #define CLI_DMARC_LONGOPTS                                               \
@@ -85,26 +113,18 @@ enum {
 		    CLI_OPT_TRUST_RECEIVED },                            \
 	    { "rfc7489", no_argument, NULL, CLI_OPT_RFC7489 },           \
 	    { "psl", required_argument, NULL, CLI_OPT_PSL },             \
+	    { "history", required_argument, NULL, CLI_OPT_HISTORY },     \
 	{                                                                \
 		"pct-roll", required_argument, NULL, CLI_OPT_PCT_ROLL    \
 	}
 
-extern const char cli_dmarc_usage[];
-
-void cli_dmarc_init(struct verify_opts *o);
-/* 1 taken, 0 not a dmarc option, -1 bad value. */
-int cli_dmarc_opt(struct verify_opts *o, int ch, const char *arg);
-/* After option parsing: checks, loads the PSL; 0 or an exit code. */
-int cli_dmarc_setup(struct verify_opts *o);
-void cli_dmarc_fini(struct verify_opts *o);
-int cli_dmarc_slot_new(struct vctx *c, size_t i);
-void cli_dmarc_slot_free(struct vctx *c, size_t i);
-/* With DKIM started on it[0]: read the envelope, start SPF. */
-void cli_dmarc_start(struct vctx *c, size_t i, const struct spool_item *it);
-/* Advance slot i (DKIM is done); true when its result is final. */
-bool cli_dmarc_step(struct vctx *c, size_t i);
-/* Print slot i's result; 0 or an exit code. */
-int cli_dmarc_emit(
-    struct vctx *c, size_t i, const char *name, struct outcome oc);
+/*
+ * Open FILE for appending JSON lines from several processes: O_APPEND,
+ * never through a symbolic link, created 0640 when missing; a regular
+ * file only. The descriptor, or -errno.
+ */
+int cli_history_open(const char *path);
+/* Append one line (text ending in a newline) with a single write(). */
+int cli_history_append(int fd, const void *line, size_t len);
 
 #endif

@@ -520,7 +520,8 @@ t_dkim_verify_start_max_sigs(void **state)
 	n = dkim_verify_results(fx.vf, &r);
 	assert_int_equal(n, 7);
 	assert_int_equal(dkim_verify_skipped(fx.vf), 43);
-	assert_int_equal(fake_dns_queries(fx.fdns) - q, 7);
+	/* Seven signatures with one key name: the key is asked once. */
+	assert_int_equal(fake_dns_queries(fx.fdns) - q, 1);
 	for (i = 0; i < n; i++)
 		fix_assert_pass(&r[i]);
 	fx.lim.max_sigs = 0;
