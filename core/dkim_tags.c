@@ -120,6 +120,11 @@ dkim_tags_parse(span in, size_t max_tags, struct arena *ar,
 		snprintf(err, errlen, "more than %zu tags", max_tags);
 		return DKIM_TAGS_E_LIMIT;
 	}
+	/* An empty record (its span may be the NULL one) has no tags. */
+	if (in.len == 0) {
+		*out = tl;
+		return DKIM_TAGS_OK;
+	}
 	if ((tl.t = arena_alloc(ar, nspec * sizeof(*tl.t))) == NULL)
 		return DKIM_TAGS_E_NOMEM;
 	for (i = 0; i <= in.len; i++) {

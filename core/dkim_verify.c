@@ -256,6 +256,9 @@ keycache_get(struct dkim_verifier *v, span txt, struct dkim_keyrec *rec)
 {
 	size_t i;
 
+	/* keycache_put() keeps no empty record: an empty slot is not one. */
+	if (txt.len == 0)
+		return false;
 	for (i = 0; i < KEYCACHE_N; i++) {
 		struct keycache_ent *e = &v->keys[i];
 

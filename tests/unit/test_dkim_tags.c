@@ -148,6 +148,22 @@ t_dkim_tags_parse_empty_values(void **state)
 	expect_tag(&f->tl, "t", "");
 }
 
+/*
+ * An empty TXT record reaches the parser as the NULL span: no tags, and
+ * no arithmetic on the NULL pointer (UBSan checks it).
+ */
+static void
+t_dkim_tags_parse_null_span(void **state)
+{
+	struct fixture *f = *state;
+	span none = { NULL, 0 };
+
+	assert_int_equal(
+	    dkim_tags_parse(none, 64, &f->ar, &f->tl, f->err, sizeof(f->err)),
+	    DKIM_TAGS_OK);
+	assert_int_equal(f->tl.n, 0);
+}
+
 /* Only the first '=' separates; base64 padding is value. */
 static void
 t_dkim_tags_parse_equals_in_value(void **state)
@@ -321,6 +337,7 @@ main(void)
 		T(t_dkim_tags_parse_inner_fws_kept),
 		T(t_dkim_tags_parse_trailing_semicolon),
 		T(t_dkim_tags_parse_empty_values),
+		T(t_dkim_tags_parse_null_span),
 		T(t_dkim_tags_parse_equals_in_value),
 		T(t_dkim_tags_parse_8bit_value),
 		T(t_dkim_tags_parse_duplicate),
