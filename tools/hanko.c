@@ -17,6 +17,8 @@ static const char usage[] =
     "  dmarc    [DNS] [ENVELOPE] [FILE|DIR...]\n"
     "                                    SPF + DKIM + DMARC, disposition\n"
     "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
+    "  report   [--db FILE] [--json|--csv FILE|-] FILE|DIR|-...\n"
+    "                                    read DMARC aggregate reports\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
     "HANKO_SIMD=ref|swar|sse2|avx2 forces a scanner (default: best for the CPU).\n";
@@ -52,6 +54,8 @@ main(int argc, char **argv)
 		return cli_dmarc_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cli_keygen_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cli_report_main(&env, argc - 1, argv + 1);
 	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);
 	return CLI_EX_USAGE;
 }
