@@ -177,16 +177,26 @@ multipart(
 	return 0;
 }
 
+static int
+hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 /* RFC 2045 §6.7; soft line breaks dropped, bad escapes kept as they are. */
 static size_t
 qp_decode(span in, uint8_t *out)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t i, o = 0;
+	int h, l;
 
 	for (i = 0; i < in.len; i++) {
-		const char *h, *l;
-
 		if (in.p[i] != '=') {
 			out[o++] = in.p[i];
 			continue;
@@ -200,13 +210,9 @@ qp_decode(span in, uint8_t *out)
 			i += 2;
 			continue;
 		}
-		if (i + 2 < in.len && in.p[i + 1] != '\0' &&
-		    in.p[i + 2] != '\0' &&
-		    (h = strchr(hex, in.p[i + 1] & ~0x20)) != NULL &&
-		    (l = strchr(hex,
-		         in.p[i + 2] >= 'a' ? in.p[i + 2] - 32
-		                            : in.p[i + 2])) != NULL) {
-			out[o++] = (uint8_t)((h - hex) << 4 | (l - hex));
+		if (i + 2 < in.len && (h = hexval(in.p[i + 1])) >= 0 &&
+		    (l = hexval(in.p[i + 2])) >= 0) {
+			out[o++] = (uint8_t)(h << 4 | l);
 			i += 2;
 			continue;
 		}
