@@ -4,7 +4,7 @@
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix \
-libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev"
+libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev libjson-c-dev"
 TEST="python3 libxml2-utils sqlite3 python3-dkim clang libclang-rt-14-dev python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy \
 debhelper dpkg-dev fakeroot lintian man-db"
 missing=""

@@ -25,6 +25,7 @@
 
 static const char report_usage[] =
     "usage: hanko report [--db FILE] [--json | --csv FILE|-] FILE|DIR|-...\n"
+    "       hanko report aggregate --help   (write reports, receiver side)\n"
     "Reads DMARC aggregate reports (.xml, .xml.gz, .zip, or mail with the\n"
     "report attached: .eml, mbox, Maildir) into the store and summarises\n"
     "every domain in it.\n"
@@ -297,7 +298,8 @@ cli_report_main(struct cli_env *e, int argc, char **argv)
 	size_t i;
 	int r, a;
 
-	(void)e;
+	if (argc > 1 && strcmp(argv[1], "aggregate") == 0)
+		return cli_report_aggregate_main(e, argc - 1, argv + 1);
 	if ((r = report_parse_args(&o, argc, argv)) != 0)
 		return r < 0 ? CLI_EX_OK : r;
 	if (report_db_open(o.db, &w.db, err, sizeof(err)) != 0) {

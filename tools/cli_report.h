@@ -33,4 +33,7 @@ int cli_report_text(
     FILE *out, struct report_db *db, const struct cli_report_run *run);
 int cli_report_csv(FILE *out, struct report_db *db);
 
+struct cli_env;
+int cli_report_aggregate_main(struct cli_env *e, int argc, char **argv);
+
 #endif
