@@ -253,6 +253,23 @@ n=$(ls "$T/hour"/*.xml.gz | wc -l)
 [ -z "$bad" ] && [ "$n" -eq 5 ] &&
     ok "aggregate: --period hour makes hourly reports ($n)" ||
     nok "aggregate: hourly: $n reports,$bad"
+# Memory follows distinct rows, not lines: 10 times the lines (same 3
+# rows) must not need more than a little more memory.
+if [ -x /usr/bin/time ] && [ "${CONFIG:-release}" = release ]; then
+	sed -n '1p;6p;9p' "$T/hist" >"$T/h3"
+	for n in 3000 30000; do
+		awk -v n=$((n / 3)) '{ l[NR] = $0 } END { for (i = 0; i < n; i++)
+		    for (j = 1; j <= NR; j++) print l[j] }' "$T/h3" >"$T/h$n"
+		/usr/bin/time -f %M -o "$T/rss$n" "$HANKO" report aggregate \
+		    --dns-zone "$T/z-none" --history "$T/h$n" --org-name r \
+		    --email x@r.example -o "$T/o$n" 2>"$T/e$n" >/dev/null
+	done
+	a=$(tail -1 "$T/rss3000") b=$(tail -1 "$T/rss30000")
+	grep -q '30000 lines counted in 3 rows' "$T/e30000" &&
+	    [ "$b" -lt $((a + 4096)) ] &&
+	    ok "aggregate: 30000 lines in 3 rows take no more memory than 3000 (${a} vs ${b} KB)" ||
+	    nok "aggregate: memory ${a} KB for 3000 lines, ${b} KB for 30000: $(cat "$T/e30000")"
+fi
 check_exit "aggregate: --org-name with ! is refused" 64 \
     "$HANKO" report aggregate --history "$T/hist" --org-name 'a!b' \
     --email x@y -o "$T/o3"
