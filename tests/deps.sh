@@ -5,7 +5,7 @@
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix \
 libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev libjson-c-dev"
-TEST="python3 libxml2-utils sqlite3 jq python3-dkim clang libclang-rt-14-dev python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy \
+TEST="python3 libxml2-utils sqlite3 jq chromium python3-dkim clang libclang-rt-14-dev python3-spf python3-yaml libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev nsd ldnsutils cppcheck clang-tidy \
 debhelper dpkg-dev fakeroot lintian man-db"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST

@@ -24,7 +24,8 @@
 #define REPORT_MAX_NAMES 1000000
 
 static const char report_usage[] =
-    "usage: hanko report [--db FILE] [--json | --csv FILE|-] FILE|DIR|-...\n"
+    "usage: hanko report [--db FILE] [--json | --csv FILE|-] [--html DIR]\n"
+    "           FILE|DIR|-...\n"
     "       hanko report aggregate --help   (write reports, receiver side)\n"
     "Reads DMARC aggregate reports (.xml, .xml.gz, .zip, or mail with the\n"
     "report attached: .eml, mbox, Maildir) into the store and summarises\n"
@@ -32,6 +33,8 @@ static const char report_usage[] =
     "  --db FILE                SQLite store (default hanko-reports.sqlite)\n"
     "  --json                   the summary as one JSON object\n"
     "  --csv FILE|-             write every stored row as CSV\n"
+    "  --html DIR               write DIR/index.html: the summary with SVG "
+    "plots\n"
     "exit: 0 all input read, 1 some input rejected (the rest is stored),\n"
     "      64 bad arguments, 66 an input is missing, 73 store unusable\n";
 
@@ -39,12 +42,14 @@ enum {
 	OPT_DB = 256,
 	OPT_JSON,
 	OPT_CSV,
+	OPT_HTML,
 };
 
 static const struct option report_longopts[] = {
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "csv", required_argument, NULL, OPT_CSV },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -53,6 +58,7 @@ static const struct option report_longopts[] = {
 struct report_opts {
 	const char *db;
 	const char *csv;
+	const char *html;
 	bool json;
 };
 
@@ -254,6 +260,9 @@ report_parse_args(struct report_opts *o, int argc, char **argv)
 		case OPT_CSV:
 			o->csv = optarg;
 			break;
+		case OPT_HTML:
+			o->html = optarg;
+			break;
 		default:
 			fputs(report_usage, stderr);
 			return CLI_EX_USAGE;
@@ -283,6 +292,10 @@ report_output(const struct report_opts *o, struct report_walk *w)
 			r = -1;
 		if (r != 0 || strcmp(o->csv, "-") == 0)
 			return r != 0 ? CLI_EX_IOERR : 0;
+	}
+	if (o->html != NULL && cli_report_html(o->html, w->db) != 0) {
+		cli_err("report: %s/index.html: %s", o->html, strerror(errno));
+		return CLI_EX_CANTCREAT;
 	}
 	r = o->json ? cli_report_json(stdout, w->db, &w->run)
 	            : cli_report_text(stdout, w->db, &w->run);

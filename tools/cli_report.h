@@ -32,6 +32,8 @@ int cli_report_json(
 int cli_report_text(
     FILE *out, struct report_db *db, const struct cli_report_run *run);
 int cli_report_csv(FILE *out, struct report_db *db);
+/* DIR/index.html, self-contained (inline SVG); 0 or -1 with errno. */
+int cli_report_html(const char *dir, struct report_db *db);
 
 struct cli_env;
 int cli_report_aggregate_main(struct cli_env *e, int argc, char **argv);

@@ -17,8 +17,10 @@ static const char usage[] =
     "  dmarc    [DNS] [ENVELOPE] [FILE|DIR...]\n"
     "                                    SPF + DKIM + DMARC, disposition\n"
     "  keygen   -d DOMAIN -s SELECTOR    new key and its DNS record\n"
-    "  report   [--db FILE] [--json|--csv FILE|-] FILE|DIR|-...\n"
+    "  report   [--db FILE] [--json|--csv FILE|-|--html DIR] FILE|DIR|-...\n"
     "                                    read DMARC aggregate reports\n"
+    "  report aggregate [DNS] --history FILE... --org-name NAME --email ADDR\n"
+    "           -o DIR                   write them from hanko dmarc history\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
     "HANKO_SIMD=ref|swar|sse2|avx2 forces a scanner (default: best for the CPU).\n";

@@ -151,7 +151,7 @@ grep -q 'dmarc@unauth.example not authorised' "$T/se" &&
     nok "destinations: $(cat "$T/se")"
 grep -q "tiny@example.com's limit of 1" "$T/se" &&
     ok "destinations: !size limit warned about" || nok "destinations: size"
-python3 - "$O" <<'EOF' | tab_report
+python3 - "$O" >"$T/chk" <<'EOF'
 import email, email.policy, gzip, os, re, sys
 o = sys.argv[1]
 names = os.listdir(o)
@@ -182,6 +182,7 @@ for n in emls:
 print(("ok" if not bad else "fail") +
       "\tdestinations: From, To, Subject with Report-ID, the gzip attached\t%s" % bad)
 EOF
+tab_report <"$T/chk"
 
 # --- round trip: totals equal the history ------------------------------------
 grep -v '^not json' "$T/hist" | jq -s -c '
