@@ -35,11 +35,11 @@
 
 #include "core/hanko.h"
 
-#define REPORT_MAX_XML   (64u * 1024 * 1024) /* per document, decompressed */
-#define REPORT_MAX_PARTS 64                  /* documents per container */
-#define REPORT_MAX_DEPTH 8                   /* MIME/container nesting */
-#define REPORT_MAX_AUTH  8                   /* auth results kept per row */
-#define REPORT_MAX_COUNT 0xffffffffu         /* RFC 9990: unsignedInt */
+#define REPORT_MAX_XML   ((size_t)64 << 20) /* per document, decompressed */
+#define REPORT_MAX_PARTS 64                 /* documents per container */
+#define REPORT_MAX_DEPTH 8                  /* MIME/container nesting */
+#define REPORT_MAX_AUTH  8                  /* auth results kept per row */
+#define REPORT_MAX_COUNT 0xffffffffu        /* RFC 9990: unsignedInt */
 
 typedef enum report_res {
 	REPORT_OK = 0,

@@ -80,7 +80,10 @@ db_field(struct dbuf *b, const char *s)
 	size_t i;
 
 	for (i = 0; s != NULL && s[i] != '\0' && i < MAX_FIELD; i++) {
-		char c = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+		char c = s[i];
+
+		if ((unsigned char)c < 0x20)
+			c = '?';
 
 		db_add(b, &c, 1);
 	}
@@ -576,6 +579,7 @@ report_id(const char *k, size_t n, char out[33])
 	unsigned int mdlen = 0;
 	size_t i;
 
+	memset(out, 0, 33);
 	if (EVP_Digest(k, n, md, &mdlen, EVP_sha256(), NULL) != 1)
 		mdlen = 0;
 	for (i = 0; i < 16 && i < mdlen; i++)

@@ -58,7 +58,7 @@ gunzip(const uint8_t *p, size_t len, int depth, report_xml_fn *fn, void *cookie,
 
 			if (cap >= REPORT_MAX_XML) {
 				snprintf(err, el,
-				    "gzip: inflates beyond %u "
+				    "gzip: inflates beyond %zu "
 				    "bytes",
 				    REPORT_MAX_XML);
 				r = REPORT_E_LIMIT;
@@ -111,7 +111,7 @@ unzip_entry(struct archive *a, int depth, report_xml_fn *fn, void *cookie,
 			if (cap >= REPORT_MAX_XML) {
 				snprintf(err, el,
 				    "zip: entry inflates beyond "
-				    "%u bytes",
+				    "%zu bytes",
 				    REPORT_MAX_XML);
 				free(out);
 				return REPORT_E_LIMIT;

@@ -339,7 +339,8 @@ report_xml_parse(
 		return REPORT_E_FORMAT;
 	}
 	if (len > REPORT_MAX_XML) {
-		snprintf(err, errlen, "document over %u bytes", REPORT_MAX_XML);
+		snprintf(
+		    err, errlen, "document over %zu bytes", REPORT_MAX_XML);
 		return REPORT_E_LIMIT;
 	}
 	fixed = schema_fix(utf8_fix(p, len), p, len);

@@ -19,7 +19,7 @@
 #include "io/report.h"
 #include "io/report_db.h"
 
-#define REPORT_MAX_FILE  (256u * 1024 * 1024)
+#define REPORT_MAX_FILE  ((size_t)256 << 20)
 #define REPORT_MAX_DIRS  8 /* directory nesting walked */
 #define REPORT_MAX_NAMES 1000000
 

@@ -108,7 +108,8 @@ agg_opt(struct agg_opts *o, int ch, const char *arg)
 			o->period = 86400;
 		else if (strcmp(arg, "hour") == 0)
 			o->period = 3600;
-		else if (cli_parse_u64(arg, &v) && v > 0 && v <= 366 * 86400)
+		else if (cli_parse_u64(arg, &v) && v > 0 &&
+		    v <= (uint64_t)366 * 86400)
 			o->period = (int64_t)v;
 		else
 			return -1;

@@ -132,7 +132,7 @@ parse_uri(const char *u, size_t n, struct cli_report_dest *d)
 {
 	const char *bang;
 	size_t an;
-	unsigned long long v = 0;
+	uint64_t v = 0;
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
@@ -148,25 +148,18 @@ parse_uri(const char *u, size_t n, struct cli_report_dest *d)
 	d->addr[an] = '\0';
 	if (bang == NULL)
 		return true;
-	for (i = an + 1; i < n && u[i] >= '0' && u[i] <= '9'; i++)
-		v = v * 10 + (unsigned long long)(u[i] - '0');
-	if (i < n) {
-		switch (u[i] | 0x20) {
-		case 't':
-			v <<= 10;
-			/* FALLTHROUGH */
-		case 'g':
-			v <<= 10;
-			/* FALLTHROUGH */
-		case 'm':
-			v <<= 10;
-			/* FALLTHROUGH */
-		case 'k':
-			v <<= 10;
-			break;
-		default:
+	for (i = an + 1; i < n && u[i] >= '0' && u[i] <= '9'; i++) {
+		if (v > UINT64_MAX / 10 - 9)
 			return false;
-		}
+		v = v * 10 + (uint64_t)(u[i] - '0');
+	}
+	if (i < n) {
+		static const char units[] = "kmgt";
+		const char *up = strchr(units, u[i] | 0x20);
+
+		if (up == NULL || *up == '\0' || v > (UINT64_MAX >> 40))
+			return false;
+		v <<= 10 * (up - units + 1);
 	}
 	d->max_size = v;
 	return true;

@@ -9,6 +9,7 @@
  * fields, lower-case result words, and parsing the same bytes again
  * gives the same report.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,32 @@ check_report(const struct report *r)
 	}
 }
 
+/* Field by field: the structs may hold padding. */
+static bool
+same(const struct report *a, const struct report *b)
+{
+	size_t i;
+
+	if (strcmp(a->meta.org, b->meta.org) != 0 ||
+	    strcmp(a->meta.report_id, b->meta.report_id) != 0 ||
+	    strcmp(a->meta.domain, b->meta.domain) != 0 ||
+	    strcmp(a->meta.p, b->meta.p) != 0 ||
+	    a->meta.begin != b->meta.begin || a->meta.end != b->meta.end ||
+	    a->nrows != b->nrows)
+		return false;
+	for (i = 0; i < a->nrows; i++) {
+		const struct report_row *x = &a->rows[i], *y = &b->rows[i];
+
+		if (x->count != y->count || strcmp(x->ip, y->ip) != 0 ||
+		    strcmp(x->dkim, y->dkim) != 0 ||
+		    strcmp(x->spf, y->spf) != 0 ||
+		    strcmp(x->header_from, y->header_from) != 0 ||
+		    x->ndkim != y->ndkim || x->nspf != y->nspf)
+			return false;
+	}
+	return true;
+}
+
 static int
 on_xml(void *cookie, const uint8_t *xml, size_t len)
 {
@@ -73,10 +100,7 @@ on_xml(void *cookie, const uint8_t *xml, size_t len)
 	check_report(&a);
 	rb = report_xml_parse(xml, len, &b, err, sizeof(err));
 	FUZZ_CHECK(rb == REPORT_OK);
-	FUZZ_CHECK(memcmp(&a.meta, &b.meta, sizeof(a.meta)) == 0);
-	FUZZ_CHECK(a.nrows == b.nrows);
-	FUZZ_CHECK(a.nrows == 0 ||
-	    memcmp(a.rows, b.rows, a.nrows * sizeof(*a.rows)) == 0);
+	FUZZ_CHECK(same(&a, &b));
 	report_fini(&a);
 	report_fini(&b);
 	return 0;

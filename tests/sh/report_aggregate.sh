@@ -20,12 +20,12 @@ mkdir "$T/k" "$T/m"
 PUB=$(sed 's/^[^"]*"//; s/".*$//' "$T/k/s1.txt")
 # zone P: the policy of example.com is p=P; rua names the same domain,
 # an authorised and an unauthorised external domain, and one limit of a
-# single byte.
+# single byte and one of 10 KiB.
 zone() {
 	cat <<EOF
 \$TTL 300
 example.com. TXT "v=spf1 ip4:192.0.2.0/24 -all"
-_dmarc.example.com. TXT "v=DMARC1; p=$1; rua=mailto:agg@example.com,mailto:dmarc@auth.example,mailto:dmarc@unauth.example,mailto:tiny@example.com!1"
+_dmarc.example.com. TXT "v=DMARC1; p=$1; rua=mailto:agg@example.com,mailto:dmarc@auth.example,mailto:dmarc@unauth.example,mailto:tiny@example.com!1,mailto:big@example.com!10k"
 example.com._report._dmarc.auth.example. TXT "v=DMARC1"
 list.example. TXT "v=spf1 ip4:203.0.113.0/24 -all"
 other.example. TXT "v=spf1 -all"
@@ -157,8 +157,10 @@ o = sys.argv[1]
 names = os.listdir(o)
 emls = sorted(n for n in names if n.endswith(".eml"))
 rcpts = sorted(n.rsplit("!", 1)[1][:-4] for n in emls)
-# 3 example.com reports x (agg@, dmarc@auth.example) + other.example's 1
-want = sorted(["agg@example.com", "dmarc@auth.example"] * 3 + ["rua@other.example"])
+# 3 example.com reports x (agg@, dmarc@auth.example, big@ within its
+# 10k) + other.example's 1
+want = sorted(["agg@example.com", "dmarc@auth.example", "big@example.com"] * 3 +
+              ["rua@other.example"])
 print(("ok" if rcpts == want else "fail") +
       "\tdestinations: messages for the authorised addresses only\t%s" % rcpts)
 bad = []
@@ -204,8 +206,8 @@ roundtrip() {
 	fi
 }
 roundtrip ".xml.gz and .eml" "$T/a.db" "$O"
-[ "$(jq -c '[.reports, .duplicates]' "$T/rt")" = "[4,7]" ] &&
-    ok "round trip: the 7 messages carry the 4 reports again (duplicates)" ||
+[ "$(jq -c '[.reports, .duplicates]' "$T/rt")" = "[4,10]" ] &&
+    ok "round trip: the 10 messages carry the 4 reports again (duplicates)" ||
     nok "round trip: $(jq -c '[.reports, .duplicates]' "$T/rt")"
 mkdir "$T/x" "$T/z" "$T/md" "$T/md/cur" "$T/md/new" "$T/md/tmp" "$T/e"
 for f in "$O"/*.xml.gz; do
