@@ -24,7 +24,9 @@
  *	report countable: org_name, report_id, date_range, the policy
  *	domain, and per row source_ip and count.
  *
- *	The report owns its rows (malloc'd); report_fini() frees them.
+ *	The report owns its rows (malloc'd, about 4 KB each, so a report of
+ *	more than REPORT_MAX_ROWS records is refused before any is
+ *	allocated); report_fini() frees them.
  *	Strings are NUL-terminated, trimmed, and cut at the field sizes.
  */
 #ifndef HANKO_IO_REPORT_H
@@ -38,7 +40,8 @@
 #define REPORT_MAX_XML   ((size_t)64 << 20) /* per document, decompressed */
 #define REPORT_MAX_PARTS 64                 /* documents per container */
 #define REPORT_MAX_DEPTH 8                  /* MIME/container nesting */
-#define REPORT_MAX_AUTH  8                  /* auth results kept per row */
+#define REPORT_MAX_AUTH  4                  /* auth results kept per row */
+#define REPORT_MAX_ROWS  50000              /* records per report */
 #define REPORT_MAX_COUNT 0xffffffffu        /* RFC 9990: unsignedInt */
 
 typedef enum report_res {

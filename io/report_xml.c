@@ -231,6 +231,10 @@ parse_doc(const xmlNode *root, struct report *out, char *err, size_t el)
 		return res;
 	for (c = root->children; c != NULL; c = c->next)
 		n += name_is(c, "record");
+	if (n > REPORT_MAX_ROWS) {
+		snprintf(err, el, "more than %d records", REPORT_MAX_ROWS);
+		return REPORT_E_LIMIT;
+	}
 	if (n > 0 && (out->rows = calloc(n, sizeof(*out->rows))) == NULL)
 		return REPORT_E_NOMEM;
 	for (c = root->children; c != NULL; c = c->next) {

@@ -187,8 +187,16 @@ sed 's|<count>5</count>|<count>99999999999999999999999</count>|' "$G/r1.xml" \
 sed 's|<count>5</count>|<count>4294967296</count>|' "$G/r1.xml" \
     >"$H/overcount.xml"
 printf 'just some text\nnot a report\n' >"$H/text.txt"
+# 60,000 records, each a few bytes: past the records cap, refused before
+# 60,000 rows of memory are taken
+{
+	sed -n '1,/<\/policy_published>/p' "$G/r1.xml"
+	awk 'BEGIN { for (i = 0; i < 60000; i++) print "<record><row>" \
+	    "<source_ip>192.0.2.1</source_ip><count>1</count></row></record>" }'
+	echo '</feedback>'
+} >"$H/manyrecords.xml"
 for f in laughs.xml xxe.xml bomb.xml.gz bomb.zip hugecount.xml \
-    overcount.xml text.txt deep.eml; do
+    overcount.xml text.txt deep.eml manyrecords.xml; do
 	rep "$T/h.db" "$H/$f"
 	if [ "$rc" -eq 1 ] && sanitizer_clean &&
 	    [ "$(j '[(.rejected | length), .reports]')" = "[1,0]" ]; then
@@ -202,6 +210,10 @@ rep "$T/h.db" "$H/xxe.xml"
     nok "hostile: /etc/passwd leaked"
 j '.rejected[0].reason' | grep -q 'DOCTYPE' &&
     ok "hostile: the DOCTYPE is what is refused" || nok "hostile: xxe reason"
+rep "$T/h.db" "$H/manyrecords.xml"
+j '.rejected[0].reason' | grep -q 'more than 50000 records' &&
+    ok "hostile: the records cap is what refuses 60,000 records" ||
+    nok "hostile: records: $(j .rejected)"
 rep "$T/h.db" "$H/bomb.zip"
 j '.rejected[0].reason' | grep -q 'beyond' &&
     ok "hostile: zip bomb stops at the size cap" || nok "hostile: zip reason"
