@@ -37,7 +37,9 @@ static const char schema[] =
     " dkim_pass_any INTEGER NOT NULL, spf_pass_any INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS rows_from ON rows(header_from);"
     "CREATE INDEX IF NOT EXISTS rows_ip ON rows(ip);"
-    "CREATE INDEX IF NOT EXISTS rows_report ON rows(report);";
+    "CREATE INDEX IF NOT EXISTS rows_report ON rows(report);"
+    "CREATE TABLE IF NOT EXISTS ptr(ip TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " at INTEGER NOT NULL);";
 
 static const char ins_report_sql[] =
     "INSERT OR IGNORE INTO reports(org, report_id, email, begin, end,"
@@ -322,6 +324,47 @@ report_db_rows(struct report_db *d, report_row_fn *cb, void *cookie)
 		}
 		cb(cookie, (size_t)n, names, vals);
 	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+report_db_ptr_get(struct report_db *d, const char *ip, char *name, size_t cap)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(d->db, "SELECT name FROM ptr WHERE ip = ?1", -1,
+	        &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, ip, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(s, 0);
+
+		snprintf(name, cap, "%s", v != NULL ? (const char *)v : "");
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = -1;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+report_db_ptr_put(
+    struct report_db *d, const char *ip, const char *name, int64_t at)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(d->db,
+	        "INSERT OR REPLACE INTO ptr(ip, name, at) VALUES(?1, ?2, ?3)",
+	        -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, ip, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, at);
+	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -78,4 +78,13 @@ typedef void report_row_fn(void *cookie, size_t ncols, const char *const *names,
 HANKO_NODISCARD int report_db_rows(
     struct report_db *db, report_row_fn *cb, void *cookie);
 
+/*
+ * The PTR name cache (source IP -> name, "" when the address has none):
+ * get returns 1 and fills name when cached, 0 when not, -1 on error.
+ */
+int report_db_ptr_get(
+    struct report_db *db, const char *ip, char *name, size_t cap);
+int report_db_ptr_put(
+    struct report_db *db, const char *ip, const char *name, int64_t at);
+
 #endif

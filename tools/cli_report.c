@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_dns.h"
 #include "io/report.h"
 #include "io/report_db.h"
 
@@ -24,8 +25,8 @@
 #define REPORT_MAX_NAMES 1000000
 
 static const char report_usage[] =
-    "usage: hanko report [--db FILE] [--json | --csv FILE|-] [--html DIR]\n"
-    "           FILE|DIR|-...\n"
+    "usage: hanko report [DNS] [--db FILE] [--json | --csv FILE|-] [--html DIR]\n"
+    "           [--ptr] FILE|DIR|-...\n"
     "       hanko report aggregate --help   (write reports, receiver side)\n"
     "Reads DMARC aggregate reports (.xml, .xml.gz, .zip, or mail with the\n"
     "report attached: .eml, mbox, Maildir) into the store and summarises\n"
@@ -35,6 +36,8 @@ static const char report_usage[] =
     "  --csv FILE|-             write every stored row as CSV\n"
     "  --html DIR               write DIR/index.html: the summary with SVG "
     "plots\n"
+    "  --ptr                    look up (and cache) the PTR names of listed "
+    "sources\n" CLI_DNS_USAGE
     "exit: 0 all input read, 1 some input rejected (the rest is stored),\n"
     "      64 bad arguments, 66 an input is missing, 73 store unusable\n";
 
@@ -43,6 +46,7 @@ enum {
 	OPT_JSON,
 	OPT_CSV,
 	OPT_HTML,
+	OPT_PTR,
 };
 
 static const struct option report_longopts[] = {
@@ -50,6 +54,8 @@ static const struct option report_longopts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "csv", required_argument, NULL, OPT_CSV },
 	{ "html", required_argument, NULL, OPT_HTML },
+	{ "ptr", no_argument, NULL, OPT_PTR },
+	CLI_DNS_LONGOPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -59,7 +65,8 @@ struct report_opts {
 	const char *db;
 	const char *csv;
 	const char *html;
-	bool json;
+	bool json, ptr;
+	struct cli_dns_opts dns;
 };
 
 struct report_walk {
@@ -263,7 +270,12 @@ report_parse_args(struct report_opts *o, int argc, char **argv)
 		case OPT_HTML:
 			o->html = optarg;
 			break;
+		case OPT_PTR:
+			o->ptr = true;
+			break;
 		default:
+			if (cli_dns_opt(&o->dns, ch, optarg) > 0)
+				break;
 			fputs(report_usage, stderr);
 			return CLI_EX_USAGE;
 		}
@@ -293,6 +305,8 @@ report_output(const struct report_opts *o, struct report_walk *w)
 		if (r != 0 || strcmp(o->csv, "-") == 0)
 			return r != 0 ? CLI_EX_IOERR : 0;
 	}
+	if (o->ptr && cli_report_ptr_fill(&o->dns, w->db) != 0)
+		cli_warn("report: PTR lookups failed; names left out");
 	if (o->html != NULL && cli_report_html(o->html, w->db) != 0) {
 		cli_err("report: %s/index.html: %s", o->html, strerror(errno));
 		return CLI_EX_CANTCREAT;
@@ -313,10 +327,14 @@ cli_report_main(struct cli_env *e, int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "aggregate") == 0)
 		return cli_report_aggregate_main(e, argc - 1, argv + 1);
+	cli_dns_init(&o.dns);
 	if ((r = report_parse_args(&o, argc, argv)) != 0)
 		return r < 0 ? CLI_EX_OK : r;
+	if ((r = cli_dns_setup(&o.dns)) != 0)
+		return r;
 	if (report_db_open(o.db, &w.db, err, sizeof(err)) != 0) {
 		cli_err("report: %s", err);
+		cli_dns_fini(&o.dns);
 		return CLI_EX_CANTCREAT;
 	}
 	for (a = optind; a < argc && !w.fatal; a++)
@@ -335,5 +353,6 @@ cli_report_main(struct cli_env *e, int argc, char **argv)
 	}
 	free(w.run.rej);
 	report_db_close(w.db);
+	cli_dns_fini(&o.dns);
 	return r;
 }

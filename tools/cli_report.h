@@ -36,6 +36,9 @@ int cli_report_csv(FILE *out, struct report_db *db);
 int cli_report_html(const char *dir, struct report_db *db);
 
 struct cli_env;
+struct cli_dns_opts;
+/* Look up and cache the PTR names of the sources the summary lists. */
+int cli_report_ptr_fill(const struct cli_dns_opts *dns, struct report_db *db);
 int cli_report_aggregate_main(struct cli_env *e, int argc, char **argv);
 
 #endif

@@ -87,20 +87,35 @@ struct text_ctx {
 	struct report_db *db;
 	size_t n;
 	int err;
+	bool ips; /* keys are source IPs: show cached PTR names */
 };
+
+/* "IP (name)" when the PTR cache knows a name, else the key. */
+static const char *
+label(const struct text_ctx *c, const char *key, char *buf, size_t cap)
+{
+	char name[256];
+
+	if (!c->ips || report_db_ptr_get(c->db, key, name, sizeof(name)) != 1 ||
+	    name[0] == '\0')
+		return key;
+	snprintf(buf, cap, "%s (%s)", key, name);
+	return buf;
+}
 
 static void
 text_group(void *cookie, const struct report_agg *a)
 {
 	struct text_ctx *c = cookie;
+	char buf[400];
 
 	if (c->n++ >= TOP_SOURCES)
 		return;
 	fprintf(c->f,
 	    "    %-40s %10" PRIu64 " msgs  pass %5.1f%%  dkim %5.1f%%  spf "
 	    "%5.1f%%\n",
-	    a->key, a->messages, pct(a->dmarc_pass, a->messages),
-	    pct(a->dkim_aligned, a->messages),
+	    label(c, a->key, buf, sizeof(buf)), a->messages,
+	    pct(a->dmarc_pass, a->messages), pct(a->dkim_aligned, a->messages),
 	    pct(a->spf_aligned, a->messages));
 }
 
@@ -125,11 +140,12 @@ static void
 text_failing(void *cookie, const struct report_agg *a)
 {
 	struct text_ctx *c = cookie;
+	char buf[400];
 
 	if (c->n++ >= TOP_SOURCES)
 		return;
-	fprintf(c->f, "    %-40s %10" PRIu64 " msgs  %s\n", a->key, a->messages,
-	    classify(a));
+	fprintf(c->f, "    %-40s %10" PRIu64 " msgs  %s\n",
+	    label(c, a->key, buf, sizeof(buf)), a->messages, classify(a));
 }
 
 static void
@@ -213,6 +229,7 @@ text_domain(void *cookie, const struct report_agg *a)
 	c->err |= report_db_each(c->db, REPORT_Q_ORGS, a->key, text_group, &g);
 	fprintf(c->f, "  by source IP (top %d):\n", TOP_SOURCES);
 	g.n = 0;
+	g.ips = true;
 	c->err |= report_db_each(c->db, REPORT_Q_IPS, a->key, text_group, &g);
 	if (a->messages > a->dmarc_pass) {
 		fprintf(c->f, "  failing sources (top %d):\n", TOP_SOURCES);

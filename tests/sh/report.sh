@@ -131,13 +131,38 @@ sed -n '/^other.example:/,$p' "$T/txt" | grep -q 'safe to tighten: all 24' &&
 grep -q 'Rep Two .* 11 msgs' "$T/ex" && ok "summary: by reporting org" ||
     nok "summary: by org"
 
+# --- PTR names, looked up once and cached in the store -----------------------
+printf 'xml\t%s\t%s\t%s\t%s\t%s\n' "$G/v6.xml" "Rep Seven" r7 v6.example \
+    "2001:db8::25,4,fail,fail,v6.example" | $GEN batch
+cat >"$T/ptr.zone" <<'EOF'
+$TTL 300
+7.100.51.198.in-addr.arpa. PTR fwd.list.example.
+5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR six.v6.example.
+EOF
+"$HANKO" report --db "$T/g.db" --ptr --dns-zone "$T/ptr.zone" "$G/v6.xml" \
+    >"$T/ptr.txt" 2>&1
+grep -q '198.51.100.7 (fwd.list.example) .* forwarder' "$T/ptr.txt" &&
+    ok "ptr: a failing source is shown with its PTR name (IPv4)" ||
+    nok "ptr: $(grep 198.51.100.7 "$T/ptr.txt")"
+grep -q '2001:db8::25 (six.v6.example)' "$T/ptr.txt" &&
+    ok "ptr: IPv6 sources are looked up under ip6.arpa" ||
+    nok "ptr: v6: $(grep 2001 "$T/ptr.txt")"
+"$HANKO" report --db "$T/g.db" >"$T/ptr2.txt" 2>&1
+grep -q '198.51.100.7 (fwd.list.example)' "$T/ptr2.txt" &&
+    ok "ptr: the name is cached: a run without DNS still shows it" ||
+    nok "ptr: not cached"
+[ "$(sqlite3 "$T/g.db" "SELECT name FROM ptr WHERE ip = '192.0.2.1'")" = "" ] &&
+    [ "$(sqlite3 "$T/g.db" "SELECT count(*) FROM ptr WHERE ip = '192.0.2.1'")" = 1 ] &&
+    ok "ptr: an address without a name is cached as none" ||
+    nok "ptr: negative cache"
+
 # --- --csv ----------------------------------------------------------------
 "$HANKO" report --db "$T/g.db" --csv "$T/rows.csv" >/dev/null 2>&1
 # No field of these reports holds a comma, so awk can split the CSV.
 got=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "count") c = i; next }
     { n++; s += $c } END { print n, s }' "$T/rows.csv")
-[ "$got" = "9 81" ] && ok "csv: every row (9) and every message (81)" ||
-    nok "csv: rows and messages $got, want 9 81"
+[ "$got" = "10 85" ] && ok "csv: every row (10) and every message (85)" ||
+    nok "csv: rows and messages $got, want 10 85"
 head -1 "$T/rows.csv" | grep -q '^org,report_id,begin,end,domain' &&
     ok "csv: a header line names the columns" || nok "csv: header"
 
