@@ -26,8 +26,13 @@ WERROR	?= -Werror
 endif
 
 PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Asked separately: libunbound's .pc names libevent, whose absence makes
+# one combined --cflags query fail and print nothing.
+REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	   $(shell pkg-config --cflags $(REPORT_PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
+	   $(shell pkg-config --libs $(REPORT_PKGS) 2>/dev/null)
 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -g $(WARN) $(WERROR) $(PKG_CFLAGS) -I.
 ifeq ($(SAN),asan)

@@ -3,12 +3,14 @@
 # the packages named as arguments (bench/deps.sh passes its own list).
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
-libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix"
+libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix \
+libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev libjson-c-dev"
 # One package a line in each group, so additions merge cleanly.
 TEST="python3 python3-dkim python3-spf python3-yaml
 clang libclang-rt-14-dev cppcheck clang-tidy
 libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev
 nsd ldnsutils jq openssl
+libxml2-utils sqlite3 chromium
 debhelper dpkg-dev fakeroot lintian man-db"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST

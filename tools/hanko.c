@@ -22,6 +22,10 @@ static const char usage[] =
     "  check    [DNS] DOMAIN [-s SEL [--key FILE]]...\n"
     "  check    [DNS] --key-table FILE --signing-table FILE [--all]\n"
     "                                    audit published SPF/DKIM/DMARC\n"
+    "  report   [--db FILE] [--json|--csv FILE|-|--html DIR] FILE|DIR|-...\n"
+    "                                    read DMARC aggregate reports\n"
+    "  report aggregate [DNS] --history FILE... --org-name NAME --email ADDR\n"
+    "           -o DIR                   write them from hanko dmarc history\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
     "HANKO_SIMD=ref|swar|sse2|avx2 forces a scanner (default: best for the CPU).\n";
@@ -59,6 +63,8 @@ main(int argc, char **argv)
 		return cli_check_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cli_keygen_main(&env, argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cli_report_main(&env, argc - 1, argv + 1);
 	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);
 	return CLI_EX_USAGE;
 }

@@ -29,14 +29,14 @@ if [ "${SAN:-}" = asan ]; then
 else
 	OPT="-O1"
 fi
-PKG=$(pkg-config --cflags libcrypto ldns libpsl)
-LIBS=$(pkg-config --libs libcrypto ldns libpsl)
+PKG=$(pkg-config --cflags libcrypto ldns libpsl libxml-2.0 zlib libarchive)
+LIBS=$(pkg-config --libs libcrypto ldns libpsl libxml-2.0 zlib libarchive)
 CFLAGS="-std=c17 -D_GNU_SOURCE -g $OPT $WARN $PKG -I."
 export CC CFLAGS OUT
 
 mkdir -p "$OUT/obj"
 rm -f "$OUT"/obj/*.o
-SRCS="$(ls core/*.c) io/zone.c io/dns_name.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c
+SRCS="$(ls core/*.c) io/zone.c io/dns_name.c io/report_xml.c io/report_unpack.c io/report_mime.c tools/cli_table.c tools/alloc_libc.c tests/fuzz/common.c
  tests/fuzz/replay.c"
 echo "$SRCS" | tr ' ' '\n' | grep . | xargs -P "$JOBS" -I{} sh -c '
 	o="$OUT/obj/$(echo {} | tr / _ | sed "s/\.c$/.o/")"

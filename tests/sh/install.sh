@@ -33,7 +33,7 @@ if command -v man >/dev/null; then
 	    grep -q "hanko sign" "$T/man.txt"
 fi
 missing=""
-for c in "" sign verify spf dmarc keygen; do
+for c in "" sign verify spf dmarc keygen report "report aggregate"; do
 	$HANKO $c --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
 done | sort -u >"$T/opts"
 while read -r o; do

@@ -6,7 +6,7 @@
 
 [ "${CONFIG:-release}" = release ] || skip_all "runs once, with the release suites"
 cd "$TOP" || exit 1
-CFLAGS_TIDY="-std=c17 -D_GNU_SOURCE -I. $(pkg-config --cflags libcrypto ldns)"
+CFLAGS_TIDY="-std=c17 -D_GNU_SOURCE -I. $(pkg-config --cflags libcrypto ldns libxml-2.0)"
 
 if command -v cppcheck >/dev/null; then
 	check "cppcheck: no findings" sh -c 'cppcheck --quiet --error-exitcode=1 \
@@ -32,7 +32,7 @@ if command -v clang >/dev/null; then
 	for f in core/*.c io/*.c tools/*.c; do echo "$f"; done |
 	    xargs -P 2 -n 8 sh -c 'for f; do clang -std=c17 -D_GNU_SOURCE \
 	    -fsyntax-only -Werror -Wcast-align '"$WARN"' -I. \
-	    $(pkg-config --cflags libcrypto ldns 2>/dev/null) "$f" || echo "FAILED $f"; done' \
+	    $(pkg-config --cflags libcrypto ldns libxml-2.0 2>/dev/null) "$f" || echo "FAILED $f"; done' \
 	    sh >"$T/clang.out" 2>&1
 	check "clang $(clang --version | sed -n 's/.*version \([0-9.]*\).*/\1/p;q'): no warnings with -Werror" \
 	    sh -c "! grep -q 'FAILED\|warning:\|error:' '$T/clang.out'"
@@ -41,6 +41,6 @@ else
 	echo "# clang not installed"
 fi
 check "every header compiles on its own" sh tests/check-headers.sh cc \
-    "-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(pkg-config --cflags libcrypto ldns)"
+    "-std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(pkg-config --cflags libcrypto ldns libxml-2.0)"
 check "core/ is pure and dependencies point down" sh tests/check-layering.sh
 finish
