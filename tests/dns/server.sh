@@ -49,6 +49,7 @@ PY=/usr/bin/python3	# the system one: starts fast, always has socket
 [ -x "$PY" ] || PY=python3
 
 die() { echo "server.sh: $*" >&2; exit 1; }
+. "$HERE/nsd_lib.sh"
 
 # The value of a TXT record file: its character-strings, concatenated.
 txt_value() { grep -o '"[^"]*"' "$1" | tr -d '"\n'; }
@@ -57,26 +58,6 @@ txt_value() { grep -o '"[^"]*"' "$1" | tr -d '"\n'; }
 txt_split() {
 	printf '%s\n' "$1" | fold -b -w "$2" | sed 's/.*/"&"/' |
 	    tr '\n' ' ' | sed 's/^/( /; s/ $/ )/'
-}
-
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-
-free_port() {	# a port free for both UDP and TCP on 127.0.0.1
-	"$PY" - <<'PY'
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 60999)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        u.bind(("127.0.0.1", p)); t.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        u.close(); t.close()
-    print(p)
-    break
-PY
 }
 
 fill() {	# fill TEMPLATE OUT: replace the @...@ fields
@@ -133,59 +114,17 @@ make_zones() {
 		die "signing secure.example failed"; }
 }
 
-start_nsd() {	# start_nsd: one attempt on $PORT; 0 when it answers
+conf() {	# nsd.conf for $PORT, checked; a fresh log per attempt
 	fill "$HERE/nsd.conf.in" "$DIR/nsd.conf"
 	nsd-checkconf "$DIR/nsd.conf" >&2 || die "bad $DIR/nsd.conf"
-	rm -f "$DIR/nsd.pid"
 	: >"$DIR/nsd.log"
-	# NSD forks into the background once its sockets are bound.
-	nsd -c "$DIR/nsd.conf" </dev/null >>"$DIR/nsd.log" 2>&1 || return 1
-	i=0
-	while [ $i -lt 100 ]; do	# up to 10 s
-		pid=$(cat "$DIR/nsd.pid" 2>/dev/null)
-		if alive "$pid" && drill -Q -p "$PORT" SOA hanko.example \
-		    @127.0.0.1 2>/dev/null | grep -q . &&
-		    drill -p "$PORT" -D TXT ed._domainkey.secure.example \
-		    @127.0.0.1 2>/dev/null | grep -q 'IN[[:space:]]*RRSIG'; then
-			return 0
-		fi
-		[ -f "$DIR/nsd.pid" ] && ! alive "$pid" && break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	stop_server
-	return 1
 }
 
-watchdog() {	# stop NSD once $HANKO_DNS_OWNER is gone
-	owner=${HANKO_DNS_OWNER:-}
-	case $owner in ''|*[!0-9]*) return 0 ;; esac
-	nsdpid=$(cat "$DIR/nsd.pid")
-	(
-		trap '' HUP INT
-		while alive "$owner" && alive "$nsdpid"; do sleep 1; done
-		alive "$nsdpid" || exit 0
-		kill -TERM "$nsdpid"; sleep 5; kill -KILL "$nsdpid"
-	) </dev/null >/dev/null 2>&1 &
-	echo $! >"$DIR/watchdog.pid"
-}
-
-stop_server() {
-	pid=$(cat "$DIR/nsd.pid" 2>/dev/null)
-	case $pid in *[!0-9]*) pid= ;; esac
-	if alive "$pid"; then
-		kids=$(pgrep -P "$pid" 2>/dev/null)
-		kill -TERM "$pid" 2>/dev/null
-		i=0
-		while alive "$pid" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		alive "$pid" && kill -KILL "$pid" 2>/dev/null
-		for k in $kids; do alive "$k" && kill -KILL "$k" 2>/dev/null; done
-	fi
-	rm -f "$DIR/nsd.pid"
-	w=$(cat "$DIR/watchdog.pid" 2>/dev/null)
-	rm -f "$DIR/watchdog.pid"
-	case $w in ''|*[!0-9]*) ;; *) kill "$w" 2>/dev/null ;; esac
-	return 0
+ready() {	# both zones answer, secure.example signed
+	drill -Q -p "$PORT" SOA hanko.example @127.0.0.1 2>/dev/null |
+	    grep -q . &&
+	    drill -p "$PORT" -D TXT ed._domainkey.secure.example \
+	    @127.0.0.1 2>/dev/null | grep -q 'IN[[:space:]]*RRSIG'
 }
 
 [ $# -eq 2 ] || die "usage: server.sh start|stop DIR"
@@ -200,23 +139,19 @@ start)
 	pid=$(cat "$DIR/nsd.pid" 2>/dev/null)
 	alive "$pid" && die "already running in $DIR (pid $pid)"
 	make_zones
-	for _ in 1 2 3 4 5; do	# another process may take the port first
-		PORT=$(free_port)
-		[ -n "$PORT" ] || die "no free port"
-		if start_nsd; then
-			echo "$PORT" >"$DIR/port"
-			watchdog
-			echo "$PORT"
-			exit 0
-		fi
-	done
+	if nsd_start conf ready 100; then	# up to 10 s a port
+		echo "$PORT" >"$DIR/port"
+		nsd_watchdog
+		echo "$PORT"
+		exit 0
+	fi
 	sed 's/^/server.sh: nsd: /' "$DIR/nsd.log" >&2
 	die "nsd did not start"
 	;;
 stop)
 	[ -d "$2" ] || exit 0
 	DIR=$(cd "$2" && pwd)
-	stop_server
+	nsd_stop
 	;;
 *)
 	die "usage: server.sh start|stop DIR"

@@ -316,3 +316,95 @@ fuzz_dns_run(struct fuzz_dns *fd)
 	}
 	return n;
 }
+
+static uint32_t
+fdns_hash(uint16_t qtype, const uint8_t *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ qtype;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ name[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+/* The line fixed[] gives qname, or -1. */
+static int
+fdns_fixed_line(const struct fuzz_fdns *f, span qname)
+{
+	size_t i;
+
+	for (i = 0; i < f->nfixed; i++)
+		if (span_eq(qname, span_cstr(f->fixed[i].name)))
+			return (int)f->fixed[i].line;
+	return -1;
+}
+
+static void
+fdns_addrs(
+    struct fuzz_fdns *f, uint16_t qtype, uint32_t h, struct dns_answer *a)
+{
+	size_t i, n = (h >> 4) % 4;
+
+	for (i = 0; i < n; i++) {
+		struct dns_addr *d = &f->addr[i];
+
+		d->len = qtype == DNS_T_A ? 4 : 16;
+		if (qtype == DNS_T_A)
+			memcpy(d->b, "\xc0\x00\x02\x01", 4);
+		else
+			memcpy(d->b,
+			    "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+		if (f->flags & FUZZ_FDNS_ADDR_VARY)
+			d->b[d->len - 1] ^= (uint8_t)((h >> (8 + i)) & 1);
+	}
+	a->addr = f->addr;
+	a->naddr = n;
+}
+
+static void
+fdns_names(
+    struct fuzz_fdns *f, uint16_t qtype, uint32_t h, struct dns_answer *a)
+{
+	size_t i, n = (h >> 4) % 13;
+
+	for (i = 0; i < n; i++) {
+		size_t k = (size_t)snprintf(f->nb[i], sizeof(f->nb[i]),
+		    "h%u.fuzz.example", (unsigned)((h >> (i % 16)) & 7));
+
+		f->names[i] = span_make(f->nb[i], (h >> i) % 11 == 0 ? 0 : k);
+		f->pref[i] = (uint16_t)((h >> i) & 3);
+	}
+	a->name = f->names;
+	a->pref = qtype == DNS_T_MX ? f->pref : NULL;
+	a->nname = n;
+}
+
+void
+fuzz_fdns_answer(void *ctx, uint16_t qtype, span qname, struct dns_answer *a)
+{
+	struct fuzz_fdns *f = ctx;
+	uint32_t h = fdns_hash(qtype, qname.p, qname.len);
+	int fixed = qtype == DNS_T_TXT ? fdns_fixed_line(f, qname) : -1;
+
+	a->rcode = (h & 7) == 0 ? DNS_NXDOMAIN
+	    : (h & 15) == 1     ? DNS_TEMPFAIL
+	    : (h & 15) == 2     ? DNS_NODATA
+	                        : DNS_OK;
+	if (fixed >= 0)
+		a->rcode = (size_t)fixed < f->nlines ? DNS_OK : DNS_NXDOMAIN;
+	if (a->rcode != DNS_OK)
+		return;
+	if (qtype == DNS_T_TXT && f->nlines > 0) {
+		f->txt[0] =
+		    f->line[fixed >= 0 ? (size_t)fixed : (h >> 4) % f->nlines];
+		a->txt = f->txt;
+		a->ntxt = 1;
+	} else if (qtype == DNS_T_A ||
+	    (qtype == DNS_T_AAAA && (f->flags & FUZZ_FDNS_AAAA))) {
+		fdns_addrs(f, qtype, h, a);
+	} else if (qtype == DNS_T_MX ||
+	    (qtype == DNS_T_PTR && (f->flags & FUZZ_FDNS_PTR))) {
+		fdns_names(f, qtype, h, a);
+	}
+}

@@ -115,6 +115,52 @@ void fuzz_dns_reset(struct fuzz_dns *fd);
 /* Answer every queued query, and those queued meanwhile; how many. */
 size_t fuzz_dns_run(struct fuzz_dns *fd);
 
+/*
+ * A DNS the input writes: the input's lines are TXT records, and every
+ * answer is a pure function of (lines, qtype, name), so a target can run
+ * the same check answered synchronously and queued in either order and
+ * compare. A name in fixed[] asks TXT for its line (NXDOMAIN when the
+ * input has fewer lines). Otherwise a hash of (qtype, name) picks the
+ * rcode (NXDOMAIN, TEMPFAIL, NODATA or OK) and the records: for TXT one
+ * line; for A up to 3 addresses, 192.0.2.1 (AAAA: 2001:db8::1, with
+ * FUZZ_FDNS_AAAA), each with its last bit flipped by the hash under
+ * FUZZ_FDNS_ADDR_VARY; for MX up to 12 exchanges h<n>.fuzz.example, some
+ * empty (the null MX), and the same names without preferences for PTR
+ * with FUZZ_FDNS_PTR. Types not answered get the rcode and no records.
+ * Set it up with memset, fixed, flags and line[0..nlines), then give
+ * fuzz_fdns_answer and it as fuzz_dns's answer and answer_ctx.
+ */
+#define FUZZ_FDNS_LINES 64
+
+struct fuzz_fdns_fixed {
+	const char *name;
+	size_t line;
+};
+
+enum fuzz_fdns_flag {
+	FUZZ_FDNS_AAAA = 1 << 0,
+	FUZZ_FDNS_PTR = 1 << 1,
+	FUZZ_FDNS_ADDR_VARY = 1 << 2,
+};
+
+struct fuzz_fdns {
+	const struct fuzz_fdns_fixed *fixed;
+	size_t nfixed;
+	unsigned flags; /* enum fuzz_fdns_flag */
+	span line[FUZZ_FDNS_LINES];
+	size_t nlines;
+	/* Room for one synthesized answer. */
+	span txt[1];
+	struct dns_addr addr[4];
+	span names[13];
+	uint16_t pref[13];
+	char nb[13][32];
+};
+
+/* A fuzz_dns_answer_fn; ctx is a struct fuzz_fdns. */
+void fuzz_fdns_answer(
+    void *ctx, uint16_t qtype, span qname, struct dns_answer *ans);
+
 /* The key records of tests/vectors/dkim/keys.zone, as fuzz_dns names. */
 extern const struct fuzz_dns_name fuzz_vector_names[];
 extern const size_t fuzz_vector_nnames;

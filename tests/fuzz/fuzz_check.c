@@ -27,87 +27,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define LINES 64
-
-struct fdns {
-	span line[LINES];
-	size_t nlines;
-	span txt[1];
-	struct dns_addr addr[4];
-	span names[13];
-	uint16_t pref[13];
-	char nb[13][32];
+/* The names an audit always asks, and the lines that answer them. */
+static const struct fuzz_fdns_fixed fixed[] = {
+	{ "fuzz.example", 0 },
+	{ "_dmarc.fuzz.example", 1 },
+	{ "a._domainkey.fuzz.example", 2 },
 };
-
-static uint32_t
-hash(uint16_t qtype, const uint8_t *name, size_t len)
-{
-	uint32_t h = 2166136261u ^ qtype;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ name[i]) * 16777619u;
-	return h ^ (h >> 15);
-}
-
-/* The fixed lines of the names an audit always asks. */
-static int
-fixed_line(span qname)
-{
-	if (span_eq(qname, SPAN_LIT("fuzz.example")))
-		return 0;
-	if (span_eq(qname, SPAN_LIT("_dmarc.fuzz.example")))
-		return 1;
-	if (span_eq(qname, SPAN_LIT("a._domainkey.fuzz.example")))
-		return 2;
-	return -1;
-}
-
-static void
-answer(void *ctx, uint16_t qtype, span qname, struct dns_answer *a)
-{
-	struct fdns *f = ctx;
-	uint32_t h = hash(qtype, qname.p, qname.len);
-	int fixed = qtype == DNS_T_TXT ? fixed_line(qname) : -1;
-	size_t i, n;
-
-	a->rcode = (h & 7) == 0 ? DNS_NXDOMAIN
-	    : (h & 15) == 1     ? DNS_TEMPFAIL
-	    : (h & 15) == 2     ? DNS_NODATA
-	                        : DNS_OK;
-	if (fixed >= 0)
-		a->rcode = (size_t)fixed < f->nlines ? DNS_OK : DNS_NXDOMAIN;
-	if (a->rcode != DNS_OK)
-		return;
-	if (qtype == DNS_T_TXT && f->nlines > 0) {
-		f->txt[0] =
-		    f->line[fixed >= 0 ? (size_t)fixed : (h >> 4) % f->nlines];
-		a->txt = f->txt;
-		a->ntxt = 1;
-	} else if (qtype == DNS_T_A) {
-		n = (h >> 4) % 4;
-		for (i = 0; i < n; i++) {
-			f->addr[i].len = 4;
-			memcpy(f->addr[i].b, "\xc0\x00\x02\x01", 4);
-		}
-		a->addr = f->addr;
-		a->naddr = n;
-	} else if (qtype == DNS_T_MX) {
-		n = (h >> 4) % 13;
-		for (i = 0; i < n; i++) {
-			size_t k = (size_t)snprintf(f->nb[i], sizeof(f->nb[i]),
-			    "h%u.fuzz.example",
-			    (unsigned)((h >> (i % 16)) & 7));
-
-			f->names[i] =
-			    span_make(f->nb[i], (h >> i) % 11 == 0 ? 0 : k);
-			f->pref[i] = (uint16_t)((h >> i) & 3);
-		}
-		a->name = f->names;
-		a->pref = f->pref;
-		a->nname = n;
-	}
-}
 
 /* What one run said, flattened. */
 struct snap {
@@ -154,7 +79,7 @@ take(const struct check *c, struct snap *s)
 }
 
 static void
-run_one(struct fdns *f, int mode, struct snap *s)
+run_one(struct fuzz_fdns *f, int mode, struct snap *s)
 {
 	static struct core_env env;
 	static struct hanko_limits lim;
@@ -168,7 +93,7 @@ run_one(struct fdns *f, int mode, struct snap *s)
 	check_res r;
 
 	if (!ready) {
-		fd.answer = answer;
+		fd.answer = fuzz_fdns_answer;
 		fuzz_dns_ops(&fd, &ops);
 		fuzz_env_init(&env, &lim, &ops);
 		ready = true;
@@ -199,13 +124,16 @@ run_one(struct fdns *f, int mode, struct snap *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fdns f;
+	static struct fuzz_fdns f;
 	static struct snap s[3];
 	const uint8_t *p, *end, *nl;
 	int m;
 
 	memset(&f, 0, sizeof(f));
-	for (p = data, end = data + size; p < end && f.nlines < LINES;
+	f.fixed = fixed;
+	f.nfixed = sizeof(fixed) / sizeof(fixed[0]);
+	f.flags = 0;
+	for (p = data, end = data + size; p < end && f.nlines < FUZZ_FDNS_LINES;
 	     p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;

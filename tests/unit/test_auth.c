@@ -26,15 +26,12 @@
 #include "core/scan.h"
 #include "tests/fake/fake_alloc.h"
 #include "tests/fake/fake_dns.h"
+#include "tests/fake/fake_env.h"
 
 #define NOW 1700000000u
 
 struct fixture {
-	struct fake_dns *dns;
-	struct dns_ops ops;
-	struct hanko_limits lim;
-	struct core_env env;
-	struct arena ar;
+	struct fake_env fe;
 	struct auth_conf conf;
 	struct auth_ctx *a;
 };
@@ -57,21 +54,13 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	fake_alloc_reset();
-	f->dns = fake_dns_new(FAKE_DNS_SYNC);
-	assert_non_null(f->dns);
-	fake_dns_ops(f->dns, &f->ops);
-	hanko_limits_default(&f->lim);
-	f->env.alloc = fake_alloc_get();
-	f->env.dns = &f->ops;
-	f->env.limits = &f->lim;
-	f->env.scan = scan_select(SCAN_AUTO);
-	arena_init(&f->ar, fake_alloc_get(), 4096, (size_t)16 << 20);
+	fake_env_init(&f->fe);
+	f->fe.env.scan = scan_select(SCAN_AUTO);
 	f->conf.dmarc = true;
 	f->conf.mode = DMARC_RFC9989;
 	f->conf.authserv_id = SPAN_LIT("mx.test");
 	f->conf.receiver = SPAN_LIT("mx.test");
-	assert_int_equal(auth_new(&f->env, &f->conf, NULL, &f->a), AUTH_OK);
+	assert_int_equal(auth_new(&f->fe.env, &f->conf, NULL, &f->a), AUTH_OK);
 	*state = f;
 	return 0;
 }
@@ -83,10 +72,8 @@ teardown(void **state)
 	int r;
 
 	auth_free(f->a);
-	arena_fini(&f->ar);
-	fake_dns_free(f->dns);
+	r = fake_env_fini(&f->fe);
 	free(f);
-	r = fake_alloc_live() == 0 ? 0 : -1;
 	return r;
 }
 
@@ -111,18 +98,18 @@ run(struct fixture *f, const struct auth_request *req, enum fake_dns_mode mode,
     bool lifo, struct said *s)
 {
 	const struct auth_result *r;
-	size_t before = fake_dns_queries(f->dns);
+	size_t before = fake_dns_queries(f->fe.dns);
 	auth_res ar;
 
-	fake_dns_set_mode(f->dns, mode);
-	fake_dns_set_lifo(f->dns, lifo);
-	arena_reset(&f->ar);
-	ar = auth_start(f->a, req, &f->ar);
+	fake_dns_set_mode(f->fe.dns, mode);
+	fake_dns_set_lifo(f->fe.dns, lifo);
+	arena_reset(&f->fe.ar);
+	ar = auth_start(f->a, req, &f->fe.ar);
 	if (mode == FAKE_DNS_SYNC)
 		assert_int_equal(ar, AUTH_OK);
 	while (!auth_is_done(f->a))
-		assert_true(fake_dns_run(f->dns) > 0);
-	assert_int_equal(fake_dns_pending(f->dns), 0);
+		assert_true(fake_dns_run(f->fe.dns) > 0);
+	assert_int_equal(fake_dns_pending(f->fe.dns), 0);
 	r = auth_result(f->a);
 	memset(s, 0, sizeof(*s));
 	assert_true(r->authres_ok);
@@ -139,7 +126,7 @@ run(struct fixture *f, const struct auth_request *req, enum fake_dns_mode mode,
 	s->ndoms = r->ndoms;
 	s->spf_run = r->spf_run;
 	s->spf = r->spf_run ? r->spf->result : SPF_R_NONE;
-	s->queries = fake_dns_queries(f->dns) - before;
+	s->queries = fake_dns_queries(f->fe.dns) - before;
 }
 
 /* The same message in the three delivery orders: one result. */
@@ -176,14 +163,16 @@ count(const char *hay, const char *needle)
 static void
 world(struct fixture *f)
 {
-	fake_dns_add_txt(f->dns, "_dmarc.rej.example", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.rej.example", "v=DMARC1; p=reject");
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.quar.example", "v=DMARC1; p=quarantine");
-	fake_dns_add_txt(f->dns, "_dmarc.none.example", "v=DMARC1; p=none");
-	fake_dns_add_txt(f->dns, "rej.example", "v=spf1 ip4:192.0.2.1 -all");
-	fake_dns_add_txt(f->dns, "quar.example", "v=spf1 ip4:192.0.2.2 -all");
-	fake_dns_add_txt(f->dns, "none.example", "v=spf1 ip4:192.0.2.3 -all");
-	fake_dns_set_rcode(f->dns, "_dmarc.temp.example", DNS_TEMPFAIL);
+	    f->fe.dns, "_dmarc.quar.example", "v=DMARC1; p=quarantine");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.none.example", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "rej.example", "v=spf1 ip4:192.0.2.1 -all");
+	fake_dns_add_txt(
+	    f->fe.dns, "quar.example", "v=spf1 ip4:192.0.2.2 -all");
+	fake_dns_add_txt(
+	    f->fe.dns, "none.example", "v=spf1 ip4:192.0.2.3 -all");
+	fake_dns_set_rcode(f->fe.dns, "_dmarc.temp.example", DNS_TEMPFAIL);
 }
 
 #define BODY "Subject: t\r\n\r\nbody\r\n"
@@ -304,7 +293,7 @@ t_auth_too_many_domains(void **state)
 	struct said s;
 
 	world(f);
-	fake_dns_add_txt(f->dns, "_dmarc.p1.example", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.p1.example", "v=DMARC1; p=none");
 	request(&req,
 	    "From: a@p1.example, b@p2.example, c@p3.example, d@p4.example, "
 	    "e@p5.example\r\n" BODY,
@@ -325,11 +314,11 @@ t_auth_one_cache(void **state)
 	struct fixture *f = *state;
 	struct auth_request req;
 	struct said s;
-	size_t i, j, n0 = fake_dns_queries(f->dns);
+	size_t i, j, n0 = fake_dns_queries(f->fe.dns);
 
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.org.example", "v=DMARC1; p=none; np=reject");
-	fake_dns_add_txt(f->dns, "sub.org.example", "v=spf1 -all");
+	    f->fe.dns, "_dmarc.org.example", "v=DMARC1; p=none; np=reject");
+	fake_dns_add_txt(f->fe.dns, "sub.org.example", "v=spf1 -all");
 	request(&req, "From: a@sub.org.example\r\n" BODY, "192.0.2.9",
 	    "b@sub.org.example");
 	run3(f, &req, &s);
@@ -338,10 +327,10 @@ t_auth_one_cache(void **state)
 	/* Each (type, name) was sent once per run. */
 	for (i = n0; i < n0 + s.queries; i++)
 		for (j = i + 1; j < n0 + s.queries; j++)
-			assert_false(span_eq(fake_dns_query_name(f->dns, i),
-			                 fake_dns_query_name(f->dns, j)) &&
-			    fake_dns_query_type(f->dns, i) ==
-			        fake_dns_query_type(f->dns, j));
+			assert_false(span_eq(fake_dns_query_name(f->fe.dns, i),
+			                 fake_dns_query_name(f->fe.dns, j)) &&
+			    fake_dns_query_type(f->fe.dns, i) ==
+			        fake_dns_query_type(f->fe.dns, j));
 }
 
 /* A message that could not be read: DKIM error, DMARC permerror. */
@@ -424,7 +413,7 @@ t_auth_idna_hook(void **state)
 	struct said s;
 
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.xn--bcher-kva.example", "v=DMARC1; p=reject");
+	    f->fe.dns, "_dmarc.xn--bcher-kva.example", "v=DMARC1; p=reject");
 	f->conf.idna = &idna;
 	request(&req,
 	    "From: a@b\xc3\xbc"
@@ -453,7 +442,7 @@ t_auth_dkim_only(void **state)
 	auth_free(f->a);
 	f->conf.dmarc = false;
 	f->conf.eol = "\n";
-	assert_int_equal(auth_new(&f->env, &f->conf, NULL, &a), AUTH_OK);
+	assert_int_equal(auth_new(&f->fe.env, &f->conf, NULL, &a), AUTH_OK);
 	f->a = a;
 	request(&req, "From: a@rej.example\r\n" BODY, "192.0.2.1", NULL);
 	run3(f, &req, &s);
@@ -472,12 +461,12 @@ t_auth_busy(void **state)
 
 	world(f);
 	request(&req, "From: a@rej.example\r\n" BODY, NULL, NULL);
-	fake_dns_set_mode(f->dns, FAKE_DNS_QUEUED);
-	arena_reset(&f->ar);
-	assert_int_equal(auth_start(f->a, &req, &f->ar), AUTH_PENDING);
+	fake_dns_set_mode(f->fe.dns, FAKE_DNS_QUEUED);
+	arena_reset(&f->fe.ar);
+	assert_int_equal(auth_start(f->a, &req, &f->fe.ar), AUTH_PENDING);
 	assert_false(auth_is_done(f->a));
-	assert_int_equal(auth_start(f->a, &req, &f->ar), AUTH_E_ARG);
-	fake_dns_run(f->dns);
+	assert_int_equal(auth_start(f->a, &req, &f->fe.ar), AUTH_E_ARG);
+	fake_dns_run(f->fe.dns);
 	assert_true(auth_is_done(f->a));
 	assert_int_equal(auth_result(f->a)->dmarc->result, DMARC_R_FAIL);
 }
@@ -561,8 +550,8 @@ t_dnsq_rules(void **state)
 	struct dnsq *q;
 
 	memset(&h, 0, sizeof(h));
-	arena_reset(&f->ar);
-	assert_non_null(q = dnsq_new(&ops, &f->ar));
+	arena_reset(&f->fe.ar);
+	assert_non_null(q = dnsq_new(&ops, &f->fe.ar));
 	dnsq_client_init(&a, wake, NULL, 0);
 	dnsq_client_init(&b, wake, NULL, 2);
 	wakes = 0;

@@ -35,13 +35,10 @@
 #include "core/env.h"
 #include "tests/fake/fake_alloc.h"
 #include "tests/fake/fake_dns.h"
+#include "tests/fake/fake_env.h"
 
 struct fixture {
-	struct fake_dns *dns;
-	struct dns_ops ops;
-	struct hanko_limits lim;
-	struct core_env env;
-	struct arena ar;
+	struct fake_env fe;
 };
 
 /* What one audit said: "code[selector]" joined by spaces, and more. */
@@ -60,16 +57,8 @@ setup(void **state)
 {
 	static struct fixture f;
 
-	fake_alloc_reset();
 	memset(&f, 0, sizeof(f));
-	f.dns = fake_dns_new(FAKE_DNS_SYNC);
-	assert_non_null(f.dns);
-	fake_dns_ops(f.dns, &f.ops);
-	hanko_limits_default(&f.lim);
-	f.env.alloc = fake_alloc_get();
-	f.env.dns = &f.ops;
-	f.env.limits = &f.lim;
-	arena_init(&f.ar, fake_alloc_get(), 4096, (size_t)16 << 20);
+	fake_env_init(&f.fe);
 	*state = &f;
 	return 0;
 }
@@ -79,9 +68,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	arena_fini(&f->ar);
-	fake_dns_free(f->dns);
-	return fake_alloc_live() == 0 ? 0 : -1;
+	return fake_env_fini(&f->fe);
 }
 
 static void
@@ -128,10 +115,11 @@ audit_mode(
 	struct check *c = NULL;
 	check_res r;
 
-	fake_dns_set_mode(f->dns, mode == 0 ? FAKE_DNS_SYNC : FAKE_DNS_QUEUED);
-	fake_dns_set_lifo(f->dns, mode == 2);
-	arena_reset(&f->ar);
-	r = check_start(&f->env, req, &f->ar, &c);
+	fake_dns_set_mode(
+	    f->fe.dns, mode == 0 ? FAKE_DNS_SYNC : FAKE_DNS_QUEUED);
+	fake_dns_set_lifo(f->fe.dns, mode == 2);
+	arena_reset(&f->fe.ar);
+	r = check_start(&f->fe.env, req, &f->fe.ar, &c);
 	assert_int_not_equal(r, CHECK_R_ARG);
 	if (mode == 0) {
 		assert_int_not_equal(r, CHECK_R_PENDING);
@@ -139,7 +127,7 @@ audit_mode(
 		size_t guard = 0;
 
 		while (!check_is_done(c)) {
-			assert_true(fake_dns_run(f->dns) > 0);
+			assert_true(fake_dns_run(f->fe.dns) > 0);
 			assert_true(++guard < 200);
 		}
 		r = check_status(c);
@@ -186,14 +174,14 @@ t_check_spf_counts_include_and_redirect(void **state)
 	struct fixture *f = *state;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "a.test",
+	fake_dns_add_txt(f->fe.dns, "a.test",
 	    "v=spf1 mx include:b.test a:h.a.test redirect=c.test");
-	fake_dns_add_txt(f->dns, "b.test", "v=spf1 a exists:e.b.test -all");
-	fake_dns_add_txt(f->dns, "c.test", "v=spf1 include:b.test ~all");
-	fake_dns_add_mx(f->dns, "a.test", 10, "mx.a.test");
-	fake_dns_add_a(f->dns, "h.a.test", "192.0.2.1");
-	fake_dns_add_a(f->dns, "b.test", "192.0.2.2");
-	fake_dns_add_a(f->dns, "e.b.test", "192.0.2.3");
+	fake_dns_add_txt(f->fe.dns, "b.test", "v=spf1 a exists:e.b.test -all");
+	fake_dns_add_txt(f->fe.dns, "c.test", "v=spf1 include:b.test ~all");
+	fake_dns_add_mx(f->fe.dns, "a.test", 10, "mx.a.test");
+	fake_dns_add_a(f->fe.dns, "h.a.test", "192.0.2.1");
+	fake_dns_add_a(f->fe.dns, "b.test", "192.0.2.2");
+	fake_dns_add_a(f->fe.dns, "e.b.test", "192.0.2.3");
 	spf(f, "a.test", &s);
 	/* mx include a redirect (4) + b: a exists (2) + c: include (1) + b */
 	assert_int_equal(s.lookups, 9);
@@ -210,14 +198,14 @@ t_check_spf_stops_at_all(void **state)
 	struct sum s;
 
 	/* §5.1: terms after all are never tested; §6.1: redirect ignored. */
-	fake_dns_add_txt(f->dns, "a.test",
+	fake_dns_add_txt(f->fe.dns, "a.test",
 	    "v=spf1 ip4:192.0.2.0/24 -all include:b.test redirect=c.test");
-	fake_dns_add_txt(f->dns, "b.test", "v=spf1 -all");
-	fake_dns_add_txt(f->dns, "c.test", "v=spf1 -all");
+	fake_dns_add_txt(f->fe.dns, "b.test", "v=spf1 -all");
+	fake_dns_add_txt(f->fe.dns, "c.test", "v=spf1 -all");
 	spf(f, "a.test", &s);
 	assert_int_equal(s.lookups, 0);
 	assert_string_equal(s.tree, "0:a.test:0");
-	assert_int_equal(fake_dns_queries(f->dns) % 3, 0);
+	assert_int_equal(fake_dns_queries(f->fe.dns) % 3, 0);
 	assert_string_equal(s.codes, "spf-lookups");
 }
 
@@ -229,27 +217,27 @@ t_check_spf_limits(void **state)
 
 	/* exactly 10: silent */
 	fake_dns_add_txt(
-	    f->dns, "ten.test", "v=spf1 a mx a mx a mx a mx a mx -all");
-	fake_dns_add_a(f->dns, "ten.test", "192.0.2.1");
-	fake_dns_add_mx(f->dns, "ten.test", 10, "mx.ten.test");
+	    f->fe.dns, "ten.test", "v=spf1 a mx a mx a mx a mx a mx -all");
+	fake_dns_add_a(f->fe.dns, "ten.test", "192.0.2.1");
+	fake_dns_add_mx(f->fe.dns, "ten.test", 10, "mx.ten.test");
 	spf(f, "ten.test", &s);
 	assert_int_equal(s.lookups, 10);
 	assert_string_equal(s.codes, "spf-lookups");
 	/* 11: error */
 	fake_dns_add_txt(
-	    f->dns, "eleven.test", "v=spf1 a mx a mx a mx a mx a mx a -all");
-	fake_dns_add_a(f->dns, "eleven.test", "192.0.2.1");
-	fake_dns_add_mx(f->dns, "eleven.test", 10, "mx.ten.test");
+	    f->fe.dns, "eleven.test", "v=spf1 a mx a mx a mx a mx a mx a -all");
+	fake_dns_add_a(f->fe.dns, "eleven.test", "192.0.2.1");
+	fake_dns_add_mx(f->fe.dns, "eleven.test", 10, "mx.ten.test");
 	spf(f, "eleven.test", &s);
 	assert_int_equal(s.lookups, 11);
 	assert_string_equal(s.codes, "spf-too-many-lookups");
 	/* two void lookups: fine; three: error (NXDOMAIN and NODATA) */
 	fake_dns_add_txt(
-	    f->dns, "v2.test", "v=spf1 a:gone.test exists:gone2.test -all");
+	    f->fe.dns, "v2.test", "v=spf1 a:gone.test exists:gone2.test -all");
 	spf(f, "v2.test", &s);
 	assert_int_equal(s.voids, 2);
 	assert_string_equal(s.codes, "spf-lookups");
-	fake_dns_add_txt(f->dns, "v3.test",
+	fake_dns_add_txt(f->fe.dns, "v3.test",
 	    "v=spf1 a:gone.test exists:gone2.test mx:v3.test -all");
 	spf(f, "v3.test", &s);
 	assert_int_equal(s.voids, 3);
@@ -262,33 +250,34 @@ t_check_spf_all_rules(void **state)
 	struct fixture *f = *state;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "p.test", "v=spf1 ip4:192.0.2.1 +all");
+	fake_dns_add_txt(f->fe.dns, "p.test", "v=spf1 ip4:192.0.2.1 +all");
 	spf(f, "p.test", &s);
 	assert_string_equal(s.codes, "spf-lookups spf-pass-all");
-	fake_dns_add_txt(f->dns, "bare.test", "v=spf1 all");
+	fake_dns_add_txt(f->fe.dns, "bare.test", "v=spf1 all");
 	spf(f, "bare.test", &s);
 	assert_string_equal(s.codes, "spf-lookups spf-pass-all");
-	fake_dns_add_txt(f->dns, "q.test", "v=spf1 ip4:192.0.2.1 ?all");
+	fake_dns_add_txt(f->fe.dns, "q.test", "v=spf1 ip4:192.0.2.1 ?all");
 	spf(f, "q.test", &s);
 	assert_string_equal(s.codes, "spf-lookups spf-neutral-all");
-	fake_dns_add_txt(f->dns, "n.test", "v=spf1 ip4:192.0.2.1");
+	fake_dns_add_txt(f->fe.dns, "n.test", "v=spf1 ip4:192.0.2.1");
 	spf(f, "n.test", &s);
 	assert_string_equal(s.codes, "spf-lookups spf-no-all");
-	fake_dns_add_txt(f->dns, "s.test", "v=spf1 ip4:192.0.2.1 ~all");
+	fake_dns_add_txt(f->fe.dns, "s.test", "v=spf1 ip4:192.0.2.1 ~all");
 	spf(f, "s.test", &s);
 	assert_string_equal(s.codes, "spf-lookups");
 	/* redirect alone is fine; the target's all is what counts */
-	fake_dns_add_txt(f->dns, "r.test", "v=spf1 redirect=p.test");
+	fake_dns_add_txt(f->fe.dns, "r.test", "v=spf1 redirect=p.test");
 	spf(f, "r.test", &s);
 	assert_string_equal(s.codes, "spf-lookups spf-pass-all");
-	fake_dns_add_txt(f->dns, "r2.test", "v=spf1 redirect=s.test");
+	fake_dns_add_txt(f->fe.dns, "r2.test", "v=spf1 redirect=s.test");
 	spf(f, "r2.test", &s);
 	assert_string_equal(s.codes, "spf-lookups");
-	fake_dns_add_txt(f->dns, "ptr.test", "v=spf1 ptr -all");
+	fake_dns_add_txt(f->fe.dns, "ptr.test", "v=spf1 ptr -all");
 	spf(f, "ptr.test", &s);
 	assert_int_equal(s.lookups, 1);
 	assert_string_equal(s.codes, "spf-lookups spf-ptr");
-	fake_dns_add_txt(f->dns, "m.test", "v=spf1 include:%{i}.x.test -all");
+	fake_dns_add_txt(
+	    f->fe.dns, "m.test", "v=spf1 include:%{i}.x.test -all");
 	spf(f, "m.test", &s);
 	assert_int_equal(s.lookups, 1);
 	assert_string_equal(s.codes, "spf-lookups spf-macro");
@@ -303,28 +292,28 @@ t_check_spf_broken_records(void **state)
 	spf(f, "none.test", &s);
 	assert_string_equal(s.codes, "spf-none");
 	assert_int_equal(s.ntree, 1);
-	fake_dns_add_txt(f->dns, "two.test", "v=spf1 -all");
-	fake_dns_add_txt(f->dns, "two.test", "v=spf1 mx -all");
-	fake_dns_add_txt(f->dns, "two.test", "not spf");
+	fake_dns_add_txt(f->fe.dns, "two.test", "v=spf1 -all");
+	fake_dns_add_txt(f->fe.dns, "two.test", "v=spf1 mx -all");
+	fake_dns_add_txt(f->fe.dns, "two.test", "not spf");
 	spf(f, "two.test", &s);
 	assert_string_equal(s.codes, "spf-multiple");
-	fake_dns_add_txt(f->dns, "bad.test", "v=spf1 ip4:1.2.3.4/33 -all");
+	fake_dns_add_txt(f->fe.dns, "bad.test", "v=spf1 ip4:1.2.3.4/33 -all");
 	spf(f, "bad.test", &s);
 	assert_string_equal(s.codes, "spf-syntax");
 	assert_non_null(strstr(s.msgs, "invalid"));
-	fake_dns_add_txt(f->dns, "inc.test",
+	fake_dns_add_txt(f->fe.dns, "inc.test",
 	    "v=spf1 include:none.test include:bad.test -all");
 	spf(f, "inc.test", &s);
 	assert_string_equal(
 	    s.codes, "spf-include-none spf-include-syntax spf-lookups");
 	assert_int_equal(s.voids, 1); /* none.test: NXDOMAIN */
 	assert_non_null(strstr(s.msgs, "none.test has no SPF record"));
-	fake_dns_add_txt(f->dns, "inc2.test", "v=spf1 redirect=two.test");
+	fake_dns_add_txt(f->fe.dns, "inc2.test", "v=spf1 redirect=two.test");
 	spf(f, "inc2.test", &s);
 	assert_string_equal(s.codes, "spf-include-none spf-lookups");
 	assert_non_null(strstr(s.msgs,
 	    "redirect=two.test: two.test has more than one SPF record"));
-	fake_dns_set_rcode(f->dns, "tf.test", DNS_TEMPFAIL);
+	fake_dns_set_rcode(f->fe.dns, "tf.test", DNS_TEMPFAIL);
 	spf(f, "tf.test", &s);
 	assert_string_equal(s.codes, "spf-dns");
 	assert_true(s.dns_failed);
@@ -338,8 +327,8 @@ t_check_spf_loop_and_hostile_chain(void **state)
 	struct sum s;
 	int i;
 
-	fake_dns_add_txt(f->dns, "l.test", "v=spf1 include:l2.test -all");
-	fake_dns_add_txt(f->dns, "l2.test", "v=spf1 include:L.test. -all");
+	fake_dns_add_txt(f->fe.dns, "l.test", "v=spf1 include:l2.test -all");
+	fake_dns_add_txt(f->fe.dns, "l2.test", "v=spf1 include:L.test. -all");
 	spf(f, "l.test", &s);
 	assert_string_equal(s.codes, "spf-loop spf-lookups");
 	assert_string_equal(s.tree, "0:l.test:1 1:l2.test:1 2:L.test:0");
@@ -348,23 +337,23 @@ t_check_spf_loop_and_hostile_chain(void **state)
 		snprintf(name, sizeof(name), "c%d.test", i);
 		snprintf(
 		    rec, sizeof(rec), "v=spf1 include:c%d.test -all", i + 1);
-		fake_dns_add_txt(f->dns, name, rec);
+		fake_dns_add_txt(f->fe.dns, name, rec);
 	}
 	spf(f, "c0.test", &s);
 	assert_string_equal(s.codes, "spf-too-many-lookups");
 	assert_int_equal(s.ntree, CHECK_SPF_MAX_DEPTH + 1);
 	/* 1 + 8 + 64 records: the node cap holds */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "w.test",
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "w.test",
 	    "v=spf1 include:w1.test include:w1.test include:w1.test "
 	    "include:w1.test include:w1.test include:w1.test "
 	    "include:w1.test include:w1.test -all");
-	fake_dns_add_txt(f->dns, "w1.test",
+	fake_dns_add_txt(f->fe.dns, "w1.test",
 	    "v=spf1 include:w2.test include:w2.test include:w2.test "
 	    "include:w2.test include:w2.test include:w2.test "
 	    "include:w2.test include:w2.test -all");
-	fake_dns_add_txt(f->dns, "w2.test", "v=spf1 a a a a a a -all");
-	fake_dns_add_a(f->dns, "w2.test", "192.0.2.1");
+	fake_dns_add_txt(f->fe.dns, "w2.test", "v=spf1 a a a a a a -all");
+	fake_dns_add_a(f->fe.dns, "w2.test", "192.0.2.1");
 	spf(f, "w.test", &s);
 	assert_int_equal(s.ntree, CHECK_SPF_MAX_NODES);
 	assert_string_equal(s.codes, "spf-too-many-lookups");
@@ -406,17 +395,18 @@ t_check_dkim_records(void **state)
 	assert_non_null(r512);
 	assert_non_null(ed);
 	record_of(r1024, DKIM_KEY_RSA, "", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "short._domainkey.d.test", rec);
+	fake_dns_add_txt(f->fe.dns, "short._domainkey.d.test", rec);
 	record_of(r512, DKIM_KEY_RSA, "", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "weak._domainkey.d.test", rec);
+	fake_dns_add_txt(f->fe.dns, "weak._domainkey.d.test", rec);
 	record_of(ed, DKIM_KEY_ED25519, "t=y; ", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "test._domainkey.d.test", rec);
+	fake_dns_add_txt(f->fe.dns, "test._domainkey.d.test", rec);
 	record_of(r1024, DKIM_KEY_RSA, "h=sha1; ", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "sha1._domainkey.d.test", rec);
-	fake_dns_add_txt(f->dns, "rev._domainkey.d.test", "v=DKIM1; p=");
-	fake_dns_add_txt(f->dns, "bad._domainkey.d.test", "v=DKIM1; k=dsa; p=");
+	fake_dns_add_txt(f->fe.dns, "sha1._domainkey.d.test", rec);
+	fake_dns_add_txt(f->fe.dns, "rev._domainkey.d.test", "v=DKIM1; p=");
+	fake_dns_add_txt(
+	    f->fe.dns, "bad._domainkey.d.test", "v=DKIM1; k=dsa; p=");
 	record_of(ed, DKIM_KEY_ED25519, "", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "ed._domainkey.d.test", rec);
+	fake_dns_add_txt(f->fe.dns, "ed._domainkey.d.test", rec);
 	memset(sel, 0, sizeof(sel));
 	sel[0].name = span_cstr("short");
 	sel[1].name = span_cstr("weak");
@@ -454,9 +444,9 @@ t_check_dkim_key_match(void **state)
 	struct sum s;
 
 	record_of(ed, DKIM_KEY_ED25519, "", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "ed._domainkey.k.test", rec);
+	fake_dns_add_txt(f->fe.dns, "ed._domainkey.k.test", rec);
 	record_of(rsa, DKIM_KEY_RSA, "", rec, sizeof(rec));
-	fake_dns_add_txt(f->dns, "rsa._domainkey.k.test", rec);
+	fake_dns_add_txt(f->fe.dns, "rsa._domainkey.k.test", rec);
 	memset(sel, 0, sizeof(sel));
 	sel[0].name = span_cstr("ed");
 	sel[0].key = &ked;
@@ -495,12 +485,12 @@ t_check_dmarc_policy(void **state)
 	struct fixture *f = *state;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.own.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.own.test",
 	    "v=DMARC1; p=reject; rua=mailto:d@own.test");
 	dmarc(f, "own.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok");
 	/* inherited from the Organizational Domain; the message says so */
-	fake_dns_add_txt(f->dns, "_dmarc.org.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.org.test",
 	    "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@org.test");
 	dmarc(f, "a.b.org.test", &s);
 	assert_string_equal(s.codes, "dmarc-inherited");
@@ -509,36 +499,36 @@ t_check_dmarc_policy(void **state)
 	dmarc(f, "nothing.test", &s);
 	assert_string_equal(s.codes, "dmarc-none");
 	/* a public suffix's psd=y record applies to a name below it */
-	fake_dns_add_txt(f->dns, "_dmarc.psd.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.psd.test",
 	    "v=DMARC1; p=reject; psd=y; rua=mailto:d@psd.test");
 	dmarc(f, "x.psd.test", &s);
 	assert_string_equal(s.codes, "dmarc-inherited");
 	assert_non_null(strstr(s.msgs, "public suffix domain (psd=y)"));
-	fake_dns_add_txt(f->dns, "_dmarc.two.test", "v=DMARC1; p=reject");
-	fake_dns_add_txt(f->dns, "_dmarc.two.test", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.two.test", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.two.test", "v=DMARC1; p=none");
 	dmarc(f, "two.test", &s);
 	assert_string_equal(s.codes, "dmarc-multiple");
-	fake_dns_add_txt(f->dns, "_dmarc.bad.test", "v=DMARC1; p=maybe");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.bad.test", "v=DMARC1; p=maybe");
 	dmarc(f, "bad.test", &s);
 	assert_string_equal(s.codes, "dmarc-invalid-policy");
-	fake_dns_add_txt(f->dns, "_dmarc.resc.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.resc.test",
 	    "v=DMARC1; p=maybe; rua=mailto:d@resc.test");
 	dmarc(f, "resc.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok dmarc-invalid-policy");
-	fake_dns_add_txt(f->dns, "_dmarc.syn.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.syn.test",
 	    "v=DMARC1; p=reject; aspf=q; fo=9; rua=mailto:d@syn.test");
 	dmarc(f, "syn.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok dmarc-syntax");
 	assert_non_null(strstr(s.msgs, "aspf= fo="));
-	fake_dns_add_txt(f->dns, "_dmarc.none.test", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.none.test", "v=DMARC1; p=none");
 	dmarc(f, "none.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok dmarc-no-rua");
-	fake_dns_add_txt(f->dns, "_dmarc.old.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.old.test",
 	    "v=DMARC1; p=reject; pct=20; rf=afrf; rua=mailto:d@old.test");
 	dmarc(f, "old.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok dmarc-obsolete-tag");
 	assert_non_null(strstr(s.msgs, "pct= rf= "));
-	fake_dns_set_rcode(f->dns, "_dmarc.tf.test", DNS_TEMPFAIL);
+	fake_dns_set_rcode(f->fe.dns, "_dmarc.tf.test", DNS_TEMPFAIL);
 	dmarc(f, "tf.test", &s);
 	assert_string_equal(s.codes, "dmarc-dns");
 	assert_true(s.dns_failed);
@@ -551,23 +541,24 @@ t_check_dmarc_report_destinations(void **state)
 	struct sum s;
 
 	/* same Organizational Domain: nothing to authorize */
-	fake_dns_add_txt(f->dns, "_dmarc.a.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.a.test",
 	    "v=DMARC1; p=reject; rua=mailto:d@reports.a.test");
 	dmarc(f, "a.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok");
 	/* another one: authorized, then not */
-	fake_dns_add_txt(f->dns, "_dmarc.b.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.b.test",
 	    "v=DMARC1; p=reject; rua=mailto:d@rep.test,mailto:e@x.test!10m; "
 	    "ruf=mailto:f@rep.test");
-	fake_dns_add_txt(f->dns, "b.test._report._dmarc.rep.test", "v=DMARC1");
+	fake_dns_add_txt(
+	    f->fe.dns, "b.test._report._dmarc.rep.test", "v=DMARC1");
 	dmarc(f, "b.test", &s);
 	assert_string_equal(s.codes,
 	    "dmarc-ok dmarc-report-authorized dmarc-report-unauthorized");
 	assert_non_null(strstr(s.msgs, "b.test._report._dmarc.x.test"));
 	/* a destination's walk that fails: no verdict, a DNS failure */
-	fake_dns_add_txt(f->dns, "_dmarc.c.test",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.c.test",
 	    "v=DMARC1; p=reject; rua=mailto:d@down.test");
-	fake_dns_set_rcode(f->dns, "_dmarc.down.test", DNS_TEMPFAIL);
+	fake_dns_set_rcode(f->fe.dns, "_dmarc.down.test", DNS_TEMPFAIL);
 	dmarc(f, "c.test", &s);
 	assert_string_equal(s.codes, "dmarc-ok");
 	assert_true(s.dns_failed);
@@ -579,17 +570,18 @@ t_check_adsp_and_mx(void **state)
 	struct fixture *f = *state;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_adsp._domainkey.a.test", "dkim=discardable");
-	fake_dns_add_mx(f->dns, "a.test", 10, "mx.a.test");
-	fake_dns_add_mx(f->dns, "a.test", 20, "mx2.a.test");
+	fake_dns_add_txt(
+	    f->fe.dns, "_adsp._domainkey.a.test", "dkim=discardable");
+	fake_dns_add_mx(f->fe.dns, "a.test", 10, "mx.a.test");
+	fake_dns_add_mx(f->fe.dns, "a.test", 20, "mx2.a.test");
 	audit(f, "a.test", NULL, 0, CHECK_W_ADSP | CHECK_W_MX, &s);
 	assert_string_equal(s.codes, "adsp-present mx-ok");
 	assert_non_null(strstr(s.msgs, "2 MX records"));
-	fake_dns_add_txt(f->dns, "_adsp._domainkey.b.test", "v=spf1 -all");
-	fake_dns_add_mx(f->dns, "b.test", 0, ".");
+	fake_dns_add_txt(f->fe.dns, "_adsp._domainkey.b.test", "v=spf1 -all");
+	fake_dns_add_mx(f->fe.dns, "b.test", 0, ".");
 	audit(f, "b.test", NULL, 0, CHECK_W_ADSP | CHECK_W_MX, &s);
 	assert_string_equal(s.codes, "mx-null");
-	fake_dns_add_a(f->dns, "c.test", "192.0.2.1");
+	fake_dns_add_a(f->fe.dns, "c.test", "192.0.2.1");
 	audit(f, "c.test", NULL, 0, CHECK_W_MX, &s);
 	assert_string_equal(s.codes, "mx-none");
 }
@@ -600,10 +592,10 @@ t_check_whole_domain_order(void **state)
 	struct fixture *f = *state;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "z.test", "v=spf1 mx -all");
-	fake_dns_add_mx(f->dns, "z.test", 10, "mx.z.test");
-	fake_dns_add_txt(
-	    f->dns, "_dmarc.z.test", "v=DMARC1; p=none; rua=mailto:d@z.test");
+	fake_dns_add_txt(f->fe.dns, "z.test", "v=spf1 mx -all");
+	fake_dns_add_mx(f->fe.dns, "z.test", 10, "mx.z.test");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.z.test",
+	    "v=DMARC1; p=none; rua=mailto:d@z.test");
 	audit(f, "z.test", NULL, 0, CHECK_W_ALL, &s);
 	assert_string_equal(s.codes, "spf-lookups dmarc-ok mx-ok");
 	assert_false(s.dns_failed);
@@ -615,16 +607,17 @@ t_check_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
 	struct check_request req;
-	struct core_env env = f->env;
+	struct core_env env = f->fe.env;
 	struct check *c = NULL;
 
 	memset(&req, 0, sizeof(req));
 	req.domain = span_cstr("bad..name");
 	req.what = CHECK_W_ALL;
-	assert_int_equal(check_start(&f->env, &req, &f->ar, &c), CHECK_R_ARG);
+	assert_int_equal(
+	    check_start(&f->fe.env, &req, &f->fe.ar, &c), CHECK_R_ARG);
 	env.dns = NULL;
 	req.domain = span_cstr("ok.test");
-	assert_int_equal(check_start(&env, &req, &f->ar, &c), CHECK_R_ARG);
+	assert_int_equal(check_start(&env, &req, &f->fe.ar, &c), CHECK_R_ARG);
 }
 
 static void
@@ -637,9 +630,9 @@ t_check_out_of_memory(void **state)
 	size_t lim;
 	check_res r;
 
-	fake_dns_add_txt(f->dns, "m.test", "v=spf1 include:n.test -all");
-	fake_dns_add_txt(f->dns, "n.test", "v=spf1 a mx -all");
-	fake_dns_add_txt(f->dns, "_dmarc.m.test",
+	fake_dns_add_txt(f->fe.dns, "m.test", "v=spf1 include:n.test -all");
+	fake_dns_add_txt(f->fe.dns, "n.test", "v=spf1 a mx -all");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.m.test",
 	    "v=DMARC1; p=none; rua=mailto:d@other.test");
 	memset(&req, 0, sizeof(req));
 	req.domain = span_cstr("m.test");
@@ -648,7 +641,7 @@ t_check_out_of_memory(void **state)
 	for (lim = 0; lim < 64 << 10; lim += 997) {
 		arena_init(&small, fake_alloc_get(), 1024, lim);
 		c = NULL;
-		r = check_start(&f->env, &req, &small, &c);
+		r = check_start(&f->fe.env, &req, &small, &c);
 		assert_true(r == CHECK_R_OK || r == CHECK_R_NOMEM);
 		if (c != NULL) {
 			assert_true(check_is_done(c));
@@ -696,10 +689,10 @@ t_check_starters_pass(void **state)
 	assert_true(check_starter_spf(&spf));
 	assert_true(check_starter_dmarc(&dm, span_cstr("rep@s.test")));
 	snprintf(tmp, sizeof(tmp), "%.*s", (int)spf.len, (const char *)spf.p);
-	fake_dns_add_txt(f->dns, "s.test", tmp);
+	fake_dns_add_txt(f->fe.dns, "s.test", tmp);
 	snprintf(tmp, sizeof(tmp), "%.*s", (int)dm.len, (const char *)dm.p);
-	fake_dns_add_txt(f->dns, "_dmarc.s.test", tmp);
-	fake_dns_add_mx(f->dns, "s.test", 10, "mx.s.test");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.s.test", tmp);
+	fake_dns_add_mx(f->fe.dns, "s.test", 10, "mx.s.test");
 	audit(f, "s.test", NULL, 0, CHECK_W_ALL, &s);
 	assert_string_equal(s.codes, "spf-lookups dmarc-ok mx-ok");
 	buf_init_fixed(&dm, db, sizeof(db));

@@ -29,15 +29,12 @@
 #include "core/hdr.h"
 #include "tests/fake/fake_alloc.h"
 #include "tests/fake/fake_dns.h"
+#include "tests/fake/fake_env.h"
 
 #define PSL_FILE "/usr/share/publicsuffix/public_suffix_list.dafsa"
 
 struct fixture {
-	struct fake_dns *dns;
-	struct dns_ops ops;
-	struct hanko_limits lim;
-	struct core_env env;
-	struct arena ar;
+	struct fake_env fe;
 	struct dmarc_evaluator *e;
 };
 
@@ -60,17 +57,9 @@ setup(void **state)
 {
 	static struct fixture f;
 
-	fake_alloc_reset();
 	memset(&f, 0, sizeof(f));
-	f.dns = fake_dns_new(FAKE_DNS_SYNC);
-	assert_non_null(f.dns);
-	fake_dns_ops(f.dns, &f.ops);
-	hanko_limits_default(&f.lim);
-	f.env.alloc = fake_alloc_get();
-	f.env.dns = &f.ops;
-	f.env.limits = &f.lim;
-	arena_init(&f.ar, fake_alloc_get(), 4096, (size_t)16 << 20);
-	assert_int_equal(dmarc_evaluator_new(&f.env, &f.e), DMARC_OK);
+	fake_env_init(&f.fe);
+	assert_int_equal(dmarc_evaluator_new(&f.fe.env, &f.e), DMARC_OK);
 	*state = &f;
 	return 0;
 }
@@ -81,9 +70,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	dmarc_evaluator_free(f->e);
-	arena_fini(&f->ar);
-	fake_dns_free(f->dns);
-	return fake_alloc_live() == 0 ? 0 : -1;
+	return fake_env_fini(&f->fe);
 }
 
 static void
@@ -123,24 +110,25 @@ eval_mode(
 {
 	dmarc_res r;
 
-	fake_dns_set_mode(f->dns, mode == 0 ? FAKE_DNS_SYNC : FAKE_DNS_QUEUED);
-	fake_dns_set_lifo(f->dns, mode == 2);
-	arena_reset(&f->ar);
-	r = dmarc_eval_start(f->e, req, &f->ar);
+	fake_dns_set_mode(
+	    f->fe.dns, mode == 0 ? FAKE_DNS_SYNC : FAKE_DNS_QUEUED);
+	fake_dns_set_lifo(f->fe.dns, mode == 2);
+	arena_reset(&f->fe.ar);
+	r = dmarc_eval_start(f->e, req, &f->fe.ar);
 	if (mode == 0) {
 		assert_int_not_equal(r, DMARC_PENDING);
 	} else {
 		size_t guard = 0;
 
 		while (!dmarc_eval_is_done(f->e)) {
-			assert_true(fake_dns_run(f->dns) > 0);
+			assert_true(fake_dns_run(f->fe.dns) > 0);
 			assert_true(++guard < 100);
 		}
 		if (r == DMARC_PENDING)
 			r = DMARC_OK;
 	}
 	assert_true(dmarc_eval_is_done(f->e));
-	assert_int_equal(fake_dns_pending(f->dns), 0);
+	assert_int_equal(fake_dns_pending(f->fe.dns), 0);
 	summarise(dmarc_eval_outcome(f->e), r, s);
 }
 
@@ -549,32 +537,33 @@ t_dmarc_domain_helpers(void **state)
 	bool nomem;
 
 	assert_true(dmarc_domain_norm(
-	    SPAN_LIT("Mail.Example.COM."), &f->ar, &out, &nomem));
+	    SPAN_LIT("Mail.Example.COM."), &f->fe.ar, &out, &nomem));
 	assert_span(out, "mail.example.com");
-	assert_false(dmarc_domain_norm(SPAN_LIT("a..b"), &f->ar, &out, &nomem));
+	assert_false(
+	    dmarc_domain_norm(SPAN_LIT("a..b"), &f->fe.ar, &out, &nomem));
 	assert_false(nomem);
-	assert_false(dmarc_domain_norm(SPAN_LIT("."), &f->ar, &out, &nomem));
-	assert_false(
-	    dmarc_domain_norm(SPAN_LIT("[192.0.2.1]"), &f->ar, &out, &nomem));
-	assert_false(
-	    dmarc_domain_norm(SPAN_LIT("exa mple.com"), &f->ar, &out, &nomem));
+	assert_false(dmarc_domain_norm(SPAN_LIT("."), &f->fe.ar, &out, &nomem));
+	assert_false(dmarc_domain_norm(
+	    SPAN_LIT("[192.0.2.1]"), &f->fe.ar, &out, &nomem));
+	assert_false(dmarc_domain_norm(
+	    SPAN_LIT("exa mple.com"), &f->fe.ar, &out, &nomem));
 	/*
 	 * Names no host may have are still names the walk starts from:
 	 * their parents can hold the policy (a U-label the caller could not
 	 * convert, '+', a label over 63 octets).
 	 */
 	assert_true(dmarc_domain_norm(
-	    SPAN_LIT("b\xc3\xbc.example"), &f->ar, &out, &nomem));
-	assert_true(
-	    dmarc_domain_norm(SPAN_LIT("x+y.example"), &f->ar, &out, &nomem));
+	    SPAN_LIT("b\xc3\xbc.example"), &f->fe.ar, &out, &nomem));
+	assert_true(dmarc_domain_norm(
+	    SPAN_LIT("x+y.example"), &f->fe.ar, &out, &nomem));
 	assert_true(dmarc_domain_norm(
 	    SPAN_LIT("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example"),
-	    &f->ar, &out, &nomem));
+	    &f->fe.ar, &out, &nomem));
 	assert_false(dmarc_domain_norm(
-	    SPAN_LIT("a\x01b.example"), &f->ar, &out, &nomem));
+	    SPAN_LIT("a\x01b.example"), &f->fe.ar, &out, &nomem));
 	assert_true(dmarc_domain_norm(
-	    SPAN_LIT("_x.xn--bcher-kva.example"), &f->ar, &out, &nomem));
+	    SPAN_LIT("_x.xn--bcher-kva.example"), &f->fe.ar, &out, &nomem));
 	assert_true(
 	    dmarc_domain_eq(SPAN_LIT("A.example."), SPAN_LIT("a.EXAMPLE")));
 	assert_false(dmarc_domain_eq(SPAN_LIT(""), SPAN_LIT(".")));
@@ -607,7 +596,7 @@ t_dmarc_eval_pass_exact_no_walk(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
 	s = eval3(
 	    f, mkreq(&b, "Example.COM.", NULL, DMARC_AUTH_NONE, "example.com"));
 	expect(&s, DMARC_R_PASS, DMARC_P_REJECT, DMARC_P_UNSPEC);
@@ -624,9 +613,9 @@ t_dmarc_eval_fail_policy_p(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
 	    "v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com");
-	fake_dns_add_txt(f->dns, "_dmarc.example.net", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.net", "v=DMARC1; p=none");
 	s = eval3(f,
 	    mkreq(&b, "example.com", "example.net", DMARC_AUTH_PASS,
 	        "example.net"));
@@ -643,16 +632,16 @@ t_dmarc_eval_subdomain_sp(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=reject; sp=quarantine");
-	fake_dns_set_rcode(f->dns, "a.b.example.com", DNS_NODATA);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
+	    "v=DMARC1; p=reject; sp=quarantine");
+	fake_dns_set_rcode(f->fe.dns, "a.b.example.com", DNS_NODATA);
 	s = eval3(f, mkreq(&b, "a.b.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_QUARANTINE, DMARC_P_QUARANTINE);
 	assert_string_equal(s.rec_dom, "example.com");
 	assert_string_equal(s.org, "example.com");
 	/* No sp=: p= for subdomains. */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
 	s = eval3(f, mkreq(&b, "a.b.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 }
@@ -665,7 +654,7 @@ t_dmarc_eval_np(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
 	    "v=DMARC1; p=quarantine; sp=none; np=reject");
 	/* Unregistered names answer NXDOMAIN in the fake. */
 	s = eval3(f, mkreq(&b, "nx.example.com", NULL, DMARC_AUTH_NONE, NULL));
@@ -674,20 +663,20 @@ t_dmarc_eval_np(void **state)
 	/* _dmarc.nx, _dmarc.example, _dmarc.com, then nx itself. */
 	assert_int_equal(s.queries, 4);
 	/* It exists (NODATA): sp=. */
-	fake_dns_set_rcode(f->dns, "nx.example.com", DNS_NODATA);
+	fake_dns_set_rcode(f->fe.dns, "nx.example.com", DNS_NODATA);
 	s = eval3(f, mkreq(&b, "nx.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_NONE, DMARC_P_NONE);
 	assert_false(s.nonexistent);
 	/* _dmarc.<author> answering NODATA proves existence: no query. */
-	fake_dns_set_rcode(f->dns, "_dmarc.nx.example.com", DNS_NODATA);
+	fake_dns_set_rcode(f->fe.dns, "_dmarc.nx.example.com", DNS_NODATA);
 	s = eval3(f, mkreq(&b, "nx.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_NONE, DMARC_P_NONE);
 	assert_int_equal(s.queries, 3);
 	/* Existence unknown: a failing message is temperror. */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=quarantine; np=reject");
-	fake_dns_set_rcode(f->dns, "nx.example.com", DNS_TEMPFAIL);
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
+	    "v=DMARC1; p=quarantine; np=reject");
+	fake_dns_set_rcode(f->fe.dns, "nx.example.com", DNS_TEMPFAIL);
 	s = eval3(f, mkreq(&b, "nx.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_TEMPERROR);
 	/* ... but a pass stays a pass. */
@@ -696,9 +685,9 @@ t_dmarc_eval_np(void **state)
 	        &b, "nx.example.com", "nx.example.com", DMARC_AUTH_PASS, NULL));
 	expect(&s, DMARC_R_PASS, DMARC_P_QUARANTINE, DMARC_P_UNSPEC);
 	/* np= equal to the existing-domain policy: no existence query. */
-	fake_dns_clear(f->dns);
+	fake_dns_clear(f->fe.dns);
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=reject; np=reject");
+	    f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject; np=reject");
 	s = eval3(f, mkreq(&b, "nx.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	assert_int_equal(s.queries, 3);
@@ -728,8 +717,8 @@ t_dmarc_eval_testing(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		fake_dns_clear(f->dns);
-		fake_dns_add_txt(f->dns, "_dmarc.example.com", cases[i].rec);
+		fake_dns_clear(f->fe.dns);
+		fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", cases[i].rec);
 		s = eval3(
 		    f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 		expect(&s, DMARC_R_FAIL, cases[i].p, cases[i].disp);
@@ -750,23 +739,24 @@ t_dmarc_eval_walk_jump(void **state)
 		"_dmarc.e.f.g.example.com", "_dmarc.f.g.example.com",
 		"_dmarc.g.example.com", "_dmarc.example.com", "_dmarc.com" };
 	struct fixture *f = *state;
-	size_t before = fake_dns_queries(f->dns), i;
+	size_t before = fake_dns_queries(f->fe.dns), i;
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
 	/* Never asked: the jump skips it. */
-	fake_dns_add_txt(f->dns, "_dmarc.b.c.d.e.f.g.example.com",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.b.c.d.e.f.g.example.com",
 	    "v=DMARC1; p=none; psd=n");
-	fake_dns_set_rcode(f->dns, "a.b.c.d.e.f.g.example.com", DNS_NODATA);
+	fake_dns_set_rcode(f->fe.dns, "a.b.c.d.e.f.g.example.com", DNS_NODATA);
 	eval_mode(f,
 	    mkreq(&b, "a.b.c.d.e.f.g.example.com", NULL, DMARC_AUTH_NONE, NULL),
 	    0, &s);
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	assert_int_equal(s.queries, 8);
-	assert_int_equal(fake_dns_queries(f->dns) - before, 8);
+	assert_int_equal(fake_dns_queries(f->fe.dns) - before, 8);
 	for (i = 0; i < 8; i++)
-		assert_span(fake_dns_query_name(f->dns, before + i), want[i]);
+		assert_span(
+		    fake_dns_query_name(f->fe.dns, before + i), want[i]);
 	assert_string_equal(s.org, "example.com");
 	s = eval3(f,
 	    mkreq(
@@ -782,10 +772,10 @@ t_dmarc_eval_psd_y(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.bank.example",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.bank.example",
 	    "v=DMARC1; p=reject; sp=quarantine; psd=y");
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.giant.bank.example", "v=DMARC1; p=none");
+	    f->fe.dns, "_dmarc.giant.bank.example", "v=DMARC1; p=none");
 	/* SPF mail.giant.bank.example aligns; DKIM mail.mega does not. */
 	mkreq(&b, "giant.bank.example", "mail.giant.bank.example",
 	    DMARC_AUTH_FAIL, "mail.mega.bank.example");
@@ -800,7 +790,7 @@ t_dmarc_eval_psd_y(void **state)
 	assert_false(s.dkim_al);
 	/* A From domain under the PSD with no record of its own or of its
 	 * Organizational Domain gets the PSD's policy (sp=). */
-	fake_dns_set_rcode(f->dns, "x.small.bank.example", DNS_NODATA);
+	fake_dns_set_rcode(f->fe.dns, "x.small.bank.example", DNS_NODATA);
 	s = eval3(
 	    f, mkreq(&b, "x.small.bank.example", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_QUARANTINE, DMARC_P_QUARANTINE);
@@ -826,10 +816,10 @@ t_dmarc_eval_psd_n(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=none");
-	fake_dns_add_txt(f->dns, "_dmarc.mail.example.com",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.mail.example.com",
 	    "v=DMARC1; p=reject; sp=quarantine; psd=n");
-	fake_dns_set_rcode(f->dns, "a.mail.example.com", DNS_NODATA);
+	fake_dns_set_rcode(f->fe.dns, "a.mail.example.com", DNS_NODATA);
 	s = eval3(f,
 	    mkreq(&b, "a.mail.example.com", NULL, DMARC_AUTH_NONE,
 	        "example.com"));
@@ -856,15 +846,15 @@ t_dmarc_eval_intermediate(void **state)
 	struct sum s;
 
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.mail.example.com", "v=DMARC1; p=reject");
-	fake_dns_set_rcode(f->dns, "a.mail.example.com", DNS_NODATA);
+	    f->fe.dns, "_dmarc.mail.example.com", "v=DMARC1; p=reject");
+	fake_dns_set_rcode(f->fe.dns, "a.mail.example.com", DNS_NODATA);
 	s = eval3(
 	    f, mkreq(&b, "a.mail.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	assert_string_equal(s.org, "mail.example.com");
 	assert_string_equal(s.rec_dom, "mail.example.com");
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=quarantine; sp=none");
+	    f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=quarantine; sp=none");
 	s = eval3(f,
 	    mkreq(&b, "a.mail.example.com", NULL, DMARC_AUTH_NONE,
 	        "example.com"));
@@ -885,8 +875,8 @@ t_dmarc_eval_alignment(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
-	fake_dns_set_rcode(f->dns, "news.example.com", DNS_NODATA);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_set_rcode(f->fe.dns, "news.example.com", DNS_NODATA);
 	/* DKIM d= a parent of the From domain: relaxed. */
 	s = eval3(f,
 	    mkreq(
@@ -917,10 +907,10 @@ t_dmarc_eval_alignment(void **state)
 	assert_true(s.dal[2]);
 	assert_false(s.spf_al);
 	/* Strict: the parent no longer aligns, identity still does. */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com",
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
 	    "v=DMARC1; p=reject; adkim=s; aspf=s");
-	fake_dns_set_rcode(f->dns, "news.example.com", DNS_NODATA);
+	fake_dns_set_rcode(f->fe.dns, "news.example.com", DNS_NODATA);
 	s = eval3(f,
 	    mkreq(&b, "news.example.com", "bounce.example.com", DMARC_AUTH_PASS,
 	        "example.com"));
@@ -930,10 +920,10 @@ t_dmarc_eval_alignment(void **state)
 	        NULL));
 	expect(&s, DMARC_R_PASS, DMARC_P_REJECT, DMARC_P_UNSPEC);
 	/* Strict for SPF only: DKIM relaxed still passes. */
-	fake_dns_clear(f->dns);
+	fake_dns_clear(f->fe.dns);
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=reject; aspf=s");
-	fake_dns_set_rcode(f->dns, "news.example.com", DNS_NODATA);
+	    f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject; aspf=s");
+	fake_dns_set_rcode(f->fe.dns, "news.example.com", DNS_NODATA);
 	s = eval3(f,
 	    mkreq(&b, "news.example.com", "bounce.example.com", DMARC_AUTH_PASS,
 	        "example.com"));
@@ -950,7 +940,7 @@ t_dmarc_eval_spf_helo(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
 	mkreq(&b, "example.com", "example.com", DMARC_AUTH_PASS, NULL);
 	b.req.spf.scope = DMARC_SPF_HELO;
 	s = eval3(f, &b.req);
@@ -969,7 +959,7 @@ t_dmarc_eval_temperror(void **state)
 	struct sum s;
 
 	/* The author domain's own query fails. */
-	fake_dns_set_rcode(f->dns, "_dmarc.example.com", DNS_TEMPFAIL);
+	fake_dns_set_rcode(f->fe.dns, "_dmarc.example.com", DNS_TEMPFAIL);
 	s = eval3(
 	    f, mkreq(&b, "example.com", "example.com", DMARC_AUTH_PASS, NULL));
 	assert_int_equal(s.result, DMARC_R_TEMPERROR);
@@ -978,13 +968,14 @@ t_dmarc_eval_temperror(void **state)
 	s = eval3(f, mkreq(&b, "a.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_TEMPERROR);
 	/* Permanent failure. */
-	fake_dns_set_rcode(f->dns, "_dmarc.example.com", DNS_PERMFAIL);
+	fake_dns_set_rcode(f->fe.dns, "_dmarc.example.com", DNS_PERMFAIL);
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_PERMERROR);
 	/* Policy known, an exact-match pass: a failed walk does not matter. */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
-	fake_dns_set_rcode(f->dns, "_dmarc.mail.other.example", DNS_TEMPFAIL);
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_set_rcode(
+	    f->fe.dns, "_dmarc.mail.other.example", DNS_TEMPFAIL);
 	s = eval3(f,
 	    mkreq(&b, "example.com", "mail.other.example", DMARC_AUTH_PASS,
 	        "example.com"));
@@ -1006,14 +997,14 @@ t_dmarc_eval_refused_and_no_dns(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_set_refuse(f->dns, true);
+	fake_dns_set_refuse(f->fe.dns, true);
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_TEMPERROR);
-	fake_dns_set_refuse(f->dns, false);
-	f->env.dns = NULL;
+	fake_dns_set_refuse(f->fe.dns, false);
+	f->fe.env.dns = NULL;
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_TEMPERROR);
-	f->env.dns = &f->ops;
+	f->fe.env.dns = &f->fe.ops;
 }
 
 /* §4.10 steps 2/6: several records at a name are all discarded. */
@@ -1024,22 +1015,22 @@ t_dmarc_eval_multiple_records(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=none");
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_NONE, DMARC_P_UNSPEC, DMARC_P_UNSPEC);
 	assert_non_null(strstr(s.reason, "several"));
 	/* Non-DMARC TXT beside one DMARC record is fine. */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=spf1 -all");
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "hello");
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=spf1 -all");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "hello");
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	/* Several at the author domain: the walk goes on to the parent. */
-	fake_dns_add_txt(f->dns, "_dmarc.a.example.com", "v=DMARC1; p=none");
-	fake_dns_add_txt(f->dns, "_dmarc.a.example.com", "v=DMARC1; p=none");
-	fake_dns_set_rcode(f->dns, "a.example.com", DNS_NODATA);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.a.example.com", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.a.example.com", "v=DMARC1; p=none");
+	fake_dns_set_rcode(f->fe.dns, "a.example.com", DNS_NODATA);
 	s = eval3(f, mkreq(&b, "a.example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	assert_string_equal(s.rec_dom, "example.com");
@@ -1053,19 +1044,19 @@ t_dmarc_eval_invalid_record(void **state)
 	struct req_buf b;
 	struct sum s;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=foo");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=foo");
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_PERMERROR);
 	assert_int_equal(s.disposition, DMARC_P_UNSPEC);
 	assert_true(s.have);
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com",
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
 	    "v=DMARC1; p=foo; rua=mailto:agg@example.com");
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_NONE, DMARC_P_NONE);
 	/* A record without p= reads as p=none (§4.7). */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1");
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1");
 	s = eval3(f, mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL));
 	expect(&s, DMARC_R_FAIL, DMARC_P_NONE, DMARC_P_NONE);
 }
@@ -1078,17 +1069,21 @@ t_dmarc_eval_bad_request(void **state)
 	struct sum s;
 
 	mkreq(&b, "", NULL, DMARC_AUTH_NONE, NULL);
-	assert_int_equal(dmarc_eval_start(f->e, &b.req, &f->ar), DMARC_E_ARG);
+	assert_int_equal(
+	    dmarc_eval_start(f->e, &b.req, &f->fe.ar), DMARC_E_ARG);
 	mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL);
 	b.req.mode = DMARC_RFC7489;
-	assert_int_equal(dmarc_eval_start(f->e, &b.req, &f->ar), DMARC_E_ARG);
+	assert_int_equal(
+	    dmarc_eval_start(f->e, &b.req, &f->fe.ar), DMARC_E_ARG);
 	/* Busy: answers still outstanding. */
-	fake_dns_set_mode(f->dns, FAKE_DNS_QUEUED);
+	fake_dns_set_mode(f->fe.dns, FAKE_DNS_QUEUED);
 	mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL);
-	assert_int_equal(dmarc_eval_start(f->e, &b.req, &f->ar), DMARC_PENDING);
+	assert_int_equal(
+	    dmarc_eval_start(f->e, &b.req, &f->fe.ar), DMARC_PENDING);
 	assert_false(dmarc_eval_is_done(f->e));
-	assert_int_equal(dmarc_eval_start(f->e, &b.req, &f->ar), DMARC_E_ARG);
-	fake_dns_run(f->dns);
+	assert_int_equal(
+	    dmarc_eval_start(f->e, &b.req, &f->fe.ar), DMARC_E_ARG);
+	fake_dns_run(f->fe.dns);
 	assert_true(dmarc_eval_is_done(f->e));
 	/* A From domain that is no DNS name: permerror, no query. */
 	s = eval3(f, mkreq(&b, "[192.0.2.1]", NULL, DMARC_AUTH_NONE, NULL));
@@ -1098,7 +1093,7 @@ t_dmarc_eval_bad_request(void **state)
 	 * One that no host could have still finds its parent's policy: a
 	 * raw U-label under a p=reject domain fails with np=/sp=.
 	 */
-	fake_dns_add_txt(f->dns, "_dmarc.example", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example", "v=DMARC1; p=reject");
 	s = eval3(
 	    f, mkreq(&b, "b\xc3\xbc.example", NULL, DMARC_AUTH_NONE, NULL));
 	assert_int_equal(s.result, DMARC_R_FAIL);
@@ -1116,9 +1111,9 @@ t_dmarc_eval_bad_request(void **state)
 			dom[i] = '.';
 		memcpy(dom + 242, ".example", 8);
 		dom[250] = '\0';
-		fake_dns_set_strict_names(f->dns, true);
+		fake_dns_set_strict_names(f->fe.dns, true);
 		s = eval3(f, mkreq(&b, dom, NULL, DMARC_AUTH_NONE, NULL));
-		fake_dns_set_strict_names(f->dns, false);
+		fake_dns_set_strict_names(f->fe.dns, false);
 		assert_int_equal(s.result, DMARC_R_FAIL);
 		assert_int_equal(s.disposition, DMARC_P_REJECT);
 	}
@@ -1134,7 +1129,7 @@ t_dmarc_eval_query_limit(void **state)
 	struct sum s;
 	size_t i;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
 	mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL);
 	for (i = 0; i < 8; i++) {
 		snprintf(names[i], sizeof(names[i]),
@@ -1159,10 +1154,10 @@ author(struct fixture *f, const char *hdr, span *d)
 	struct hdr_msg m;
 	char err[160];
 
-	assert_int_equal(
-	    hdr_split(span_cstr(hdr), &f->lim, &f->ar, &m, err, sizeof(err)),
+	assert_int_equal(hdr_split(span_cstr(hdr), &f->fe.lim, &f->fe.ar, &m,
+	                     err, sizeof(err)),
 	    HDR_OK);
-	return dmarc_author_domain(&m, &f->ar, d);
+	return dmarc_author_domain(&m, &f->fe.ar, d);
 }
 
 static void
@@ -1216,7 +1211,7 @@ t_dmarc_eval_rfc7489(void **state)
 
 	if (psl == NULL)
 		skip();
-	fake_dns_add_txt(f->dns, "_dmarc.example.co.uk",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.co.uk",
 	    "v=DMARC1; p=reject; sp=quarantine; np=none; t=y");
 	mkreq(&b, "mail.example.co.uk", NULL, DMARC_AUTH_NONE, NULL);
 	b.req.mode = DMARC_RFC7489;
@@ -1258,7 +1253,7 @@ t_dmarc_eval_rfc7489_pct(void **state)
 	if (psl == NULL)
 		skip();
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=reject; pct=50");
+	    f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject; pct=50");
 	mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL);
 	b.req.mode = DMARC_RFC7489;
 	b.req.psl = psl;
@@ -1274,28 +1269,28 @@ t_dmarc_eval_rfc7489_pct(void **state)
 	s = eval3(f, &b.req);
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	/* pct=0: never sampled; the default 100 always. */
-	fake_dns_clear(f->dns);
+	fake_dns_clear(f->fe.dns);
 	fake_dns_add_txt(
-	    f->dns, "_dmarc.example.com", "v=DMARC1; p=quarantine; pct=0");
+	    f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=quarantine; pct=0");
 	b.req.mode = DMARC_RFC7489;
 	b.req.pct_roll = 0;
 	s = eval3(f, &b.req);
 	expect(&s, DMARC_R_FAIL, DMARC_P_QUARANTINE, DMARC_P_NONE);
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=reject");
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=reject");
 	b.req.pct_roll = 99;
 	s = eval3(f, &b.req);
 	expect(&s, DMARC_R_FAIL, DMARC_P_REJECT, DMARC_P_REJECT);
 	/* Several records at the author domain end discovery (§6.6.3). */
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; p=none");
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; p=none");
 	mkreq(&b, "example.com", NULL, DMARC_AUTH_NONE, NULL);
 	b.req.mode = DMARC_RFC7489;
 	b.req.psl = psl;
 	s = eval3(f, &b.req);
 	assert_int_equal(s.result, DMARC_R_NONE);
 	/* A missing p= is invalid in RFC 7489. */
-	fake_dns_clear(f->dns);
-	fake_dns_add_txt(f->dns, "_dmarc.example.com", "v=DMARC1; sp=none");
+	fake_dns_clear(f->fe.dns);
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com", "v=DMARC1; sp=none");
 	s = eval3(f, &b.req);
 	assert_int_equal(s.result, DMARC_R_PERMERROR);
 }
@@ -1358,7 +1353,7 @@ t_dmarc_evaluator_new_nomem(void **state)
 	struct dmarc_evaluator *e = NULL;
 
 	fake_alloc_fail_after(0);
-	assert_int_equal(dmarc_evaluator_new(&f->env, &e), DMARC_E_NOMEM);
+	assert_int_equal(dmarc_evaluator_new(&f->fe.env, &e), DMARC_E_NOMEM);
 	fake_alloc_reset();
 	assert_null(e);
 }
@@ -1378,7 +1373,7 @@ t_dmarc_eval_nomem_sweep(void **state)
 	dmarc_res r;
 	int mode;
 
-	fake_dns_add_txt(f->dns, "_dmarc.example.com",
+	fake_dns_add_txt(f->fe.dns, "_dmarc.example.com",
 	    "v=DMARC1; p=reject; sp=quarantine; np=reject; "
 	    "rua=mailto:agg@example.com");
 	mkreq(&b, "a.b.example.com", "bounce.example.com", DMARC_AUTH_FAIL,
@@ -1391,12 +1386,12 @@ t_dmarc_eval_nomem_sweep(void **state)
 			struct arena small;
 
 			arena_init(&small, fake_alloc_get(), 64, limit);
-			fake_dns_set_mode(f->dns,
+			fake_dns_set_mode(f->fe.dns,
 			    mode == 0 ? FAKE_DNS_SYNC : FAKE_DNS_QUEUED);
-			fake_dns_set_lifo(f->dns, mode == 2);
+			fake_dns_set_lifo(f->fe.dns, mode == 2);
 			r = dmarc_eval_start(f->e, &b.req, &small);
 			while (!dmarc_eval_is_done(f->e))
-				assert_true(fake_dns_run(f->dns) > 0);
+				assert_true(fake_dns_run(f->fe.dns) > 0);
 			summarise(dmarc_eval_outcome(f->e), r, &s);
 			if (r == DMARC_E_NOMEM ||
 			    strcmp(s.reason, "out of memory") == 0) {
@@ -1421,7 +1416,7 @@ t_dmarc_eval_nomem_sweep(void **state)
 		struct arena small;
 
 		arena_init(&small, fake_alloc_get(), 64, (size_t)1 << 20);
-		fake_dns_set_mode(f->dns, FAKE_DNS_SYNC);
+		fake_dns_set_mode(f->fe.dns, FAKE_DNS_SYNC);
 		fake_alloc_fail_after(limit);
 		r = dmarc_eval_start(f->e, &b.req, &small);
 		assert_true(r == DMARC_OK || r == DMARC_E_NOMEM);
