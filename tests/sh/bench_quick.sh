@@ -39,6 +39,10 @@ ws = sorted({1, n})
 want = []
 for w in ws:
     want += ['bound:sign:%s:ln:j%d' % (a, w) for a in ('rsa', 'ed25519', 'dual')]
+    want += ['bound:sign:%s:ln:j%d:%s' % (a, w, v)
+             for a in ('rsa', 'ed25519', 'dual') for v in ('write', 'durable')]
+    want += ['bound:sign:%s:%s:j%d:write' % (a, c, w)
+             for a in ('rsa', 'ed25519') for c in ('f4k', 'f100k', 'peer')]
     for a in ('rsa', 'ed25519'):
         want += ['bound:verify:%s:ln:j%d' % (a, w),
                  'bound:verify:%s:peer:j%d' % (a, w),
@@ -72,6 +76,22 @@ for rid in want:
         print('ok - row %s skipped: %s not installed' % (rid, impl))
     else:
         print('not ok - row %s: %s %s' % (rid, st, (r or {}).get('note', '')))
+# Every signing row is divided by its own bound, measured in this run:
+# the write bound for --no-fsync batch, filter and peer rows, the durable
+# bound for durable batch rows; the core bound stays as ratio_core.
+for r in doc['rows']:
+    if r['status'] != 'ok' or r['op'] != 'sign' or r['impl'] == 'bound':
+        continue
+    want_b = 'durable' if r.get('fsync') == 'durable' else 'write'
+    own = [b for b in doc['rows'] if b['impl'] == 'bound' and
+           b['status'] == 'ok' and b.get('bound') == want_b and
+           b['alg'] == r['alg'] and b['workers'] == r['workers']]
+    good = (r.get('bound') == want_b and own and 'ratio' in r and
+            'ratio_core' in r and r['ratio'] > 0 and r['ratio_core'] > 0 and
+            any(abs(r['msgs_per_s'] / b['msgs_per_s'] - r['ratio']) < 0.01
+                for b in own))
+    print('%s - row %s divided by its own bound (%s)' % (
+        'ok' if good else 'not ok', r['id'], want_b))
 bad = [r['id'] for r in doc['rows'] if r['status'] in ('broken', 'failed')]
 print(('not ok' if bad else 'ok') + ' - no broken or failed rows %s'
       % ' '.join(bad))
