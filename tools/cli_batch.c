@@ -33,6 +33,7 @@ struct batch {
 	uint64_t total; /* messages at start, for progress */
 	bool tty;
 	atomic_uint_fast64_t unaligned; /* signed, From not aligned */
+	atomic_uint_fast64_t reused;    /* body hashes from an equal body */
 	atomic_flag warned;             /* the first one was reported */
 };
 
@@ -42,6 +43,7 @@ struct bworker {
 	struct dkim_signer *signer;
 	struct cli_keymap *own; /* keys whose path has '%' */
 	struct cli_key_ref refs[MAX_CONFS];
+	uint64_t reused; /* the signer's count, as last added to b->reused */
 };
 
 static volatile sig_atomic_t stop_flag, reload_flag;
@@ -217,6 +219,18 @@ count_unaligned(struct batch *b, span from, const struct dkim_sign_conf *c)
 	    (int)c->domain.len, (const char *)c->domain.p);
 }
 
+/* The run's count of body hashes reused, for --stats-json. */
+static void
+add_reused(struct bworker *w)
+{
+	uint64_t r = dkim_signer_bodies_reused(w->signer);
+
+	if (r != w->reused) {
+		atomic_fetch_add(&w->b->reused, r - w->reused);
+		w->reused = r;
+	}
+}
+
 static enum spool_verdict
 sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
     size_t reasonlen)
@@ -247,6 +261,7 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	}
 	if (!aligned)
 		count_unaligned(w->b, from, confs);
+	add_reused(w);
 	return SPOOL_OUT;
 }
 
@@ -345,13 +360,15 @@ write_stats(struct batch *b, const struct spool_stats *s)
 	    "{\"signed\":%llu,\"failed\":%llu,\"left\":%llu,"
 	    "\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
 	    "\"bytes_in\":%llu,\"bytes_out\":%llu,\"workers\":%u,"
-	    "\"io\":\"%s\",\"durable\":%s,\"unaligned\":%llu}\n",
+	    "\"io\":\"%s\",\"durable\":%s,\"unaligned\":%llu,"
+	    "\"bodies_reused\":%llu}\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
 	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
 	    (double)s->bytes_in / secs / 1e6, (unsigned long long)s->bytes_in,
 	    (unsigned long long)s->bytes_out, b->conf.workers,
 	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false",
-	    (unsigned long long)atomic_load(&b->unaligned));
+	    (unsigned long long)atomic_load(&b->unaligned),
+	    (unsigned long long)atomic_load(&b->reused));
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
