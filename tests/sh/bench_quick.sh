@@ -50,7 +50,8 @@ for w in ws:
         want += ['bound:sign:%s:%s:j%d' % (a, c, w)
                  for c in ('f4k', 'f100k', 'peer')]
         want += ['hanko-batch:sign:%s:%s:j%d:auto:nofsync' % (a, c, w)
-                 for c in ('f4k', 'f100k')]
+                 for c in ('f4k', 'f100k', 'rep')]
+        want += ['bound:sign:%s:rep:j%d:write' % (a, w)]
     for a in ('rsa', 'ed25519', 'dual'):
         for io in ('uring', 'sync'):
             for fs in ('durable', 'nofsync'):
@@ -92,6 +93,13 @@ for r in doc['rows']:
                 for b in own))
     print('%s - row %s divided by its own bound (%s)' % (
         'ok' if good else 'not ok', r['id'], want_b))
+# The campaign corpus (90% of the bodies repeat) must reuse body hashes.
+for r in doc['rows']:
+    if r['impl'] == 'hanko batch' and r['corpus'] == 'rep' and \
+            r['status'] == 'ok':
+        n = r.get('hanko_stats', {}).get('bodies_reused', 0)
+        print('%s - row %s reuses body hashes (%d)' % (
+            'ok' if n > 0 else 'not ok', r['id'], n))
 bad = [r['id'] for r in doc['rows'] if r['status'] in ('broken', 'failed')]
 print(('not ok' if bad else 'ok') + ' - no broken or failed rows %s'
       % ' '.join(bad))
