@@ -197,8 +197,8 @@ put_text(struct buf *b, uint64_t *s, size_t want, int html)
 }
 
 static void
-put_headers(struct buf *b, uint64_t n, uint64_t seed, unsigned dom,
-    uint64_t *s, uint64_t tag)
+put_headers(struct buf *b, uint64_t n, uint64_t seed, unsigned dom, uint64_t *s,
+    uint64_t tag)
 {
 	unsigned user = (unsigned)(rng(s) % 1000000u);
 	unsigned day = 1u + (unsigned)(n % 28u);
