@@ -2,6 +2,7 @@
  * gen_corpus - deterministic newsletter-like corpus for the benchmarks.
  *
  *   gen_corpus -o DIR -n COUNT [-S SEED] [-k DOMAINS] [-z BYTES] [-l PCT]
+ *              [-r PCT]
  *
  * Writes DIR/m0000000.eml ... one file per message: multipart/alternative
  * (text + HTML), personalised To, Message-ID and List-Unsubscribe, a UTF-8
@@ -14,6 +15,12 @@
  * [1 KB, 300 KB]. The same seed gives byte-identical files whatever the
  * domain count, apart from the From/Message-ID domain, so corpora that
  * differ only in -k are comparable.
+ *
+ * -r PCT: about PCT percent of the messages are one campaign: the same
+ * body (the median size or -z, same text and MIME boundary) under their
+ * personalised headers; the others keep bodies of their own. LF-only
+ * messages among them differ in their raw bytes from the CRLF ones, as
+ * they would.
  *
  * No libm: the normal deviate is Irwin-Hall (sum of 12 uniforms) and exp()
  * is computed here, so output is the same on every libc.
@@ -190,8 +197,8 @@ put_text(struct buf *b, uint64_t *s, size_t want, int html)
 }
 
 static void
-put_headers(struct buf *b, uint64_t n, uint64_t seed, unsigned dom,
-    uint64_t *s)
+put_headers(struct buf *b, uint64_t n, uint64_t seed, unsigned dom, uint64_t *s,
+    uint64_t tag)
 {
 	unsigned user = (unsigned)(rng(s) % 1000000u);
 	unsigned day = 1u + (unsigned)(n % 28u);
@@ -218,21 +225,30 @@ put_headers(struct buf *b, uint64_t n, uint64_t seed, unsigned dom,
 	putf(b,
 	    "Content-Type: multipart/alternative;\r\n"
 	    "\tboundary=\"=_b%016llx\"\r\n\r\n",
-	    (unsigned long long)n);
+	    (unsigned long long)tag);
 }
+
+/* The campaign's body: its own seed and boundary tag. */
+#define CAMPAIGN_TAG 0xca4a16ee00000000u
 
 static void
 make_message(struct buf *b, uint64_t n, uint64_t seed, unsigned ndom,
-    size_t fixed)
+    size_t fixed, int campaign)
 {
 	uint64_t s = seed ^ (n * 0x2545f4914f6cdd1du);
+	uint64_t tag = campaign ? CAMPAIGN_TAG : n;
 	size_t size = fixed ? fixed : pick_size(&s);
 	unsigned dom = (unsigned)(rng(&s) % ndom);
 	size_t part;
 
 	b->len = 0;
-	put_headers(b, n, seed, dom, &s);
+	put_headers(b, n, seed, dom, &s, tag);
+	if (campaign) {
+		size = fixed ? fixed : (size_t)MEDIAN_SIZE;
+		s = seed ^ CAMPAIGN_TAG;
+	}
 	part = size > b->len + 600 ? (size - b->len - 600) / 2 : 200;
+	n = tag;
 	putf(b, "--=_b%016llx\r\n", (unsigned long long)n);
 	putf(b, "Content-Type: text/plain; charset=utf-8\r\n"
 		"Content-Transfer-Encoding: 8bit\r\n\r\n");
@@ -293,11 +309,11 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	unsigned long long count = 1000, seed = 2026, ndom = 1, fixed = 0;
-	unsigned long long lfpct = 10, bytes = 0, n;
+	unsigned long long lfpct = 10, rpct = 0, bytes = 0, n;
 	struct buf b = { NULL, 0, 0 };
 	int c;
 
-	while ((c = getopt(argc, argv, "o:n:S:k:z:l:")) != -1) {
+	while ((c = getopt(argc, argv, "o:n:S:k:z:l:r:")) != -1) {
 		switch (c) {
 		case 'o': dir = optarg; break;
 		case 'n': count = num_arg(optarg, "count"); break;
@@ -305,9 +321,11 @@ main(int argc, char **argv)
 		case 'k': ndom = num_arg(optarg, "domain count"); break;
 		case 'z': fixed = num_arg(optarg, "size"); break;
 		case 'l': lfpct = num_arg(optarg, "LF percentage"); break;
+		case 'r': rpct = num_arg(optarg, "repeat percentage"); break;
 		default:
 			fputs("usage: gen_corpus -o DIR -n COUNT [-S SEED] "
-			      "[-k DOMAINS] [-z BYTES] [-l LF_PCT]\n", stderr);
+			      "[-k DOMAINS] [-z BYTES] [-l LF_PCT] "
+			      "[-r REPEAT_PCT]\n", stderr);
 			return 64;
 		}
 	}
@@ -321,7 +339,8 @@ main(int argc, char **argv)
 		return 73;
 	}
 	for (n = 0; n < count; n++) {
-		make_message(&b, n, seed, (unsigned)ndom, (size_t)fixed);
+		make_message(&b, n, seed, (unsigned)ndom, (size_t)fixed,
+		    (n * 0x9e3779b1u >> 7) % 100u < rpct);
 		if ((n * 2654435761u) % 100u < lfpct)
 			to_lf(&b);
 		if (write_file(dir, n, &b) != 0) {

@@ -5,7 +5,9 @@ Left: signing msgs/s against worker count (log-normal corpus for the bound
 and hanko batch, the peer subset for peers and hanko filter mode), one line
 per implementation and algorithm. Right: signing MB/s against message size
 (fixed 4 KB, log-normal with median 20 KB, fixed 100 KB) at the largest
-worker count, bound and hanko batch. Rows that are not "ok" are left out.
+worker count, bound and hanko batch. The bound appears twice: without the
+output ("bound") and with the output write ("bound+write"), the one
+--no-fsync batch rows are divided by. Rows that are not "ok" are left out.
 """
 import json
 import math
@@ -19,6 +21,13 @@ COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b',
 
 def esc(s):
     return s.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+
+
+def label(r):
+    """bound rows by variant: "bound" (core) and "bound+write"."""
+    v = r.get('bound', 'core')
+    return r['impl'] if r['impl'] != 'bound' or v == 'core' else \
+        'bound+' + v
 
 
 def panel(ox, title, xlabel, ylabel, series, xticks):
@@ -95,7 +104,9 @@ def main():
             continue
         if r['impl'] not in ('bound', 'hanko batch') and r['corpus'] != 'peer':
             continue
-        by.setdefault('%s %s' % (r['impl'], r['alg']), []).append(
+        if r['impl'] == 'bound' and r.get('bound') == 'durable':
+            continue
+        by.setdefault('%s %s' % (label(r), r['alg']), []).append(
             (r['workers'], r['msgs_per_s']))
     left = sorted(by.items())
     sizes = {'f4k': 4096, 'f100k': 102400}
@@ -109,7 +120,9 @@ def main():
                 r.get('fsync', 'nofsync') == 'nofsync' and \
                 r.get('io', 'uring') in ('uring', 'auto') and \
                 'signing_domains' not in r:
-            by.setdefault('%s %s' % (r['impl'], r['alg']), []).append(
+            if r['impl'] == 'bound' and r.get('bound') == 'durable':
+                continue
+            by.setdefault('%s %s' % (label(r), r['alg']), []).append(
                 (math.log10(sizes[r['corpus']]), r['mb_per_s']))
     right = sorted(by.items())
     ws = sorted({w for _, p in left for w, _ in p} or {1})

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "b64.h"
+#include "dkim_key_der.h"
 #include "dkim_tags.h"
 
 void
@@ -100,6 +101,9 @@ load_pem(span data)
 		return pk;
 	if (data.len > INT32_MAX)
 		return NULL;
+	/* The decoders cost more than a signature: see dkim_key_der.h. */
+	if ((pk = dkim_key_der_pem(data)) != NULL)
+		return pk;
 	if ((bio = BIO_new_mem_buf(data.p, (int)data.len)) == NULL)
 		return NULL;
 	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);

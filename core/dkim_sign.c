@@ -8,6 +8,7 @@
 
 #include "arena.h"
 #include "b64.h"
+#include "dkim_bodycache.h"
 #include "dkim_hash.h"
 #include "dkim_key.h"
 #include "dmarc.h"
@@ -71,6 +72,7 @@ struct dkim_signer {
 	EVP_MD_CTX *edctx;
 	struct keyctx kc[SIGNER_NKEYCTX];
 	size_t kc_next;
+	struct dkim_bodycache bodies;
 	/* Message lifetime: */
 	struct arena *ar;
 	struct hdr_msg msg;
@@ -100,6 +102,8 @@ dkim_signer_new(const struct core_env *env, struct dkim_signer **out)
 		return DKIM_E_NOMEM;
 	memset(s, 0, sizeof(*s));
 	s->env = env;
+	dkim_bodycache_init(&s->bodies, env->alloc,
+	    env->limits != NULL ? env->limits->body_cache_bytes : 0);
 	s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	s->md = EVP_MD_CTX_new();
 	s->edctx = EVP_MD_CTX_new();
@@ -124,6 +128,7 @@ dkim_signer_free(struct dkim_signer *s)
 	EVP_MD_CTX_free(s->md);
 	EVP_MD_CTX_free(s->edctx);
 	EVP_MD_free(s->sha256);
+	dkim_bodycache_fini(&s->bodies);
 	s->env->alloc->free(s->env->alloc->ctx, s);
 }
 
@@ -131,6 +136,12 @@ const char *
 dkim_signer_err(const struct dkim_signer *s)
 {
 	return s->err;
+}
+
+uint64_t
+dkim_signer_bodies_reused(const struct dkim_signer *s)
+{
+	return s->bodies.reused;
 }
 
 bool
@@ -414,17 +425,27 @@ add_b(struct buf *out, const uint8_t *sig, size_t siglen)
 	return buf_add(out, "\r\n", 2);
 }
 
+/*
+ * Once per message and body canonicalization; a body byte-identical to
+ * one this signer hashed before takes that hash (dkim_bodycache.h).
+ */
 static const uint8_t *
 body_hash(struct dkim_signer *s, enum canon_alg alg)
 {
+	const uint8_t *kept;
 	uint64_t total;
 
-	if (!s->have_bh[alg]) {
+	if (s->have_bh[alg])
+		return s->bh[alg];
+	if ((kept = dkim_bodycache_get(&s->bodies, s->msg.body, alg)) != NULL) {
+		memcpy(s->bh[alg], kept, DKIM_HASH_LEN);
+	} else {
 		if (!dkim_hash_body(s->md, s->sha256, s->env->scan, alg,
 		        CANON_NO_LIMIT, s->msg.body, s->bh[alg], &total))
 			return NULL;
-		s->have_bh[alg] = true;
+		dkim_bodycache_put(&s->bodies, s->msg.body, alg, s->bh[alg]);
 	}
+	s->have_bh[alg] = true;
 	return s->bh[alg];
 }
 

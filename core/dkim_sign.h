@@ -16,7 +16,9 @@
  *	(DKIM_E_FROM) and returns the From addr-spec so the caller can pick
  *	keys. dkim_sign_emit() appends one DKIM-Signature field per conf, in
  *	order, with the message's own line endings; the body hash is computed
- *	once per body canonicalization and shared.
+ *	once per body canonicalization and shared, and reused for a later
+ *	message whose raw body is byte-identical (dkim_bodycache.h; limits
+ *	body_cache_bytes bounds the copies kept).
  */
 #ifndef HANKO_CORE_DKIM_SIGN_H
 #define HANKO_CORE_DKIM_SIGN_H
@@ -70,6 +72,8 @@ HANKO_NODISCARD dkim_res dkim_sign_emit(struct dkim_signer *s,
  */
 bool dkim_sign_aligned(const struct dkim_sign_conf *confs, size_t n, span from,
     const struct psl_ctx_st *psl);
+/* Body hashes taken from a byte-identical earlier body (dkim_bodycache.h). */
+uint64_t dkim_signer_bodies_reused(const struct dkim_signer *s);
 /* Line-ending style of the parsed message. */
 bool dkim_sign_msg_is_crlf(const struct dkim_signer *s);
 /* The reason for the last error, for the user. */

@@ -11,6 +11,7 @@ hanko_limits_default(struct hanko_limits *l)
 	l->max_sigs = 10;
 	l->max_tags = 64;
 	l->max_arena_bytes = (size_t)64 << 20;
+	l->body_cache_bytes = (size_t)4 << 20;
 }
 
 const char *

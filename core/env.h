@@ -23,6 +23,7 @@ struct hanko_limits {
 	size_t max_sigs;          /* DKIM signatures verified per message */
 	size_t max_tags;          /* tags in one tag=value list */
 	size_t max_arena_bytes;   /* memory for one message */
+	size_t body_cache_bytes;  /* per signer, for repeated bodies; 0: off */
 };
 
 struct core_env {

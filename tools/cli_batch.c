@@ -22,19 +22,31 @@
 #include "core/hdr.h"
 #include "io/spool.h"
 
+/*
+ * Keys a worker keeps loaded. A table of 100,000 keys is not read at
+ * start: each key is loaded when a worker first signs for it, and the
+ * worker's map starts afresh when it holds this many, so memory grows
+ * with the keys in use up to this bound, never with the table. The
+ * signer's contexts hold their own reference to a key, so dropping the
+ * map never frees a key one of them still uses.
+ */
+#define KEY_CACHE_MAX 4096
+
 /* Process lifetime: what every worker reads. */
 struct batch {
 	struct cli_env *e;
 	struct cli_sign_opts *o;
-	struct cli_keymap *keys; /* every KeyTable key, loaded at start */
+	struct cli_keymap *keys; /* with --check-keys: every KeyTable key */
 	struct spool_conf conf;
 	struct spool_work work;
 	struct spool_fault fault;
 	char fault_op[16];         /* fault.op points here */
 	char failed_dir[PATH_MAX]; /* default --failed: SPOOL/failed */
 	uint64_t total;            /* messages at start, for progress */
+	double t_run;              /* CLOCK_MONOTONIC when signing began */
 	bool tty;
 	atomic_uint_fast64_t unaligned; /* signed, From not aligned */
+	atomic_uint_fast64_t reused;    /* body hashes from an equal body */
 	atomic_flag warned;             /* the first one was reported */
 };
 
@@ -44,7 +56,25 @@ struct bworker {
 	struct dkim_signer *signer;
 	struct cli_keymap *own; /* keys whose path has '%' */
 	struct cli_key_ref refs[MAX_CONFS];
+	uint64_t reused; /* the signer's count, as last added to b->reused */
 };
+
+/* Drop the worker's keys when one more message could overflow the bound. */
+static bool
+own_keys_room(struct bworker *w, char *reason, size_t reasonlen)
+{
+	struct cli_keymap *m;
+
+	if (cli_keymap_count(w->own) + MAX_CONFS <= KEY_CACHE_MAX)
+		return true;
+	if ((m = cli_keymap_new()) == NULL) {
+		snprintf(reason, reasonlen, "out of memory");
+		return false;
+	}
+	cli_keymap_free(w->own);
+	w->own = m;
+	return true;
+}
 
 static volatile sig_atomic_t reload_flag;
 static atomic_int stop_flag; /* workers read it too */
@@ -105,6 +135,9 @@ cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg)
 		return 0;
 	case CLI_OPT_STATS:
 		o->stats_json = arg;
+		return 0;
+	case CLI_OPT_CHECKKEYS:
+		o->check_keys = true;
 		return 0;
 	default:
 		break;
@@ -173,6 +206,8 @@ table_confs(struct bworker *w, span from, struct arena *ar,
 		return false;
 	if (n == 0)
 		goto nokey;
+	if (!own_keys_room(w, reason, reasonlen))
+		return false;
 	if ((c = arena_alloc(ar, n * sizeof(*c))) == NULL) {
 		snprintf(reason, reasonlen, "out of memory");
 		return false;
@@ -235,6 +270,18 @@ count_unaligned(struct batch *b, span from, const struct dkim_sign_conf *c)
 	    (int)c->domain.len, (const char *)c->domain.p);
 }
 
+/* The run's count of body hashes reused, for --stats-json. */
+static void
+add_reused(struct bworker *w)
+{
+	uint64_t r = dkim_signer_bodies_reused(w->signer);
+
+	if (r != w->reused) {
+		atomic_fetch_add(&w->b->reused, r - w->reused);
+		w->reused = r;
+	}
+}
+
 static enum spool_verdict
 sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
     size_t reasonlen)
@@ -265,16 +312,20 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	}
 	if (!aligned)
 		count_unaligned(w->b, from, confs);
+	add_reused(w);
 	return SPOOL_OUT;
 }
 
 /*
- * Every KeyTable key without '%' in its path, loaded and checked once,
- * into a new map; NULL with the reason in err.
+ * A new map for the workers to share: empty unless check, else holding
+ * every KeyTable key without '%' in its path, each loaded and checked
+ * once; NULL with the reason in err. Without keep the checked keys are
+ * dropped again (a SIGHUP reload checks a new table whole before using
+ * it, whatever --check-keys says).
  */
 static struct cli_keymap *
-load_table_keys(
-    const struct cli_keytable *kt, bool allow_unsafe, char *err, size_t errlen)
+load_table_keys(const struct cli_keytable *kt, bool allow_unsafe, bool check,
+    bool keep, char *err, size_t errlen)
 {
 	struct cli_keymap *m;
 	size_t i;
@@ -283,7 +334,7 @@ load_table_keys(
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (i = 0; kt != NULL && i < cli_keytable_count(kt); i++) {
+	for (i = 0; check && kt != NULL && i < cli_keytable_count(kt); i++) {
 		const char *path = cli_keytable_entry(kt, i)->keypath;
 
 		if (strchr(path, '%') == NULL &&
@@ -292,6 +343,11 @@ load_table_keys(
 			cli_keymap_free(m);
 			return NULL;
 		}
+	}
+	if (check && !keep) {
+		cli_keymap_free(m);
+		return load_table_keys(
+		    kt, allow_unsafe, false, false, err, errlen);
 	}
 	return m;
 }
@@ -321,10 +377,24 @@ report(void *ctx, const char *what)
 	fprintf(stderr, "%shanko: %s\n", b->tty ? "\n" : "", what);
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * Rates are over the wall time from the start of the process: loading
+ * tables and keys is part of what a run costs. Start-up is shown apart.
+ */
 static void
 summary(struct batch *b, const struct spool_stats *s)
 {
-	double secs = s->seconds > 0 ? s->seconds : 1e-9;
+	double wall = mono_s() - b->o->t_start;
+	double secs = wall > 0 ? wall : 1e-9;
 	uint64_t unaligned = atomic_load(&b->unaligned);
 	char extra[48] = "";
 
@@ -334,10 +404,10 @@ summary(struct batch *b, const struct spool_stats *s)
 		snprintf(extra, sizeof(extra), ", unaligned %llu",
 		    (unsigned long long)unaligned);
 	fprintf(stderr,
-	    "hanko: signed %llu, failed %llu, left %llu%s in %.2fs: "
-	    "%.0f msgs/s, %.1f MB/s (%s, %u workers%s)\n",
+	    "hanko: signed %llu, failed %llu, left %llu%s in %.2fs "
+	    "(start-up %.2fs): %.0f msgs/s, %.1f MB/s (%s, %u workers%s)\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
-	    (unsigned long long)s->left, extra, s->seconds,
+	    (unsigned long long)s->left, extra, wall, b->t_run - b->o->t_start,
 	    (double)s->done / secs, (double)s->bytes_in / secs / 1e6,
 	    spool_io_str(b->conf.io), b->conf.workers,
 	    b->conf.durable ? "" : ", NOT durable");
@@ -360,6 +430,7 @@ static int
 write_stats(struct batch *b, const struct spool_stats *s)
 {
 	double secs = s->seconds > 0 ? s->seconds : 1e-9;
+	double wall = mono_s() - b->o->t_start;
 	FILE *f;
 
 	if (b->o->stats_json == NULL)
@@ -372,13 +443,17 @@ write_stats(struct batch *b, const struct spool_stats *s)
 	    "{\"signed\":%llu,\"failed\":%llu,\"left\":%llu,"
 	    "\"seconds\":%.6f,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
 	    "\"bytes_in\":%llu,\"bytes_out\":%llu,\"workers\":%u,"
-	    "\"io\":\"%s\",\"durable\":%s,\"unaligned\":%llu}\n",
+	    "\"io\":\"%s\",\"durable\":%s,\"unaligned\":%llu,"
+	    "\"bodies_reused\":%llu,\"wall_seconds\":%.6f,"
+	    "\"startup_seconds\":%.6f}\n",
 	    (unsigned long long)s->done, (unsigned long long)s->failed,
 	    (unsigned long long)s->left, s->seconds, (double)s->done / secs,
 	    (double)s->bytes_in / secs / 1e6, (unsigned long long)s->bytes_in,
 	    (unsigned long long)s->bytes_out, b->conf.workers,
 	    spool_io_str(b->conf.io), b->conf.durable ? "true" : "false",
-	    (unsigned long long)atomic_load(&b->unaligned));
+	    (unsigned long long)atomic_load(&b->unaligned),
+	    (unsigned long long)atomic_load(&b->reused), wall,
+	    b->t_run - b->o->t_start);
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
@@ -440,8 +515,9 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 		    b->failed_dir, sizeof(b->failed_dir), "%s/failed", spool);
 		b->o->failed = b->failed_dir;
 	}
-	if ((b->keys = load_table_keys(
-	         b->o->kt, b->o->allow_unsafe, err, sizeof(err))) == NULL) {
+	if ((b->keys = load_table_keys(b->o->kt, b->o->allow_unsafe,
+	         b->o->check_keys, b->o->check_keys, err, sizeof(err))) ==
+	    NULL) {
 		cli_err("%s", err);
 		return CLI_EX_CONFIG;
 	}
@@ -491,6 +567,8 @@ runner_start(struct batch *b, struct spool_runner **r)
 			return CLI_EX_USAGE; /* a refused layout */
 		return e == -EBUSY ? CLI_EX_TEMPFAIL : CLI_EX_CANTCREAT;
 	}
+	if (b->t_run == 0)
+		b->t_run = mono_s();
 	return 0;
 }
 
@@ -530,7 +608,8 @@ keyset_load(
 		if (cli_key_load(o->specs[i].path, o->allow_unsafe, &k->pk[i],
 		        err, errlen) != 0)
 			return false;
-	k->keys = load_table_keys(k->kt, o->allow_unsafe, err, errlen);
+	k->keys = load_table_keys(
+	    k->kt, o->allow_unsafe, true, o->check_keys, err, errlen);
 	return k->keys != NULL;
 }
 

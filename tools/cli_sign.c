@@ -52,7 +52,9 @@ static const char sign_usage[] =
     "  --batch N                  messages per worker batch (default 64)\n"
     "  --watch                    keep signing as messages arrive (SIGTERM\n"
     "                             drains and exits, SIGHUP reloads keys)\n"
-    "  --stats-json FILE          write the run's summary as JSON\n";
+    "  --stats-json FILE          write the run's summary as JSON\n"
+    "  --check-keys               load every KeyTable key at start (default:\n"
+    "                             each when a worker first needs it)\n";
 
 enum {
 	OPT_KEYTABLE = 256,
@@ -91,6 +93,7 @@ static const struct option sign_longopts[] = {
 	{ "batch", required_argument, NULL, CLI_OPT_BATCH },
 	{ "watch", no_argument, NULL, CLI_OPT_WATCH },
 	{ "stats-json", required_argument, NULL, CLI_OPT_STATS },
+	{ "check-keys", no_argument, NULL, CLI_OPT_CHECKKEYS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -470,10 +473,13 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 static int
 sign_main(struct cli_env *e, struct cli_sign_opts *o, int argc, char **argv)
 {
+	struct timespec ts;
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	o->t_start = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 	if ((r = sign_setup(o, argc, argv)) != 0) {
 		sign_opts_fini(o);
 		return r < 0 ? CLI_EX_OK : r;

@@ -43,6 +43,8 @@ struct cli_sign_opts {
 	uint64_t jobs, batch;
 	const char *failed, *stats_json, *io;
 	bool no_fsync, watch;
+	bool check_keys; /* load every KeyTable key at start */
+	double t_start;  /* CLOCK_MONOTONIC at start, for the summary */
 };
 
 /* Batch-only long options (getopt values). */
@@ -53,6 +55,7 @@ enum cli_batch_opt {
 	CLI_OPT_BATCH,
 	CLI_OPT_WATCH,
 	CLI_OPT_STATS,
+	CLI_OPT_CHECKKEYS,
 };
 
 /* Parse a batch-only option; CLI_EX_USAGE when ch is not one. */

@@ -39,6 +39,10 @@ ws = sorted({1, n})
 want = []
 for w in ws:
     want += ['bound:sign:%s:ln:j%d' % (a, w) for a in ('rsa', 'ed25519', 'dual')]
+    want += ['bound:sign:%s:ln:j%d:%s' % (a, w, v)
+             for a in ('rsa', 'ed25519', 'dual') for v in ('write', 'durable')]
+    want += ['bound:sign:%s:%s:j%d:write' % (a, c, w)
+             for a in ('rsa', 'ed25519') for c in ('f4k', 'f100k', 'peer')]
     for a in ('rsa', 'ed25519'):
         want += ['bound:verify:%s:ln:j%d' % (a, w),
                  'bound:verify:%s:peer:j%d' % (a, w),
@@ -46,7 +50,8 @@ for w in ws:
         want += ['bound:sign:%s:%s:j%d' % (a, c, w)
                  for c in ('f4k', 'f100k', 'peer')]
         want += ['hanko-batch:sign:%s:%s:j%d:auto:nofsync' % (a, c, w)
-                 for c in ('f4k', 'f100k')]
+                 for c in ('f4k', 'f100k', 'rep')]
+        want += ['bound:sign:%s:rep:j%d:write' % (a, w)]
     for a in ('rsa', 'ed25519', 'dual'):
         for io in ('uring', 'sync'):
             for fs in ('durable', 'nofsync'):
@@ -72,6 +77,32 @@ for rid in want:
         print('ok - row %s skipped: %s not installed' % (rid, impl))
     else:
         print('not ok - row %s: %s %s' % (rid, st, (r or {}).get('note', '')))
+# Every signing row is divided by its own bound, measured in this run:
+# the write bound for --no-fsync batch, filter and peer rows, the durable
+# bound for durable batch rows; the core bound stays as ratio_core.
+for r in doc['rows']:
+    if r['status'] != 'ok' or r['op'] != 'sign' or r['impl'] == 'bound':
+        continue
+    want_b = 'durable' if r.get('fsync') == 'durable' else 'write'
+    own = [b for b in doc['rows'] if b['impl'] == 'bound' and
+           b['status'] == 'ok' and b.get('bound') == want_b and
+           b['alg'] == r['alg'] and b['workers'] == r['workers']]
+    # batch rows are divided by the bound measured again just before
+    # them (bound_msgs_per_s), the others by the up-front bound row
+    div = [r.get('bound_msgs_per_s', 0)] + [b['msgs_per_s'] for b in own]
+    good = (r.get('bound') == want_b and own and 'ratio' in r and
+            'ratio_core' in r and r['ratio'] > 0 and r['ratio_core'] > 0 and
+            any(d > 0 and abs(r['msgs_per_s'] / d - r['ratio']) < 0.01
+                for d in div))
+    print('%s - row %s divided by its own bound (%s)' % (
+        'ok' if good else 'not ok', r['id'], want_b))
+# The campaign corpus (90% of the bodies repeat) must reuse body hashes.
+for r in doc['rows']:
+    if r['impl'] == 'hanko batch' and r['corpus'] == 'rep' and \
+            r['status'] == 'ok':
+        n = r.get('hanko_stats', {}).get('bodies_reused', 0)
+        print('%s - row %s reuses body hashes (%d)' % (
+            'ok' if n > 0 else 'not ok', r['id'], n))
 bad = [r['id'] for r in doc['rows'] if r['status'] in ('broken', 'failed')]
 print(('not ok' if bad else 'ok') + ' - no broken or failed rows %s'
       % ' '.join(bad))

@@ -331,6 +331,71 @@ for f in odd1 odd2; do
 	    "$A/spool2/failed/$f.reason"
 done
 
+# --- many keys: each loaded when first needed, a bounded cache per worker --
+# A KeyTable of 4,200 domains, each with its own key path (links to one key
+# file), and 200 domains whose key file does not exist. Without
+# --check-keys nothing is read at start: messages for good domains sign,
+# the one for a missing key fails with a reason naming the file. 4,200
+# distinct keys through one worker overflow its cache (4,096), which must
+# start afresh without signing anything with a wrong key. --check-keys
+# reads every key at start and refuses the table (78) before any message.
+MK=$T/manykeys
+mkdir -p "$MK/keys" "$MK/spool" "$MK/out"
+i=0
+while [ $i -lt 4400 ]; do
+	if [ $i -lt 4200 ]; then ln -s "$ED" "$MK/keys/k$i.private"; fi
+	printf 'k%d d%d.hanko.example:ed:%s/keys/k%d.private\n' $i $i "$MK" $i
+	i=$((i + 1))
+done >"$MK/KeyTable"
+awk '{ sub(/^k/, "", $1); printf "d%s.hanko.example k%s\n", $1, $1 }' \
+    "$MK/KeyTable" >"$MK/SigningTable"
+awk -v dir="$MK/spool" '
+	{ line[++n] = $0 }
+	END { for (i = 0; i <= 4200; i++) {
+		f = dir "/" (i < 4200 ? "m" i : "missing")
+		d = i < 4200 ? i : 4300
+		for (j = 1; j <= n; j++)
+			print (line[j] ~ /^From: / ? "From: A <a@d" d ".hanko.example>" \
+			    : line[j]) >f
+		close(f) } }' "$T/lf.eml"
+# The Ed25519 record for the domains checked below.
+grep '^ed._domainkey' "$ZONE" | sed 's/^ed._domainkey/ed._domainkey.d0/' \
+    >"$MK/zone.rec"
+{ printf '$ORIGIN hanko.example.\n'
+  for i in 0 4095 4096 4097 4199; do sed "s/\.d0/.d$i/" "$MK/zone.rec"; done
+} >"$MK/zone"
+cp -r "$MK/spool" "$MK/spool2"
+"$HANKO" sign --key-table "$MK/KeyTable" --signing-table "$MK/SigningTable" \
+    --time $TS -j 1 --stats-json "$MK/stats.json" "$MK/spool" "$MK/out" \
+    2>"$MK/err"
+check "many keys: not read at start, one message fails (exit 1)" test $? -eq 1
+check "many keys: 4,200 messages signed" test "$(ls "$MK/out" | wc -l)" -eq 4200
+check "many keys: the missing key's reason names its file" \
+    grep -q "k4300.private" "$MK/spool/failed/missing.reason"
+ok_d=0
+for i in 0 4095 4096 4097 4199; do
+	[ "$(tag 1 d "$MK/out/m$i")" = "d$i.hanko.example" ] &&
+	    verify "$MK/out/m$i" --dns-zone "$MK/zone" &&
+	    grep -q 'dkim=pass' "$T/ar" && ok_d=$((ok_d + 1))
+done
+check "many keys: signatures across the cache's restart carry their d= and verify" \
+    test $ok_d -eq 5
+check "many keys: the summary shows start-up apart" \
+    grep -q 'signed 4200, failed 1, left 0 in [0-9.]*s (start-up [0-9.]*s)' \
+    "$MK/err"
+check "many keys: --stats-json has wall and start-up time" \
+    grep -q '"wall_seconds":[0-9.]*,"startup_seconds":[0-9.]*}' \
+    "$MK/stats.json"
+rm -rf "$MK/out"; mkdir "$MK/out"
+"$HANKO" sign --key-table "$MK/KeyTable" --signing-table "$MK/SigningTable" \
+    --time $TS --check-keys "$MK/spool2" "$MK/out" 2>"$MK/err"
+check "--check-keys: a missing key refuses the table at start (78)" test $? -eq 78
+check "--check-keys: nothing signed, nothing failed" sh -c \
+    "test ! -d '$MK/spool2/failed' && test \$(ls '$MK/out' | wc -l) -eq 0 && \
+    test \$(ls '$MK/spool2' | wc -l) -eq 4201"
+check "sign --help lists --check-keys" sh -c \
+    "'$HANKO' sign --help | grep -q -- --check-keys"
+
 # --- --watch with tables: SIGHUP reloads, a broken reload changes nothing --
 W=$T/watch
 mkdir -p "$W/spool" "$W/out"
