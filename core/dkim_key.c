@@ -55,50 +55,12 @@ privkey_check(struct dkim_privkey *k, char *err, size_t errlen)
 	return DKIM_E_KEY;
 }
 
-/*
- * An Ed25519 PKCS#8 key has one DER form (RFC 8410 §7: version 0, the
- * id-Ed25519 OID, the 32-byte seed), so it is built from the seed
- * directly. OpenSSL 3's generic decoder takes about a millisecond per
- * key, mostly in lock traffic, which dominated an audit of a 100,000-key
- * table; anything else still goes through it.
- */
-static EVP_PKEY *
-load_pem_ed25519(span data)
-{
-	static const char begin[] = "-----BEGIN PRIVATE KEY-----";
-	static const char end[] = "-----END PRIVATE KEY-----";
-	static const uint8_t prefix[16] = { 0x30, 0x2e, 0x02, 0x01, 0x00, 0x30,
-		0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20 };
-	const uint8_t *b, *e;
-	uint8_t der[64];
-	size_t n = 0;
-	EVP_PKEY *pk;
-
-	/* Only when it is the file's first PEM block, as OpenSSL reads. */
-	if ((b = memmem(data.p, data.len, begin, sizeof(begin) - 1)) == NULL ||
-	    memmem(data.p, (size_t)(b - data.p) + 10, "-----BEGIN", 10) != b)
-		return NULL;
-	b += sizeof(begin) - 1;
-	e = memmem(b, data.len - (size_t)(b - data.p), end, sizeof(end) - 1);
-	if (e == NULL || (size_t)(e - b) > 128 ||
-	    !b64_decode(span_make(b, (size_t)(e - b)), der, sizeof(der), &n) ||
-	    n != 48 || memcmp(der, prefix, sizeof(prefix)) != 0) {
-		OPENSSL_cleanse(der, sizeof(der));
-		return NULL;
-	}
-	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, der + 16, 32);
-	OPENSSL_cleanse(der, sizeof(der));
-	return pk;
-}
-
 static EVP_PKEY *
 load_pem(span data)
 {
 	BIO *bio;
 	EVP_PKEY *pk;
 
-	if ((pk = load_pem_ed25519(data)) != NULL)
-		return pk;
 	if (data.len > INT32_MAX)
 		return NULL;
 	/* The decoders cost more than a signature: see dkim_key_der.h. */
