@@ -10,6 +10,7 @@
 #define HANKO_TOOLS_CLI_REPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct report_db;
@@ -32,6 +33,8 @@ int cli_report_json(
 int cli_report_text(
     FILE *out, struct report_db *db, const struct cli_report_run *run);
 int cli_report_csv(FILE *out, struct report_db *db);
+/* The UTC day of t as YYYY-MM-DD, for the text and HTML summaries. */
+void cli_report_day(int64_t t, char *out, size_t cap);
 /* DIR/index.html, self-contained (inline SVG); 0 or -1 with errno. */
 int cli_report_html(const char *dir, struct report_db *db);
 

@@ -83,17 +83,6 @@ esc(FILE *f, const char *s)
 	}
 }
 
-static void
-day_str(int64_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, cap, "%Y-%m-%d", &tm) == 0)
-		snprintf(out, cap, "%" PRId64, t);
-}
-
 /* Stacked bars: passing mail below, failing mail on top. */
 static void
 chart_days(FILE *f, const struct html_list *d)
@@ -118,7 +107,7 @@ chart_days(FILE *f, const struct html_list *d)
 		    (double)max;
 		char day[32];
 
-		day_str(g->day, day, sizeof(day));
+		cli_report_day(g->day, day, sizeof(day));
 		fprintf(f,
 		    "<rect class=\"pass\" data-day=\"%s\" data-count=\"%" PRIu64
 		    "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"

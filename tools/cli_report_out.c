@@ -148,8 +148,9 @@ text_failing(void *cookie, const struct report_agg *a)
 	    label(c, a->key, buf, sizeof(buf)), a->messages, classify(a));
 }
 
-static void
-day_str(int64_t t, char *out, size_t cap)
+/* The UTC day of t as YYYY-MM-DD (the number itself if out of range). */
+void
+cli_report_day(int64_t t, char *out, size_t cap)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -165,8 +166,8 @@ text_period(void *cookie, const struct report_agg *a)
 	struct text_ctx *c = cookie;
 	char b[32], e[32];
 
-	day_str(a->day, b, sizeof(b));
-	day_str(a->end, e, sizeof(e));
+	cli_report_day(a->day, b, sizeof(b));
+	cli_report_day(a->end, e, sizeof(e));
 	fprintf(
 	    c->f, "  period %s .. %s, %" PRIu64 " reports\n", b, e, a->reports);
 }
