@@ -35,12 +35,33 @@ is_xml(const uint8_t *p, size_t len)
 	return i < len && p[i] == '<';
 }
 
+/*
+ * Double *buf (64 KiB first), never past REPORT_MAX_XML: the cap that
+ * stops a gzip or zip bomb. *buf stays the caller's to free.
+ */
+static int
+grow(uint8_t **buf, size_t *cap)
+{
+	size_t ncap = *cap == 0 ? 65536 : *cap * 2;
+	uint8_t *n;
+
+	if (*cap >= REPORT_MAX_XML)
+		return REPORT_E_LIMIT;
+	if (ncap > REPORT_MAX_XML)
+		ncap = REPORT_MAX_XML;
+	if ((n = realloc(*buf, ncap)) == NULL)
+		return REPORT_E_NOMEM;
+	*buf = n;
+	*cap = ncap;
+	return REPORT_OK;
+}
+
 static int
 gunzip(const uint8_t *p, size_t len, int depth, report_xml_fn *fn, void *cookie,
     char *err, size_t el)
 {
 	z_stream z;
-	uint8_t *out = NULL, *n;
+	uint8_t *out = NULL;
 	size_t cap = 0, used = 0;
 	int zr, r;
 
@@ -54,24 +75,12 @@ gunzip(const uint8_t *p, size_t len, int depth, report_xml_fn *fn, void *cookie,
 	z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
 	do {
 		if (used == cap) {
-			size_t ncap = cap == 0 ? 65536 : cap * 2;
-
-			if (cap >= REPORT_MAX_XML) {
+			if ((r = grow(&out, &cap)) == REPORT_E_LIMIT)
 				snprintf(err, el,
-				    "gzip: inflates beyond %zu "
-				    "bytes",
+				    "gzip: inflates beyond %zu bytes",
 				    REPORT_MAX_XML);
-				r = REPORT_E_LIMIT;
+			if (r != REPORT_OK)
 				goto out;
-			}
-			if (ncap > REPORT_MAX_XML)
-				ncap = REPORT_MAX_XML;
-			if ((n = realloc(out, ncap)) == NULL) {
-				r = REPORT_E_NOMEM;
-				goto out;
-			}
-			out = n;
-			cap = ncap;
 		}
 		z.next_out = out + used;
 		z.avail_out = (uInt)(cap - used);
@@ -99,31 +108,21 @@ static int
 unzip_entry(struct archive *a, int depth, report_xml_fn *fn, void *cookie,
     char *err, size_t el)
 {
-	uint8_t *out = NULL, *n;
+	uint8_t *out = NULL;
 	size_t cap = 0, used = 0;
 	la_ssize_t got;
 	int r;
 
 	for (;;) {
 		if (used == cap) {
-			size_t ncap = cap == 0 ? 65536 : cap * 2;
-
-			if (cap >= REPORT_MAX_XML) {
-				snprintf(err, el,
-				    "zip: entry inflates beyond "
-				    "%zu bytes",
-				    REPORT_MAX_XML);
+			if ((r = grow(&out, &cap)) != REPORT_OK) {
+				if (r == REPORT_E_LIMIT)
+					snprintf(err, el,
+					    "zip: entry inflates beyond %zu bytes",
+					    REPORT_MAX_XML);
 				free(out);
-				return REPORT_E_LIMIT;
+				return r;
 			}
-			if (ncap > REPORT_MAX_XML)
-				ncap = REPORT_MAX_XML;
-			if ((n = realloc(out, ncap)) == NULL) {
-				free(out);
-				return REPORT_E_NOMEM;
-			}
-			out = n;
-			cap = ncap;
 		}
 		got = archive_read_data(a, out + used, cap - used);
 		if (got == 0)
