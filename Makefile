@@ -74,7 +74,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 	format lint clean bench bench-deps fuzz fuzz-replay vectors-update asan \
 	install uninstall deb
 
-all: $(B)/hanko $(UNIT_BIN) $(BENCH_BIN)
+all: $(B)/hanko $(B)/hanko-fault $(UNIT_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,6 +89,16 @@ $(B)/libcli.a: $(filter-out $(B)/tools/hanko.o,$(TOOLS_OBJ))
 	ar rcs $@ $^
 
 $(B)/hanko: $(B)/tools/hanko.o $(B)/libcli.a $(B)/libhanko.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ALLOC_LIBS)
+
+# The fault-injection build for the pipeline tests: HANKO_FAULT=op:nth
+# makes the nth file-system step fail or end the process. Never installed.
+$(B)/tools/cli_batch_fault.o: tools/cli_batch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DHANKO_FAULT_HOOK -c $< -o $@
+
+$(B)/hanko-fault: $(B)/tools/hanko.o $(B)/tools/cli_batch_fault.o \
+    $(B)/libcli.a $(B)/libhanko.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ALLOC_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(FAKE_OBJ) $(B)/libcli.a $(B)/libhanko.a
@@ -109,7 +119,8 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory WERROR=-Werror all
 	@$(MAKE) --no-print-directory WERROR=-Werror SAN=asan all
-	@$(MAKE) --no-print-directory WERROR=-Werror SAN=tsan build/tsan/hanko
+	@$(MAKE) --no-print-directory WERROR=-Werror SAN=tsan build/tsan/hanko \
+	    build/tsan/hanko-fault
 	@sh tests/run.sh
 
 test-suites:

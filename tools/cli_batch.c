@@ -457,6 +457,7 @@ write_stats(struct batch *b, const struct spool_stats *s)
 	return fclose(f) == 0 ? 0 : CLI_EX_IOERR;
 }
 
+#ifdef HANKO_FAULT_HOOK
 /*
  * A crash point of the fault tests: die as a power loss would, with no
  * exit handlers (which would also make sanitizers report live threads).
@@ -470,7 +471,8 @@ fault_crash(void)
 
 /*
  * HANKO_FAULT=op:nth[:errno] makes the nth op fail, op:nth:crash ends
- * the process there (tests only).
+ * the process there. Only in the test build, hanko-fault (compiled with
+ * -DHANKO_FAULT_HOOK): the shipped binary reads no such variable.
  */
 static const struct spool_fault *
 fault_from_env(struct spool_fault *f, char *op, size_t oplen)
@@ -490,6 +492,16 @@ fault_from_env(struct spool_fault *f, char *op, size_t oplen)
 	f->crash = strcmp(end, ":crash") == 0 ? fault_crash : NULL;
 	return f->nth > 0 ? f : NULL;
 }
+#else
+static const struct spool_fault *
+fault_from_env(struct spool_fault *f, char *op, size_t oplen)
+{
+	(void)f;
+	(void)op;
+	(void)oplen;
+	return NULL;
+}
+#endif
 
 static int
 exit_code(int e, const struct spool_stats *s)

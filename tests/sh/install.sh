@@ -20,6 +20,8 @@ got=$(cd "$R" && find . ! -type d | sed 's/^\.//' | sort)
 check "make install writes exactly the binary, man page, unit and examples" \
     test "$got" = "$(echo "$want" | sort)"
 check "the installed binary runs" "$R$P/bin/hanko" --version
+check "the installed binary has no fault-injection hook" \
+    sh -c "! grep -q HANKO_FAULT '$R$P/bin/hanko'"
 check "the binary is installed executable, the rest read-only" \
     test "$(stat -c %a "$R$P/bin/hanko" "$R$P/share/man/man1/hanko.1")" = \
     "$(printf '755\n644')"

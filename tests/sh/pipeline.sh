@@ -6,6 +6,8 @@ K=$TOP/tests/vectors/dkim/keys
 ZONE=$TOP/tests/vectors/dkim/keys.zone
 cp "$K/rsa.private" "$K/ed.private" "$T/" && chmod 600 "$T"/*.private
 SIGN="$HANKO sign -d hanko.example -s rsa -k $T/rsa.private -s ed -k $T/ed.private --time 1700000000"
+# The same, built with the fault hook (HANKO_FAULT); hanko itself has none.
+FSIGN="${HANKO}-fault${SIGN#$HANKO}"
 printf 'To: nobody@x.example\r\n\r\nno From here\r\n' > "$T/nofrom.ref"
 
 # mkspool DIR N: N small messages, every tenth LF-only.
@@ -124,12 +126,25 @@ check "held: published once its name is free (exit 0)" \
     sh -c "test $? -eq 0 && tail -c $(wc -c <"$T/held.src") '$d/out/msg1' | cmp -s - '$T/held.src'"
 check "held: nothing left behind" clean "$d"
 
+# The shipped binary has no fault hook: the variable changes nothing.
+d=$T/nohook
+mkspool "$d/spool" 3
+HANKO_FAULT=any:1:crash $SIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
+rc=$?
+check "hanko ignores HANKO_FAULT (exit $rc, 3 published)" \
+    sh -c "test $rc -eq 0 && test \$(ls '$d/out' | wc -l) -eq 3"
+mkspool "$d/spool2" 3
+HANKO_FAULT=any:1:crash $FSIGN -j 1 "$d/spool2" "$d/out2" 2>/dev/null
+rc=$?
+check "the fault build honours it: killed at the first step (exit $rc)" \
+    sh -c "test $rc -eq 137 && test \$(ls '$d/spool2' | grep -c '^msg') -eq 3"
+
 # The same after a crash between commit and publish (an injected publish
 # failure leaves the done entry and its copy), with both names then taken.
 d=$T/heldcrash
 mkspool "$d/spool" 1
 cp "$d/spool/msg1" "$T/heldcrash.src"
-HANKO_FAULT=rename:2:5 $SIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
+HANKO_FAULT=rename:2:5 $FSIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
 echo "someone else's" >"$d/out/msg1"
 mkdir -p "$d/spool/failed"
 echo "someone else's" >"$d/spool/failed/msg1"
@@ -227,7 +242,7 @@ for io in sync uring; do
 	echo "victim" >"$d/victim"
 	# The spool's id, from the copy an interrupted publish leaves.
 	mkspool "$d/spool" 1
-	HANKO_FAULT=rename:2:5 $SIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
+	HANKO_FAULT=rename:2:5 $FSIGN -j 1 "$d/spool" "$d/out" 2>/dev/null
 	sid=$(ls -A "$d/out" | sed -n 's/^\.hanko-tmp\.\([0-9a-f]*-[0-9a-f]*\)\..*/\1/p')
 	check "$io: the spool id is in its copies' names" test -n "$sid"
 	$SIGN --io $io --watch "$d/spool" "$d/out" 2>"$d/err" &

@@ -8,6 +8,8 @@ K=$TOP/tests/vectors/dkim/keys
 ZONE=$TOP/tests/vectors/dkim/keys.zone
 cp "$K/rsa.private" "$T/" && chmod 600 "$T/rsa.private"
 SIGN="$HANKO sign -d hanko.example -s rsa -k $T/rsa.private --batch 8"
+# The same, built with the fault hook (HANKO_FAULT); hanko itself has none.
+FSIGN="${HANKO}-fault${SIGN#$HANKO}"
 N=${CRASH_MESSAGES:-1500}
 ROUNDS=${CRASH_ROUNDS:-12}
 
@@ -211,7 +213,7 @@ done
 for f in write:3:28 write:40:5 fsync:2:5 fsync:30:28 rename:5:5 rename:60:5 read:7:5; do
 	d=$T/fault-$(echo $f | tr ':' '-')
 	mkspool "$d/spool" 100
-	HANKO_FAULT=$f $SIGN -j 2 "$d/spool" "$d/out" 2>"$d/err"
+	HANKO_FAULT=$f $FSIGN -j 2 "$d/spool" "$d/out" 2>"$d/err"
 	rc=$?
 	case $f in
 	read:*)	# a read error leaves the message; the next pass retries it

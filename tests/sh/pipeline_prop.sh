@@ -11,6 +11,8 @@
 K=$TOP/tests/vectors/dkim/keys
 cp "$K/ed.private" "$T/" && chmod 600 "$T/ed.private"
 SIGN="$HANKO sign -d hanko.example -s ed -k $T/ed.private --batch 3 -j 2"
+# The same, built with the fault hook (HANKO_FAULT); hanko itself has none.
+FSIGN="${HANKO}-fault${SIGN#$HANKO}"
 ITER=${PROP_ITERATIONS:-16}
 NMSG=6
 seed=${PROP_SEED:-$$}
@@ -116,7 +118,7 @@ while [ $it -le "$ITER" ]; do
 		rnd 3
 		case $R in 0) kind=5 ;; *) kind=crash ;; esac
 		rnd 45
-		HANKO_FAULT=any:$((R + 1)):$kind $SIGN --io $io "$W/spool" "$W/out" \
+		HANKO_FAULT=any:$((R + 1)):$kind $FSIGN --io $io "$W/spool" "$W/out" \
 		    >/dev/null 2>"$W/err0"
 		rc=$?
 		what="$what any:$((R + 1)):$kind=$rc"
