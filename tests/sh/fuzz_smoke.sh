@@ -42,8 +42,15 @@ for t in $targets; do
 		ok "fuzz smoke $t: ${SECS} s, ${runs:-?} executions, nothing found"
 	else
 		nok "fuzz smoke $t: exit $(cat "$T/$t.rc")"
-		grep -m3 'ERROR\|SUMMARY\|Test unit written' "$T/$t.log" |
-		    sed 's/^/#   /'
+		# What it found, and the input itself when small, so a CI
+		# log alone reproduces it: base64 -d >in; fuzz_X in.
+		grep -m6 'ERROR\|SUMMARY\|Test unit written\|oracle failed\|deadly' \
+		    "$T/$t.log" | sed 's/^/#   /'
+		tail -n 4 "$T/$t.log" | sed 's/^/#   log: /'
+		for a in "$OUT/crashes/$t"-*; do
+			[ -f "$a" ] && [ "$(wc -c <"$a")" -le 4096 ] || continue
+			echo "#   input $(basename "$a"): $(base64 -w0 "$a")"
+		done
 	fi
 done
 finish
