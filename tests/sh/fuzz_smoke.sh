@@ -4,11 +4,14 @@
 # in its first seconds: each target runs FUZZ_SMOKE_SECONDS (default 8)
 # from its seeds, two at a time. A crash, leak, timeout or OOM fails the
 # target's assertion and its reproducer is kept in build/fuzz-smoke/.
-# The long sessions are `make fuzz` (600 s per target).
+# The seed is fixed (FUZZ_SMOKE_SEED, default 1), so the smoke replays the
+# same mutations on every machine and a failure here is reproducible; the
+# random search is `make fuzz` (600 s per target, a new seed each run).
 . "$(dirname "$0")/../lib.sh"
 
 command -v clang >/dev/null 2>&1 || skip_all "clang not installed"
 SECS=${FUZZ_SMOKE_SECONDS:-8}
+SEED=${FUZZ_SMOKE_SEED:-1}
 OUT=$TOP/build/fuzz-smoke
 cd "$TOP" || exit 1
 if ! JOBS=2 sh tests/fuzz/build.sh "$OUT" >"$T/build.log" 2>&1; then
@@ -22,7 +25,7 @@ ok "fuzz smoke: clang/libFuzzer build of every target"
 # smoke TARGET: one bounded libFuzzer run; writes $T/TARGET.rc
 smoke() {
 	mkdir -p "$T/work-$1" "$OUT/crashes"
-	timeout $((SECS + 60)) "$OUT/fuzz_$1" -max_total_time="$SECS" \
+	timeout $((SECS + 60)) "$OUT/fuzz_$1" -seed="$SEED" -max_total_time="$SECS" \
 	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="$OUT/crashes/$1-" "$T/work-$1" \
 	    "tests/fuzz/corpus/$1" >"$T/$1.log" 2>&1
