@@ -31,8 +31,10 @@ PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
 REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
 	   $(shell pkg-config --cflags $(REPORT_PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) \
-	   $(shell pkg-config --libs $(REPORT_PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Linked only into hanko-report (tools/cli_report_exec.c says why), the
+# unit tests and the benchmarks.
+REPORT_LIBS := $(shell pkg-config --libs $(REPORT_PKGS) 2>/dev/null)
 
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -g $(WARN) $(WERROR) $(PKG_CFLAGS) -I.
 ifeq ($(SAN),asan)
@@ -74,7 +76,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 	format lint clean bench bench-deps fuzz fuzz-replay vectors-update asan \
 	install uninstall deb
 
-all: $(B)/hanko $(B)/hanko-fault $(UNIT_BIN) $(BENCH_BIN)
+all: $(B)/hanko $(B)/hanko-report $(B)/hanko-fault $(UNIT_BIN) $(BENCH_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,12 +86,15 @@ $(B)/libhanko.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libcli.a: $(filter-out $(B)/tools/hanko.o,$(TOOLS_OBJ))
+$(B)/libcli.a: $(filter-out $(B)/tools/hanko.o $(B)/tools/hanko_report.o,$(TOOLS_OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 
 $(B)/hanko: $(B)/tools/hanko.o $(B)/libcli.a $(B)/libhanko.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(ALLOC_LIBS)
+
+$(B)/hanko-report: $(B)/tools/hanko_report.o $(B)/libcli.a $(B)/libhanko.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(REPORT_LIBS) $(LIBS) $(ALLOC_LIBS)
 
 # The fault-injection build for the pipeline tests: HANKO_FAULT=op:nth
 # makes the nth file-system step fail or end the process. Never installed.
@@ -104,11 +109,11 @@ $(B)/hanko-fault: $(B)/tools/hanko.o $(B)/tools/cli_batch_fault.o \
 $(B)/tests/%: tests/unit/%.c $(FAKE_OBJ) $(B)/libcli.a $(B)/libhanko.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(FAKE_OBJ) $(B)/libcli.a \
-	    $(B)/libhanko.a $(LIBS) $(ALLOC_LIBS) -lcmocka
+	    $(B)/libhanko.a $(REPORT_LIBS) $(LIBS) $(ALLOC_LIBS) -lcmocka
 
 $(B)/bench/%: bench/%.c $(B)/libhanko.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libhanko.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libhanko.a $(REPORT_LIBS) $(LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -173,13 +178,18 @@ BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 DOCDIR	?= $(PREFIX)/share/doc/hanko
 UNITDIR	?= $(PREFIX)/lib/systemd/system
+# hanko finds hanko-report as ../lib/hanko/ from its own directory, so
+# BINDIR stays $(PREFIX)/bin.
+HELPERDIR := $(PREFIX)/lib/hanko
 EXAMPLES := KeyTable SigningTable watch.env
 UNITS	:= hanko-watch@.service
 
-install: $(B)/hanko
+install: $(B)/hanko $(B)/hanko-report
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(HELPERDIR)
 	install -m 0755 $(B)/hanko $(DESTDIR)$(BINDIR)/hanko
+	install -m 0755 $(B)/hanko-report $(DESTDIR)$(HELPERDIR)/hanko-report
 	install -m 0644 doc/hanko.1 $(DESTDIR)$(MANDIR)/man1/hanko.1
 	install -m 0644 $(addprefix doc/systemd/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 $(addprefix doc/examples/,$(EXAMPLES)) \
@@ -187,6 +197,8 @@ install: $(B)/hanko
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/hanko $(DESTDIR)$(MANDIR)/man1/hanko.1
+	rm -f $(DESTDIR)$(HELPERDIR)/hanko-report
+	-rmdir $(DESTDIR)$(HELPERDIR) 2>/dev/null
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(EXAMPLES))
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null

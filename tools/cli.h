@@ -82,5 +82,7 @@ int cli_keygen_main(struct cli_env *e, int argc, char **argv);
 int cli_spf_main(struct cli_env *e, int argc, char **argv);
 int cli_dmarc_main(struct cli_env *e, int argc, char **argv);
 int cli_report_main(struct cli_env *e, int argc, char **argv);
+/* Exec hanko-report with argv (argv[0] "report"); returns only on error. */
+int cli_report_exec(char **argv);
 
 #endif

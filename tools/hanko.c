@@ -64,7 +64,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "keygen") == 0)
 		return cli_keygen_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
-		return cli_report_main(&env, argc - 1, argv + 1);
+		return cli_report_exec(argv + 1);
 	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);
 	return CLI_EX_USAGE;
 }

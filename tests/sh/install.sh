@@ -11,15 +11,20 @@ make -C "$TOP" --no-print-directory -s install DESTDIR="$R" PREFIX=$P \
 check "make install succeeds" test $? -eq 0
 
 want="$P/bin/hanko
+$P/lib/hanko/hanko-report
 $P/lib/systemd/system/hanko-watch@.service
 $P/share/doc/hanko/examples/KeyTable
 $P/share/doc/hanko/examples/SigningTable
 $P/share/doc/hanko/examples/watch.env
 $P/share/man/man1/hanko.1"
 got=$(cd "$R" && find . ! -type d | sed 's/^\.//' | sort)
-check "make install writes exactly the binary, man page, unit and examples" \
+check "make install writes exactly the binaries, man page, unit and examples" \
     test "$got" = "$(echo "$want" | sort)"
 check "the installed binary runs" "$R$P/bin/hanko" --version
+check "the installed hanko runs the installed hanko-report (hanko report)" \
+    sh -c "'$R$P/bin/hanko' report --help | grep -q 'usage: hanko report'"
+check "hanko itself is not linked with the report libraries" \
+    sh -c "! ldd '$R$P/bin/hanko' | grep -q 'libxml2\|libarchive\|libsqlite3\|libicu'"
 check "the installed binary has no fault-injection hook" \
     sh -c "! grep -q HANKO_FAULT '$R$P/bin/hanko'"
 check "the binary is installed executable, the rest read-only" \
@@ -104,7 +109,8 @@ if [ -z "$DEB" ]; then
 	exit
 fi
 dpkg-deb -c "$DEB" | awk '{print $6}' >"$T/deb.list"
-for f in ./usr/bin/hanko ./usr/share/man/man1/hanko.1.gz \
+for f in ./usr/bin/hanko ./usr/lib/hanko/hanko-report \
+    ./usr/share/man/man1/hanko.1.gz \
     ./lib/systemd/system/hanko-watch@.service \
     ./usr/share/doc/hanko/examples/KeyTable ./usr/share/doc/hanko/copyright \
     ./etc/hanko/keys/; do
@@ -114,6 +120,8 @@ check "nothing under /usr/local in the package" \
     sh -c "! grep -q '^./usr/local' $T/deb.list"
 dpkg-deb -x "$DEB" "$T/pkgroot"
 check "the packaged binary runs" "$T/pkgroot/usr/bin/hanko" --version
+check "the packaged hanko finds the packaged hanko-report" \
+    sh -c "'$T/pkgroot/usr/bin/hanko' report --help | grep -q 'usage: hanko report'"
 dpkg-deb -e "$DEB" "$T/pkgctl"
 check "postinst creates the hanko system user" \
     grep -q 'adduser --system' "$T/pkgctl/postinst"
