@@ -67,6 +67,7 @@ on_answer(void *cookie, const struct dns_answer *ans)
 {
 	struct check_q *q = cookie;
 	struct check *c = q->c;
+	bool running = c->running;
 
 	if (q->done)
 		return; /* a second answer to one query */
@@ -75,8 +76,16 @@ on_answer(void *cookie, const struct dns_answer *ans)
 	store(q, ans);
 	if (q->rc == DNS_TEMPFAIL)
 		c->dns_failed = true;
+	/*
+	 * The consumer may ask again, and an answer that comes at once (a
+	 * refused name) lands here nested, before the consumer has stored
+	 * its query: that one must not finish the audit, or the last
+	 * answer's order decides the findings. The outermost answer does.
+	 */
+	c->running = true;
 	if (q->on != NULL)
 		q->on(q);
+	c->running = running;
 	check_advance(c);
 }
 
