@@ -11,6 +11,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 pass=0
 fail=0
+t0=$(date +%s)
 log=$(mktemp)
 want=${SUITE:-}
 want=${want##*/}
@@ -34,7 +35,7 @@ count() {	# count NAME EXIT-STATUS < output
 	awk '/^not ok /{print; n=20; next} /^#/ && n>0 {print; n--; next}
 	    {n=0}' "$log"
 	[ "$2" -eq 77 ] && echo "# $1: skipped"
-	echo "# $1: $_p passed, $_f failed"
+	echo "# $1: $_p passed, $_f failed ($(($(date +%s) - t0)) s)"
 	pass=$((pass + _p))
 	fail=$((fail + _f))
 }
@@ -48,6 +49,7 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		[ -x "$t" ] || continue
 		wanted "$(basename "$t")" || continue
 		ran=$((ran + 1))
+		t0=$(date +%s)
 		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
 		count "$cfg/$(basename "$t")" $?
 	done
@@ -62,6 +64,7 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
 		esac
 		ran=$((ran + 1))
+		t0=$(date +%s)
 		HANKO="$TOP/build/$cfg/hanko" CONFIG=$cfg sh "$s" >"$log" 2>&1
 		count "$cfg/$(basename "$s" .sh)" $?
 	done
