@@ -355,8 +355,10 @@ dir_work_batch(void *w, struct spool_item *items, size_t n)
 static int
 verify_dir(struct verify_opts *o, const char *dir)
 {
-	struct spool_work work = { o, dir_worker_new, dir_worker_free, NULL,
-		dir_work_batch };
+	struct spool_work work = { .ctx = o,
+		.worker_new = dir_worker_new,
+		.worker_free = dir_worker_free,
+		.work_batch = dir_work_batch };
 	struct spool_conf conf;
 	struct spool_runner *r = NULL;
 	struct spool_stats st;
