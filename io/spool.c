@@ -469,6 +469,43 @@ spool_runner_spool_fd(const struct spool_runner *r)
 	return r->spool_fd;
 }
 
+int
+spool_backlog(const struct spool_runner *r, uint64_t *n, double *oldest_mtime)
+{
+	struct dirent *de;
+	struct stat st;
+	double oldest = 0;
+	uint64_t k = 0;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(r->spool_fd, ".", O_RDONLY | O_DIRECTORY |
+	             O_CLOEXEC)) < 0)
+		return -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		double t;
+
+		if (de->d_name[0] == '.' ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		k++;
+		t = (double)st.st_mtim.tv_sec +
+		    (double)st.st_mtim.tv_nsec * 1e-9;
+		if (oldest == 0 || t < oldest)
+			oldest = t;
+	}
+	closedir(d);
+	*n = k;
+	*oldest_mtime = oldest;
+	return 0;
+}
+
 uint64_t
 spool_count(const char *spool_dir)
 {

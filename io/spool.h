@@ -216,6 +216,14 @@ int spool_runner_pass(struct spool_runner *r, struct spool_stats *stats);
 /* The spool directory's fd, for inotify and the like. */
 int spool_runner_spool_fd(const struct spool_runner *r);
 void spool_runner_free(struct spool_runner *r);
+/*
+ * The messages waiting in the runner's spool now: *n of them, the
+ * oldest last modified at *oldest_mtime (Unix seconds; 0 when none).
+ * Reads the whole directory (one stat per message): call it seldom.
+ * 0 or -errno.
+ */
+int spool_backlog(
+    const struct spool_runner *r, uint64_t *n, double *oldest_mtime);
 /* Count the spool's messages (for progress). */
 uint64_t spool_count(const char *spool_dir);
 /* io_uring usable here? (containers often forbid it) */

@@ -1,0 +1,243 @@
+/*
+ * The operating options (cli_ops.h): per-message log lines and metrics
+ * for the spool modes and filter mode.
+ */
+#include "cli_ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_metrics.h"
+#include "core/arena.h"
+#include "core/dkim.h"
+#include "core/dkim_key.h"
+#include "core/dkim_sign.h"
+#include "core/hdr.h"
+#include "io/spool.h"
+
+const char cli_ops_usage[] =
+    "OPERATING (long-running modes):\n"
+    "  --log FILE|-|syslog        one line per message (FILE is appended to,\n"
+    "                             never through a symbolic link)\n"
+    "  --log-format text|json     key=value text (default) or JSON lines\n"
+    "  --log-level error|warning|info\n"
+    "                             error: failures only; warning: also what is\n"
+    "                             left for a retry; info (default): every message\n"
+    "  --metrics ADDR:PORT        serve Prometheus metrics at /metrics (PORT\n"
+    "                             alone: loopback)\n"
+    "  --metrics-max-domains N    domains labelled apart before \"_other\"\n"
+    "                             (default 100)\n"
+    "  --queue-id ID              filter mode: the MTA's id, for the log\n";
+
+int
+cli_ops_opt(struct cli_ops_opts *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case CLI_OPT_LOG:
+		o->log = arg;
+		return 0;
+	case CLI_OPT_LOGFMT:
+		if (cli_log_parse_format(arg, &o->format))
+			return 0;
+		cli_err("--log-format %s: use text or json", arg);
+		return CLI_EX_USAGE;
+	case CLI_OPT_LOGLEVEL:
+		if (cli_log_parse_level(arg, &o->level))
+			return 0;
+		cli_err("--log-level %s: use error, warning or info", arg);
+		return CLI_EX_USAGE;
+	case CLI_OPT_METRICS:
+		o->metrics = arg;
+		return 0;
+	case CLI_OPT_METRICS_DOMAINS:
+		if (cli_parse_u64(arg, &o->max_domains) &&
+		    o->max_domains > 0 && o->max_domains <= 100000)
+			return 0;
+		cli_err("--metrics-max-domains %s: 1 to 100000", arg);
+		return CLI_EX_USAGE;
+	case CLI_OPT_QUEUEID:
+		o->queue_id = arg;
+		return 0;
+	default:
+		return CLI_OPS_NOT_MINE;
+	}
+}
+
+int
+cli_ops_start(const struct cli_ops_opts *o, struct cli_ops *ops, bool serving,
+    char *err, size_t errlen)
+{
+	int r;
+
+	memset(ops, 0, sizeof(*ops));
+	if (o->log != NULL &&
+	    (r = cli_log_open(o->log, o->format, o->level, &ops->log, err,
+	         errlen)) != 0)
+		return r;
+	if (o->metrics == NULL || !serving)
+		return 0;
+	if (cli_metrics_new((size_t)o->max_domains, &ops->metrics) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return CLI_EX_SOFTWARE;
+	}
+	if ((r = cli_metrics_serve(ops->metrics, o->metrics, err, errlen)) !=
+	    0)
+		return r;
+	fprintf(stderr, "hanko: metrics on port %u (%s)\n",
+	    cli_metrics_port(ops->metrics), o->metrics);
+	return 0;
+}
+
+void
+cli_ops_stop(struct cli_ops *ops)
+{
+	cli_metrics_free(ops->metrics);
+	cli_log_close(ops->log);
+	ops->metrics = NULL;
+	ops->log = NULL;
+}
+
+bool
+cli_ops_active(const struct cli_ops *ops)
+{
+	return ops->log != NULL || ops->metrics != NULL;
+}
+
+struct cli_ops_note *
+cli_ops_note_new(struct arena *ar, span from)
+{
+	struct cli_ops_note *n = arena_alloc(ar, sizeof(*n));
+
+	if (n == NULL)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	if (from.len > 0)
+		n->from_domain = hdr_addr_domain(from);
+	return n;
+}
+
+static const char *
+key_alg(const struct dkim_privkey *k)
+{
+	return dkim_alg_str(k != NULL && k->type == DKIM_KEY_ED25519
+	        ? DKIM_ALG_ED25519_SHA256
+	        : DKIM_ALG_RSA_SHA256);
+}
+
+bool
+cli_ops_note_sigs(struct cli_ops_note *note, struct arena *ar,
+    const struct dkim_sign_conf *confs, size_t n)
+{
+	size_t i;
+
+	if (note == NULL || n == 0)
+		return note != NULL;
+	if ((note->sigs = arena_alloc(ar, n * sizeof(*note->sigs))) == NULL)
+		return false;
+	for (i = 0; i < n; i++) {
+		note->sigs[i].domain = confs[i].domain;
+		note->sigs[i].selector = confs[i].selector;
+		note->sigs[i].algorithm = key_alg(confs[i].key);
+	}
+	note->nsigs = n;
+	return true;
+}
+
+/* Published, failed and left, as logs and metrics name them. */
+static void
+fate_words(enum spool_fate f, const char **action, enum cli_log_level *level)
+{
+	switch (f) {
+	case SPOOL_PUBLISHED:
+		*action = "published";
+		*level = CLI_LOG_INFO;
+		return;
+	case SPOOL_FAILED:
+		*action = "failed";
+		*level = CLI_LOG_ERROR;
+		return;
+	case SPOOL_LEFT:
+		break;
+	}
+	*action = "left";
+	*level = CLI_LOG_WARNING;
+}
+
+static void
+count(struct cli_ops *ops, enum spool_fate fate, const struct cli_ops_note *n,
+    double seconds)
+{
+	size_t i;
+
+	if (ops->metrics == NULL || fate == SPOOL_LEFT)
+		return;
+	if (fate == SPOOL_FAILED) {
+		cli_metrics_count(ops->metrics, CLI_M_FAILED,
+		    n != NULL ? n->from_domain : SPAN_LIT(""), SPAN_LIT(""),
+		    NULL);
+	} else if (n == NULL || n->nsigs == 0) {
+		/* Published by recovery: signed by an earlier run. */
+		cli_metrics_count(ops->metrics, CLI_M_SIGNED, SPAN_LIT(""),
+		    SPAN_LIT(""), NULL);
+	} else {
+		for (i = 0; i < n->nsigs; i++)
+			cli_metrics_count(ops->metrics, CLI_M_SIGNED,
+			    n->sigs[i].domain, n->sigs[i].selector,
+			    n->sigs[i].algorithm);
+	}
+	if (n != NULL)
+		cli_metrics_latency(ops->metrics, seconds);
+}
+
+void
+cli_ops_spool_outcome(struct cli_ops *ops, const struct spool_outcome *o)
+{
+	const struct cli_ops_note *n = o->note;
+	struct cli_log_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	fate_words(o->fate, &rec.action, &rec.level);
+	count(ops, o->fate, n, o->seconds);
+	if (!cli_log_wants(ops->log, rec.level))
+		return;
+	rec.id = span_cstr(o->name);
+	rec.reason = span_cstr(o->reason);
+	rec.seconds = o->seconds;
+	if (n != NULL) {
+		rec.from_domain = n->from_domain;
+		if (o->fate == SPOOL_PUBLISHED) {
+			rec.sigs = n->sigs;
+			rec.nsigs = n->nsigs;
+		}
+	}
+	cli_log_msg(ops->log, &rec);
+}
+
+void
+cli_ops_filter(struct cli_ops *ops, const struct cli_ops_opts *o,
+    const struct cli_ops_note *note, const char *reason, double seconds)
+{
+	struct cli_log_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	if (reason != NULL) {
+		rec.level = CLI_LOG_ERROR;
+		rec.action = "failed";
+	} else if (note == NULL || note->nsigs == 0) {
+		rec.level = CLI_LOG_WARNING; /* no SigningTable line */
+		rec.action = "unsigned";
+	} else {
+		rec.level = CLI_LOG_INFO;
+		rec.action = "signed";
+	}
+	rec.id = span_cstr(o->queue_id != NULL ? o->queue_id : "");
+	rec.reason = span_cstr(reason != NULL ? reason : "");
+	rec.seconds = seconds;
+	if (note != NULL) {
+		rec.from_domain = note->from_domain;
+		rec.sigs = note->sigs;
+		rec.nsigs = note->nsigs;
+	}
+	cli_log_msg(ops->log, &rec);
+}
