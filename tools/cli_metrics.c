@@ -129,7 +129,9 @@ label(char *out, size_t cap, span s)
 
 		if (c >= 'A' && c <= 'Z')
 			c = (uint8_t)(c + ('a' - 'A'));
-		out[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+		out[i] = c > 0x20 && c < 0x7f && c != '"' && c != '\\'
+		    ? (char)c
+		    : '?';
 	}
 	out[n] = '\0';
 }
@@ -327,8 +329,8 @@ head(struct buf *b, const char *name, const char *type, const char *help)
 }
 
 /*
- * Label values hold printable ASCII only (label()), and none of '"',
- * '\' can reach the exposition unescaped: they are written as '?'.
+ * Label values hold printable ASCII without '"' and '\' (label()), so
+ * they need no escaping in the exposition.
  */
 static bool
 series_line(struct buf *b, const char *name, const struct series *x)

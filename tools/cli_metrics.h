@@ -17,9 +17,9 @@
  *	Label sets are bounded: after max_domains distinct domains, a new
  *	domain is counted as domain="_other" (and its selector too), so a
  *	stream of hostile domains cannot grow the memory or the scrape.
- *	Label values keep printable ASCII, lower-cased, at most 253 bytes;
- *	any other byte becomes '?'. Results and DNS outcomes outside their
- *	fixed vocabularies count as "other".
+ *	Label values keep printable ASCII but '"' and '\', lower-cased, at
+ *	most 253 bytes; any other byte becomes '?'. Results and DNS
+ *	outcomes outside their fixed vocabularies count as "other".
  *
  *	The address is ADDR:PORT, [ADDR6]:PORT or PORT alone, which binds
  *	the loopback address: the endpoint is private unless an address is
