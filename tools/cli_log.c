@@ -158,10 +158,14 @@ text_esc(struct buf *b, span s, uint8_t sep)
 	s = cut(s);
 	for (i = 0; ok && i < s.len; i++) {
 		uint8_t c = s.p[i];
+		size_t n = i;
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
-		    (sep == 0 || c != sep)) {
-			ok = buf_add_byte(b, c);
+		while (n < s.len && s.p[n] >= 0x20 && s.p[n] < 0x7f &&
+		    s.p[n] != '"' && s.p[n] != '\\' && (sep == 0 || s.p[n] != sep))
+			n++;
+		if (n > i) {
+			ok = buf_add(b, s.p + i, n - i);
+			i = n - 1;
 		} else {
 			ok = buf_add_cstr(b, "\\x") &&
 			    buf_add_byte(b, (uint8_t)hex[c >> 4]) &&
