@@ -161,7 +161,8 @@ text_esc(struct buf *b, span s, uint8_t sep)
 		size_t n = i;
 
 		while (n < s.len && s.p[n] >= 0x20 && s.p[n] < 0x7f &&
-		    s.p[n] != '"' && s.p[n] != '\\' && (sep == 0 || s.p[n] != sep))
+		    s.p[n] != '"' && s.p[n] != '\\' &&
+		    (sep == 0 || s.p[n] != sep))
 			n++;
 		if (n > i) {
 			ok = buf_add(b, s.p + i, n - i);
@@ -223,9 +224,9 @@ text_line(struct buf *b, const struct cli_log_rec *r, bool stamp)
 	if (stamp)
 		ok = add_time(b) && buf_add_byte(b, ' ');
 	ok = ok && buf_add_cstr(b, "level=") &&
-	    buf_add_cstr(b, level_names[r->level]) &&
-	    buf_add_cstr(b, " id=") && text_str(b, r->id) &&
-	    buf_add_cstr(b, " from_domain=") && text_str(b, r->from_domain);
+	    buf_add_cstr(b, level_names[r->level]) && buf_add_cstr(b, " id=") &&
+	    text_str(b, r->id) && buf_add_cstr(b, " from_domain=") &&
+	    text_str(b, r->from_domain);
 	for (i = 0; ok && i < r->nsigs; i++) {
 		const struct cli_log_sig *s = &r->sigs[i];
 
@@ -308,8 +309,7 @@ json_line(struct buf *b, const struct cli_log_rec *r, bool stamp)
 	    json_results(b, r) && cli_json_key(b, "action", false) &&
 	    json_str(b, span_cstr(r->action)) &&
 	    cli_json_key(b, "reason", false) && json_str(b, r->reason) &&
-	    cli_json_key(b, "seconds", false) &&
-	    add_seconds(b, r->seconds);
+	    cli_json_key(b, "seconds", false) && add_seconds(b, r->seconds);
 	return ok && buf_add_byte(b, '}');
 }
 

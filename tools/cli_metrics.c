@@ -22,9 +22,9 @@
 #include "cli.h"
 
 #define DEFAULT_DOMAINS 100
-#define LABEL_MAX       253 /* a domain name's longest spelling */
-#define SELECTORS_PER   8   /* series per domain before "_other" */
-#define NACTIONS        4
+#define LABEL_MAX       253         /* a domain name's longest spelling */
+#define SELECTORS_PER   ((size_t)8) /* series per domain before "_other" */
+#define NACTIONS        ((size_t)4)
 #define NMETHODS        3
 #define OTHER           "_other"
 
@@ -53,8 +53,8 @@ static const char *const dns_outcomes[] = { "answer", "nxdomain", "nodata",
 	"servfail", "timeout", "error" };
 #define NDNS (sizeof(dns_outcomes) / sizeof(dns_outcomes[0]))
 /* Latency bucket bounds, seconds. */
-static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-	0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+	0.25, 0.5, 1, 2.5, 5, 10 };
 #define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
 
 /* One label set of one action; never moves once created. */
@@ -93,7 +93,8 @@ cli_metrics_new(size_t max_domains, struct cli_metrics **out)
 	if (m == NULL)
 		return -ENOMEM;
 	m->max_domains = max_domains > 0 ? max_domains : DEFAULT_DOMAINS;
-	m->cap = m->max_domains * SELECTORS_PER * NACTIONS + 8 * NACTIONS;
+	m->cap = m->max_domains * SELECTORS_PER * NACTIONS +
+	    SELECTORS_PER * NACTIONS;
 	if ((m->series = calloc(m->cap, sizeof(*m->series))) == NULL) {
 		free(m);
 		return -ENOMEM;
@@ -129,9 +130,9 @@ label(char *out, size_t cap, span s)
 
 		if (c >= 'A' && c <= 'Z')
 			c = (uint8_t)(c + ('a' - 'A'));
-		out[i] = c > 0x20 && c < 0x7f && c != '"' && c != '\\'
-		    ? (char)c
-		    : '?';
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			c = '?';
+		out[i] = (char)c;
 	}
 	out[n] = '\0';
 }
@@ -185,8 +186,8 @@ find(struct cli_metrics *m, unsigned a, const char *d, const char *s,
 	for (i = 0; i < m->nseries; i++) {
 		struct series *x = &m->series[i];
 
-		if (x->hash == h && x->action == a && strcmp(x->domain, d) == 0 &&
-		    strcmp(x->selector, s) == 0 &&
+		if (x->hash == h && x->action == a &&
+		    strcmp(x->domain, d) == 0 && strcmp(x->selector, s) == 0 &&
 		    strcmp(x->algorithm, alg) == 0)
 			return x;
 	}
@@ -199,8 +200,7 @@ find(struct cli_metrics *m, unsigned a, const char *d, const char *s,
  * label sets are few (bounded), so a scan is cheap next to signing.
  */
 static struct series *
-series_for(struct cli_metrics *m, unsigned a, char *d, char *s,
-    const char *alg)
+series_for(struct cli_metrics *m, unsigned a, char *d, char *s, const char *alg)
 {
 	struct series *x;
 
@@ -215,8 +215,7 @@ series_for(struct cli_metrics *m, unsigned a, char *d, char *s,
 			m->ndomains++;
 		}
 	} else if (strcmp(d, OTHER) != 0 &&
-	    domain_series(m, d) >= SELECTORS_PER * NACTIONS &&
-	    s[0] != '\0') {
+	    domain_series(m, d) >= SELECTORS_PER * NACTIONS && s[0] != '\0') {
 		snprintf(s, LABEL_MAX + 1, "%s", OTHER);
 	}
 	if ((x = find(m, a, d, s, alg)) != NULL || m->nseries == m->cap)
@@ -233,8 +232,8 @@ series_for(struct cli_metrics *m, unsigned a, char *d, char *s,
 }
 
 void
-cli_metrics_count(struct cli_metrics *m, enum cli_metrics_action a,
-    span domain, span selector, const char *algorithm)
+cli_metrics_count(struct cli_metrics *m, enum cli_metrics_action a, span domain,
+    span selector, const char *algorithm)
 {
 	char d[LABEL_MAX + 1], s[LABEL_MAX + 1], alg[32];
 	struct series *x;
@@ -292,8 +291,8 @@ cli_metrics_latency(struct cli_metrics *m, double seconds)
 	for (i = 0; i < NBOUNDS && seconds > bounds[i]; i++)
 		continue;
 	atomic_fetch_add(&m->bucket[i], 1);
-	atomic_fetch_add(&m->lat_ns,
-	    seconds < 1e9 ? (uint_fast64_t)(seconds * 1e9) : 0);
+	atomic_fetch_add(
+	    &m->lat_ns, seconds < 1e9 ? (uint_fast64_t)(seconds * 1e9) : 0);
 }
 
 void
@@ -305,8 +304,7 @@ cli_metrics_backlog(struct cli_metrics *m, uint64_t n, double oldest_mtime)
 	atomic_store(&m->oldest_mtime, n > 0 ? oldest_mtime : 0.0);
 }
 
-static bool
-add_f(struct buf *b, const char *fmt, ...)
+static bool add_f(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static bool
@@ -379,14 +377,14 @@ write_results(struct cli_metrics *m, struct buf *b)
 			    "hanko_auth_results_total{method=\"%s\","
 			    "result=\"%s\"} %llu\n",
 			    method_names[i], results[k],
-			    (unsigned long long)atomic_load(
-			        &m->results[i][k]));
+			    (unsigned long long)atomic_load(&m->results[i][k]));
 	ok = ok &&
 	    head(b, "hanko_dns_lookups_total", "counter",
 	        "DNS lookups by outcome.");
 	for (i = 0; ok && i < NDNS; i++)
 		ok = add_f(b, "hanko_dns_lookups_total{outcome=\"%s\"} %llu\n",
-		    dns_outcomes[i], (unsigned long long)atomic_load(&m->dns[i]));
+		    dns_outcomes[i],
+		    (unsigned long long)atomic_load(&m->dns[i]));
 	return ok;
 }
 
@@ -552,7 +550,8 @@ cli_metrics_serve(
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
 	if (m->httpd == NULL) {
-		snprintf(err, errlen, "--metrics %s: cannot listen there", addr);
+		snprintf(
+		    err, errlen, "--metrics %s: cannot listen there", addr);
 		return CLI_EX_OSERR;
 	}
 	info = MHD_get_daemon_info(m->httpd, MHD_DAEMON_INFO_BIND_PORT);

@@ -88,7 +88,8 @@ void cli_metrics_latency(struct cli_metrics *m, double seconds);
  * The spool now: n messages waiting, the oldest last modified at
  * oldest_mtime (Unix seconds; 0 when n is 0).
  */
-void cli_metrics_backlog(struct cli_metrics *m, uint64_t n, double oldest_mtime);
+void cli_metrics_backlog(
+    struct cli_metrics *m, uint64_t n, double oldest_mtime);
 
 /*
  * Append the exposition to b (what a scrape returns); false when b is

@@ -51,8 +51,8 @@ cli_ops_opt(struct cli_ops_opts *o, int ch, const char *arg)
 		o->metrics = arg;
 		return 0;
 	case CLI_OPT_METRICS_DOMAINS:
-		if (cli_parse_u64(arg, &o->max_domains) &&
-		    o->max_domains > 0 && o->max_domains <= 100000)
+		if (cli_parse_u64(arg, &o->max_domains) && o->max_domains > 0 &&
+		    o->max_domains <= 100000)
 			return 0;
 		cli_err("--metrics-max-domains %s: 1 to 100000", arg);
 		return CLI_EX_USAGE;
@@ -72,8 +72,8 @@ cli_ops_start(const struct cli_ops_opts *o, struct cli_ops *ops, bool serving,
 
 	memset(ops, 0, sizeof(*ops));
 	if (o->log != NULL &&
-	    (r = cli_log_open(o->log, o->format, o->level, &ops->log, err,
-	         errlen)) != 0)
+	    (r = cli_log_open(
+	         o->log, o->format, o->level, &ops->log, err, errlen)) != 0)
 		return r;
 	if (o->metrics == NULL || !serving)
 		return 0;
@@ -81,8 +81,7 @@ cli_ops_start(const struct cli_ops_opts *o, struct cli_ops *ops, bool serving,
 		snprintf(err, errlen, "out of memory");
 		return CLI_EX_SOFTWARE;
 	}
-	if ((r = cli_metrics_serve(ops->metrics, o->metrics, err, errlen)) !=
-	    0)
+	if ((r = cli_metrics_serve(ops->metrics, o->metrics, err, errlen)) != 0)
 		return r;
 	fprintf(stderr, "hanko: metrics on port %u (%s)\n",
 	    cli_metrics_port(ops->metrics), o->metrics);

@@ -46,6 +46,7 @@ enum cli_ops_opt {
 };
 
 /* Entries for a struct option array (getopt_long). */
+/* clang-format off */
 #define CLI_OPS_LONGOPTS \
 	{ "log", required_argument, NULL, CLI_OPT_LOG }, \
 	{ "log-format", required_argument, NULL, CLI_OPT_LOGFMT }, \
@@ -54,6 +55,7 @@ enum cli_ops_opt {
 	{ "metrics-max-domains", required_argument, NULL, \
 	    CLI_OPT_METRICS_DOMAINS }, \
 	{ "queue-id", required_argument, NULL, CLI_OPT_QUEUEID }
+/* clang-format on */
 
 /* The --help lines for these options. */
 extern const char cli_ops_usage[];

@@ -73,9 +73,10 @@ t_cli_metrics_count_signed(void **state)
 	cli_metrics_count(m, CLI_M_DEFERRED, SPAN_LIT("example.com"),
 	    SPAN_LIT("rsa"), "rsa-sha256");
 	t = scrape(m);
-	assert_int_equal(sample(t,
-	                     "hanko_messages_signed_total{domain=\"example."
-	                     "com\",selector=\"rsa\",algorithm=\"rsa-sha256\"}"),
+	assert_int_equal(
+	    sample(t,
+	        "hanko_messages_signed_total{domain=\"example."
+	        "com\",selector=\"rsa\",algorithm=\"rsa-sha256\"}"),
 	    2);
 	assert_int_equal(sample(t,
 	                     "hanko_messages_signed_total{domain=\"example."
@@ -84,15 +85,18 @@ t_cli_metrics_count_signed(void **state)
 	    1);
 	assert_int_equal(
 	    sample(t, "hanko_messages_failed_total{domain=\"_unknown\"}"), 1);
-	assert_int_equal(sample(t,
-	                     "hanko_messages_delivered_total{domain=\"example."
-	                     "com\",selector=\"rsa\",algorithm=\"rsa-sha256\"}"),
+	assert_int_equal(
+	    sample(t,
+	        "hanko_messages_delivered_total{domain=\"example."
+	        "com\",selector=\"rsa\",algorithm=\"rsa-sha256\"}"),
 	    1);
-	assert_int_equal(sample(t,
-	                     "hanko_messages_deferred_total{domain=\"example."
-	                     "com\",selector=\"rsa\",algorithm=\"rsa-sha256\"}"),
+	assert_int_equal(
+	    sample(t,
+	        "hanko_messages_deferred_total{domain=\"example."
+	        "com\",selector=\"rsa\",algorithm=\"rsa-sha256\"}"),
 	    1);
-	assert_non_null(strstr(t, "# TYPE hanko_messages_signed_total counter\n"));
+	assert_non_null(
+	    strstr(t, "# TYPE hanko_messages_signed_total counter\n"));
 	cli_metrics_free(m);
 }
 
@@ -112,13 +116,15 @@ t_cli_metrics_count_bounded(void **state)
 		    m, CLI_M_SIGNED, span_cstr(d), SPAN_LIT("s"), "rsa-sha256");
 	}
 	t = scrape(m);
-	assert_int_equal(sample(t,
-	                     "hanko_messages_signed_total{domain=\"d2.example\","
-	                     "selector=\"s\",algorithm=\"rsa-sha256\"}"),
+	assert_int_equal(
+	    sample(t,
+	        "hanko_messages_signed_total{domain=\"d2.example\","
+	        "selector=\"s\",algorithm=\"rsa-sha256\"}"),
 	    1);
-	assert_int_equal(sample(t,
-	                     "hanko_messages_signed_total{domain=\"d3.example\","
-	                     "selector=\"s\",algorithm=\"rsa-sha256\"}"),
+	assert_int_equal(
+	    sample(t,
+	        "hanko_messages_signed_total{domain=\"d3.example\","
+	        "selector=\"s\",algorithm=\"rsa-sha256\"}"),
 	    -1);
 	assert_int_equal(sample(t,
 	                     "hanko_messages_signed_total{domain=\"_other\","
@@ -184,8 +190,7 @@ t_cli_metrics_result_dns_latency(void **state)
 	assert_int_equal(
 	    sample(t, "hanko_message_duration_seconds_bucket{le=\"5\"}"), 2);
 	assert_int_equal(
-	    sample(t, "hanko_message_duration_seconds_bucket{le=\"+Inf\"}"),
-	    3);
+	    sample(t, "hanko_message_duration_seconds_bucket{le=\"+Inf\"}"), 3);
 	assert_int_equal(sample(t, "hanko_message_duration_seconds_count"), 3);
 	assert_non_null(strstr(t, "hanko_message_duration_seconds_sum 103.0"));
 	assert_int_equal(sample(t, "hanko_spool_backlog_messages"), 7);
@@ -216,7 +221,8 @@ t_cli_metrics_count_threads(void **state)
 	(void)state;
 	assert_int_equal(cli_metrics_new(0, &m), 0);
 	for (i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, count_many, m), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, count_many, m), 0);
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	t = scrape(m);
@@ -224,8 +230,8 @@ t_cli_metrics_count_threads(void **state)
 	                     "hanko_messages_signed_total{domain=\"t.example\","
 	                     "selector=\"s\",algorithm=\"ed25519-sha256\"}"),
 	    80000);
-	assert_int_equal(sample(t, "hanko_message_duration_seconds_count"),
-	    80000);
+	assert_int_equal(
+	    sample(t, "hanko_message_duration_seconds_count"), 80000);
 	cli_metrics_free(m);
 }
 
@@ -262,8 +268,8 @@ t_cli_metrics_serve_loopback(void **state)
 	    cli_metrics_serve(m, "bogus", err, sizeof(err)), CLI_EX_USAGE);
 	assert_int_equal(cli_metrics_serve(m, "0", err, sizeof(err)), 0);
 	assert_true(cli_metrics_port(m) > 0);
-	cli_metrics_count(m, CLI_M_SIGNED, SPAN_LIT("h.example"),
-	    SPAN_LIT("s"), "rsa-sha256");
+	cli_metrics_count(m, CLI_M_SIGNED, SPAN_LIT("h.example"), SPAN_LIT("s"),
+	    "rsa-sha256");
 	http(cli_metrics_port(m), "GET /metrics HTTP/1.0\r\n\r\n", reply,
 	    sizeof(reply));
 	assert_non_null(strstr(reply, " 200 OK\r\n"));
