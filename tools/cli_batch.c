@@ -734,6 +734,8 @@ reload(struct batch *b, struct spool_runner **r)
 	size_t i;
 
 	reload_flag = 0;
+	if (cli_log_reopen(b->ops.log, err, sizeof(err)) != 0)
+		cli_err("%s; still logging to the file opened before", err);
 	memset(&k, 0, sizeof(k));
 	if (!keyset_load(o, &k, err, sizeof(err))) {
 		keyset_free(&k);

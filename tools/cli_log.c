@@ -22,7 +22,8 @@
 
 /* Process lifetime; read-only once open. */
 struct cli_log {
-	int fd; /* -1 for syslog */
+	const char *path; /* a FILE sink's, else NULL */
+	int fd;           /* -1 for syslog */
 	bool syslog;
 	enum cli_log_format fmt;
 	enum cli_log_level level;
@@ -113,8 +114,29 @@ cli_log_open(const char *spec, enum cli_log_format fmt,
 	} else if ((l->fd = open_file(spec, err, errlen)) < 0) {
 		free(l);
 		return CLI_EX_CANTCREAT;
+	} else {
+		l->path = spec;
 	}
 	*out = l;
+	return 0;
+}
+
+int
+cli_log_reopen(struct cli_log *l, char *err, size_t errlen)
+{
+	int fd;
+
+	if (l == NULL || l->path == NULL)
+		return 0;
+	if ((fd = open_file(l->path, err, errlen)) < 0)
+		return CLI_EX_CANTCREAT;
+	/* dup2 swaps the file under the same descriptor, atomically. */
+	if (dup2(fd, l->fd) < 0) {
+		snprintf(err, errlen, "--log %s: %s", l->path, strerror(errno));
+		close(fd);
+		return CLI_EX_OSERR;
+	}
+	close(fd);
 	return 0;
 }
 

@@ -84,6 +84,12 @@ struct cli_log;
 int cli_log_open(const char *spec, enum cli_log_format fmt,
     enum cli_log_level level, struct cli_log **out, char *err, size_t errlen);
 void cli_log_close(struct cli_log *l);
+/*
+ * Open a FILE sink's path again (after log rotation moved it), in place:
+ * writers in other threads go on with the new file. 0, or an exit code
+ * with err filled (the old file stays in use). Other sinks: 0.
+ */
+int cli_log_reopen(struct cli_log *l, char *err, size_t errlen);
 /* Would a record of this level be written? (false for a NULL log) */
 bool cli_log_wants(const struct cli_log *l, enum cli_log_level level);
 /* Write rec as one line if its level is wanted; NULL log: nothing. */

@@ -112,6 +112,35 @@ check_exit "--log to a FIFO: refused at once, no hang" 73 \
 check_exit "--log-format bad: usage" 64 $SIGN --log-format xml --log - "$d/spool" "$d/out"
 check_exit "--log-level bad: usage" 64 $SIGN --log-level debug --log - "$d/spool" "$d/out"
 
+# --- SIGHUP reopens the log file (rotation) ---------------------------------
+d=$T/rotate
+mkdir -p "$d/spool" "$d/in"
+$SIGN --watch --log "$d/log" "$d/spool" "$d/out" 2>"$d/err" &
+pid=$!
+# wait_out N: until OUT_DIR holds N messages (10 s at most).
+wait_out() {
+	i=0
+	while [ "$(ls "$d/out" 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 200 ]; do
+		sleep 0.05; i=$((i + 1)); done
+}
+mkspool "$d/in" 2
+mv "$d/in/msg1" "$d/in/msg2" "$d/spool/"
+wait_out 2
+sleep 0.2
+mv "$d/log" "$d/log.1"
+kill -HUP $pid
+sleep 1.5
+printf 'From: a@hanko.example\r\n\r\nb\r\n' >"$d/in/late"
+mv "$d/in/late" "$d/spool/"
+wait_out 3
+sleep 0.2
+kill -TERM $pid
+wait $pid
+check "SIGHUP: the rotated file keeps the lines written before" \
+    test "$(grep -c action=published "$d/log.1")" -eq 2
+check "SIGHUP: a new log file takes the lines after" \
+    grep -q 'id="late" .*action=published' "$d/log"
+
 # --- filter mode ----------------------------------------------------------
 d=$T/filter
 mkdir -p "$d"
