@@ -10,10 +10,14 @@
 #include "cli.h"
 #include "cli_metrics.h"
 #include "core/arena.h"
+#include "core/auth.h"
 #include "core/dkim.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
+#include "core/dkim_verify.h"
+#include "core/dmarc.h"
 #include "core/hdr.h"
+#include "core/spf.h"
 #include "io/spool.h"
 
 const char cli_ops_usage[] =
@@ -238,5 +242,56 @@ cli_ops_filter(struct cli_ops *ops, const struct cli_ops_opts *o,
 		rec.sigs = note->sigs;
 		rec.nsigs = note->nsigs;
 	}
+	cli_log_msg(ops->log, &rec);
+}
+
+/* Results a log line lists: SPF, up to this many signatures, DMARC. */
+#define AUTH_LOG_SIGS 16
+
+void
+cli_ops_auth(struct cli_ops *ops, span id, const struct auth_result *r,
+    const char *action, double seconds)
+{
+	struct cli_log_result res[AUTH_LOG_SIGS + 2];
+	struct cli_log_rec rec;
+	size_t n = 0, i;
+
+	if (r->spf_run && r->spf != NULL) {
+		res[n].method = "spf";
+		res[n].result = spf_result_str(r->spf->result);
+		res[n++].domain = r->spf->domain;
+	}
+	for (i = 0; i < r->ndkim; i++) {
+		const char *v = dkim_verdict_str(r->dkim[i].verdict);
+
+		cli_metrics_result(ops->metrics, CLI_M_DKIM, v);
+		if (i >= AUTH_LOG_SIGS)
+			continue;
+		res[n].method = "dkim";
+		res[n].result = v;
+		res[n++].domain = r->dkim[i].d;
+	}
+	if (r->dmarc != NULL) {
+		res[n].method = "dmarc";
+		res[n].result = dmarc_result_str(r->dmarc->result);
+		res[n++].domain = r->dmarc_from;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(res[i].method, "spf") == 0)
+			cli_metrics_result(ops->metrics, CLI_M_SPF, res[i].result);
+		else if (strcmp(res[i].method, "dmarc") == 0)
+			cli_metrics_result(
+			    ops->metrics, CLI_M_DMARC, res[i].result);
+	}
+	cli_metrics_latency(ops->metrics, seconds);
+	memset(&rec, 0, sizeof(rec));
+	rec.level = r->error != NULL ? CLI_LOG_ERROR : CLI_LOG_INFO;
+	rec.id = id;
+	rec.from_domain = r->from_domain;
+	rec.results = res;
+	rec.nresults = n;
+	rec.action = r->error != NULL ? "failed" : action;
+	rec.reason = span_cstr(r->error != NULL ? r->error : "");
+	rec.seconds = seconds;
 	cli_log_msg(ops->log, &rec);
 }

@@ -32,6 +32,7 @@
 #include "core/span.h"
 
 struct arena;
+struct auth_result;
 struct cli_metrics;
 struct dkim_sign_conf;
 struct spool_outcome;
@@ -106,6 +107,15 @@ bool cli_ops_note_sigs(struct cli_ops_note *note, struct arena *ar,
  * or NULL (finished by recovery).
  */
 void cli_ops_spool_outcome(struct cli_ops *ops, const struct spool_outcome *o);
+/*
+ * A verifying mode (verify, dmarc, the milter's inbound side): log one
+ * message's SPF, DKIM (each signature, with d= and s=) and DMARC results
+ * under id with action ("verified", "accepted", "rejected", ...), and
+ * count each result. A message that could not be verified (r->error) is
+ * logged as an error with that reason.
+ */
+void cli_ops_auth(struct cli_ops *ops, span id, const struct auth_result *r,
+    const char *action, double seconds);
 /*
  * Filter mode: log one message signed (written to stdout) or failed with
  * reason; id is --queue-id when given.

@@ -112,6 +112,27 @@ check_exit "--log to a FIFO: refused at once, no hang" 73 \
 check_exit "--log-format bad: usage" 64 $SIGN --log-format xml --log - "$d/spool" "$d/out"
 check_exit "--log-level bad: usage" 64 $SIGN --log-level debug --log - "$d/spool" "$d/out"
 
+# --- verify and dmarc: one line per message with its results -------------
+ZONE=$TOP/tests/vectors/dkim/keys.zone
+d=$T/verify
+mkdir -p "$d"
+$HANKO verify --dns-zone "$ZONE" --time 1700000000 --log "$d/log" \
+    --log-format json "$T/json/out" >"$d/results" 2>"$d/err"
+n=$(ls "$T/json/out" | wc -l)
+check "verify --log: one JSON line per message ($n)" \
+    test "$(jq -r .id "$d/log" | wc -l)" -eq "$n"
+check "verify --log: both signatures' results, with d=" \
+    test "$(jq -r 'select(.id | endswith("/msg5")) | .results | map(.method + "=" + .result + "/" + .domain) | join(" ")' "$d/log")" = \
+    "dkim=pass/hanko.example dkim=pass/hanko.example"
+check "verify --log: the results still go to standard output" \
+    test "$(grep -c '^Authentication-Results:' "$d/results")" -eq "$n"
+$HANKO dmarc --dns-zone "$ZONE" --time 1700000000 --ip 192.0.2.1 \
+    --mail-from news@hanko.example --log "$d/dlog" "$T/json/out" >/dev/null 2>&1
+check "dmarc --log: spf, dkim and dmarc results per message" \
+    grep -q 'id=".*/msg5" from_domain="hanko.example" spf="[a-z]*/hanko.example" dkim="pass/hanko.example" dkim="pass/hanko.example" dmarc="[a-z]*/hanko.example" action=evaluated' "$d/dlog"
+check_exit "verify --log -: refused, the results use standard output" 64 \
+    $HANKO verify --dns-zone "$ZONE" --log - "$T/json/out"
+
 # --- SIGHUP reopens the log file (rotation) ---------------------------------
 d=$T/rotate
 mkdir -p "$d/spool" "$d/in"

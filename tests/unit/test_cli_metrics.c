@@ -23,6 +23,11 @@
 #include "tools/cli.h"
 #include "tools/cli_log.h"
 #include "tools/cli_metrics.h"
+#include "tools/cli_ops.h"
+#include "core/auth.h"
+#include "core/dkim_verify.h"
+#include "core/dmarc.h"
+#include "core/spf.h"
 
 static uint8_t out[1 << 20];
 
@@ -337,6 +342,95 @@ t_cli_log_msg_escapes(void **state)
 	    "reason=\"bad\" seconds=0.500000\n");
 }
 
+/* The first line of path, without its time stamp; path removed. */
+static void
+read_line(const char *path, char *line, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	assert_non_null(fgets(line, (int)cap, f));
+	fclose(f);
+	unlink(path);
+}
+
+static void
+t_cli_ops_auth_logs_and_counts(void **state)
+{
+	const char *dir = getenv("TMPDIR");
+	struct dkim_result dk[2];
+	struct spf_outcome spf;
+	struct dmarc_outcome dm;
+	struct auth_result r;
+	struct cli_ops ops;
+	char path[512], err[256], line[2048];
+	const char *t, *p;
+	int fd;
+
+	(void)state;
+	memset(dk, 0, sizeof(dk));
+	memset(&spf, 0, sizeof(spf));
+	memset(&dm, 0, sizeof(dm));
+	memset(&r, 0, sizeof(r));
+	dk[0].verdict = DKIM_V_PASS;
+	dk[0].d = SPAN_LIT("a.example");
+	dk[1].verdict = DKIM_V_FAIL;
+	dk[1].d = SPAN_LIT("b\"x.example");
+	spf.result = SPF_R_PASS;
+	spf.domain = SPAN_LIT("bounce.a.example");
+	dm.result = DMARC_R_PASS;
+	r.dkim = dk;
+	r.ndkim = 2;
+	r.spf_run = true;
+	r.spf = &spf;
+	r.dmarc = &dm;
+	r.dmarc_from = SPAN_LIT("a.example");
+	r.from_domain = SPAN_LIT("a.example");
+	snprintf(path, sizeof(path), "%s/hanko-log-XXXXXX",
+	    dir != NULL ? dir : P_tmpdir);
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	memset(&ops, 0, sizeof(ops));
+	assert_int_equal(cli_log_open(path, CLI_LOG_JSON, CLI_LOG_INFO,
+	                     &ops.log, err, sizeof(err)),
+	    0);
+	assert_int_equal(cli_metrics_new(0, &ops.metrics), 0);
+	cli_ops_auth(&ops, SPAN_LIT("q1"), &r, "verified", 0.25);
+	t = scrape(ops.metrics);
+	assert_int_equal(sample(t,
+	                     "hanko_auth_results_total{method=\"dkim\",result="
+	                     "\"pass\"}"),
+	    1);
+	assert_int_equal(sample(t,
+	                     "hanko_auth_results_total{method=\"dkim\",result="
+	                     "\"fail\"}"),
+	    1);
+	assert_int_equal(sample(t,
+	                     "hanko_auth_results_total{method=\"spf\",result="
+	                     "\"pass\"}"),
+	    1);
+	assert_int_equal(sample(t,
+	                     "hanko_auth_results_total{method=\"dmarc\","
+	                     "result=\"pass\"}"),
+	    1);
+	assert_int_equal(sample(t, "hanko_message_duration_seconds_count"), 1);
+	cli_ops_stop(&ops);
+	read_line(path, line, sizeof(line));
+	assert_non_null(p = strstr(line, "\"level\""));
+	assert_string_equal(p,
+	    "\"level\":\"info\",\"id\":\"q1\",\"from_domain\":\"a.example\","
+	    "\"signatures\":[],\"results\":["
+	    "{\"method\":\"spf\",\"result\":\"pass\",\"domain\":"
+	    "\"bounce.a.example\"},"
+	    "{\"method\":\"dkim\",\"result\":\"pass\",\"domain\":"
+	    "\"a.example\"},"
+	    "{\"method\":\"dkim\",\"result\":\"fail\",\"domain\":"
+	    "\"b\\\"x.example\"},"
+	    "{\"method\":\"dmarc\",\"result\":\"pass\",\"domain\":"
+	    "\"a.example\"}],"
+	    "\"action\":\"verified\",\"reason\":\"\",\"seconds\":0.250000}\n");
+}
+
 int
 main(void)
 {
@@ -348,6 +442,7 @@ main(void)
 		cmocka_unit_test(t_cli_metrics_count_threads),
 		cmocka_unit_test(t_cli_metrics_serve_loopback),
 		cmocka_unit_test(t_cli_log_msg_escapes),
+		cmocka_unit_test(t_cli_ops_auth_logs_and_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
