@@ -399,9 +399,9 @@ refresh_backlog(struct batch *b)
 	double t = mono_s(), oldest;
 	uint64_t n;
 
-	if (b->r == NULL || (b->ops.metrics == NULL && !(b->tty && b->o->watch)) ||
-	    t - b->t_scan < 1.0 ||
-	    t - b->t_scan < 10 * b->scan_cost)
+	if (b->r == NULL || (b->ops.metrics == NULL && !(b->tty && b->o->watch)))
+		return; /* nobody to show it to */
+	if (t - b->t_scan < 1.0 || t - b->t_scan < 10 * b->scan_cost)
 		return;
 	if (spool_backlog(b->r, &n, &oldest) == 0) {
 		b->backlog = n;
