@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -544,6 +545,10 @@ cli_metrics_serve(
 	}
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* A scraper that hangs up mid-reply must not end the process. */
+	if (MHD_is_feature_supported(MHD_FEATURE_AUTOSUPPRESS_SIGPIPE) !=
+	    MHD_YES)
+		signal(SIGPIPE, SIG_IGN);
 	m->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
