@@ -51,7 +51,7 @@ static const char *const results[] = { "pass", "fail", "softfail", "neutral",
 	"none", "policy", "temperror", "permerror", "other" };
 #define NRESULTS (sizeof(results) / sizeof(results[0]))
 static const char *const dns_outcomes[] = { "answer", "nxdomain", "nodata",
-	"servfail", "timeout", "error" };
+	"tempfail", "permfail", "refused", "other" };
 #define NDNS (sizeof(dns_outcomes) / sizeof(dns_outcomes[0]))
 /* Latency bucket bounds, seconds. */
 static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,

@@ -78,8 +78,9 @@ void cli_metrics_count(struct cli_metrics *m, enum cli_metrics_action a,
 void cli_metrics_result(
     struct cli_metrics *m, enum cli_metrics_method method, const char *result);
 /*
- * One DNS lookup: "answer", "nxdomain", "nodata", "servfail", "timeout"
- * or "error".
+ * One DNS lookup: "answer", "nxdomain", "nodata", "tempfail" (a
+ * timeout or SERVFAIL), "permfail", "refused" (never sent: a name that
+ * cannot exist); anything else counts as "other".
  */
 void cli_metrics_dns(struct cli_metrics *m, const char *outcome);
 /* Seconds one message took, into the latency histogram. */

@@ -4,7 +4,9 @@
  */
 #include "cli_ops.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -278,7 +280,8 @@ cli_ops_auth(struct cli_ops *ops, span id, const struct auth_result *r,
 	}
 	for (i = 0; i < n; i++) {
 		if (strcmp(res[i].method, "spf") == 0)
-			cli_metrics_result(ops->metrics, CLI_M_SPF, res[i].result);
+			cli_metrics_result(
+			    ops->metrics, CLI_M_SPF, res[i].result);
 		else if (strcmp(res[i].method, "dmarc") == 0)
 			cli_metrics_result(
 			    ops->metrics, CLI_M_DMARC, res[i].result);
@@ -294,4 +297,115 @@ cli_ops_auth(struct cli_ops *ops, span id, const struct auth_result *r,
 	rec.reason = span_cstr(r->error != NULL ? r->error : "");
 	rec.seconds = seconds;
 	cli_log_msg(ops->log, &rec);
+}
+
+/* One query in flight: whose answer it is. */
+struct cli_ops_dnsq {
+	struct cli_ops_dns *d;
+	dns_done_fn *done; /* NULL: the slot is free */
+	void *cookie;
+};
+
+static const char *
+dns_outcome(enum dns_rcode rc)
+{
+	switch (rc) {
+	case DNS_OK:
+		return "answer";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	case DNS_PERMFAIL:
+		break;
+	}
+	return "permfail";
+}
+
+static void
+dns_counted(void *cookie, const struct dns_answer *ans)
+{
+	struct cli_ops_dnsq *q = cookie;
+	dns_done_fn *done = q->done;
+	void *arg = q->cookie;
+
+	cli_metrics_dns(q->d->m, dns_outcome(ans->rcode));
+	q->done = NULL;
+	done(arg, ans);
+}
+
+/* A free slot, or NULL when every one is in flight. */
+static struct cli_ops_dnsq *
+dns_slot(struct cli_ops_dns *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nslots; i++) {
+		struct cli_ops_dnsq *q = &d->slots[(d->next + i) % d->nslots];
+
+		if (q->done == NULL) {
+			d->next = (d->next + i + 1) % d->nslots;
+			q->d = d;
+			return q;
+		}
+	}
+	return NULL;
+}
+
+static int
+dns_query(
+    void *ctx, uint16_t qtype, span qname, dns_done_fn *done, void *cookie)
+{
+	struct cli_ops_dns *d = ctx;
+	struct cli_ops_dnsq *q = dns_slot(d);
+	int r;
+
+	if (q == NULL)
+		return qtype == DNS_T_TXT
+		    ? d->inner.txt(d->inner.ctx, qname, done, cookie)
+		    : d->inner.query(d->inner.ctx, qtype, qname, done, cookie);
+	q->done = done;
+	q->cookie = cookie;
+	r = qtype == DNS_T_TXT
+	    ? d->inner.txt(d->inner.ctx, qname, dns_counted, q)
+	    : d->inner.query(d->inner.ctx, qtype, qname, dns_counted, q);
+	if (r != 0) {
+		q->done = NULL; /* refused: no answer will come */
+		cli_metrics_dns(d->m, "refused");
+	}
+	return r;
+}
+
+static int
+dns_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+{
+	return dns_query(ctx, DNS_T_TXT, qname, done, cookie);
+}
+
+int
+cli_ops_dns_init(struct cli_ops_dns *d, const struct cli_ops *ops,
+    struct dns_ops *dns, size_t nslots)
+{
+	memset(d, 0, sizeof(*d));
+	if (ops->metrics == NULL || nslots == 0)
+		return 0;
+	if ((d->slots = calloc(nslots, sizeof(*d->slots))) == NULL)
+		return -ENOMEM;
+	d->inner = *dns;
+	d->m = ops->metrics;
+	d->nslots = nslots;
+	dns->ctx = d;
+	dns->txt = dns_txt;
+	dns->query = d->inner.query != NULL ? dns_query : NULL;
+	return 0;
+}
+
+void
+cli_ops_dns_fini(struct cli_ops_dns *d)
+{
+	free(d->slots);
+	d->slots = NULL;
+	d->nslots = 0;
 }

@@ -29,11 +29,13 @@
 #include <stdint.h>
 
 #include "cli_log.h"
+#include "core/dns.h"
 #include "core/span.h"
 
 struct arena;
 struct auth_result;
 struct cli_metrics;
+struct cli_ops_dnsq;
 struct dkim_sign_conf;
 struct spool_outcome;
 
@@ -107,6 +109,25 @@ bool cli_ops_note_sigs(struct cli_ops_note *note, struct arena *ar,
  * or NULL (finished by recovery).
  */
 void cli_ops_spool_outcome(struct cli_ops *ops, const struct spool_outcome *o);
+/*
+ * One thread's DNS, counted: every answer (and every query refused)
+ * adds to hanko_dns_lookups_total by outcome. Slots hold the callers'
+ * callbacks; a query beyond the slots passes uncounted. Thread lifetime.
+ */
+struct cli_ops_dns {
+	struct dns_ops inner;
+	struct cli_metrics *m;
+	struct cli_ops_dnsq *slots;
+	size_t nslots, next;
+};
+/*
+ * Put the counting layer in front of *ops (for nslots queries in
+ * flight); no-op without metrics. 0 or -ENOMEM (ops left as they were).
+ */
+int cli_ops_dns_init(struct cli_ops_dns *d, const struct cli_ops *ops,
+    struct dns_ops *dns, size_t nslots);
+void cli_ops_dns_fini(struct cli_ops_dns *d);
+
 /*
  * A verifying mode (verify, dmarc, the milter's inbound side): log one
  * message's SPF, DKIM (each signature, with d= and s=) and DMARC results

@@ -246,6 +246,11 @@ vctx_init(
 	if ((r = cli_resolver_open(&o->dns, inflight, &c->res, err, errlen)) !=
 	    0)
 		return r;
+	if (cli_ops_dns_init(&c->counted, &o->ops_rt, &c->res.ops, inflight) !=
+	    0) {
+		snprintf(err, errlen, "out of memory");
+		return CLI_EX_SOFTWARE;
+	}
 	c->env.dns = &c->res.ops;
 	for (i = 0; i < nv; i++) {
 		arena_init(&c->ar[i], c->env.alloc, 64 << 10,
@@ -270,6 +275,7 @@ vctx_fini(struct vctx *c)
 		arena_fini(&c->ar[i]);
 	}
 	cli_resolver_close(&c->res);
+	cli_ops_dns_fini(&c->counted); /* after the last answer */
 }
 
 /*

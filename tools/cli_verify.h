@@ -90,6 +90,7 @@ struct vctx {
 	struct verify_opts *o;
 	struct core_env env;
 	struct cli_resolver res;
+	struct cli_ops_dns counted; /* with --metrics: res, counted */
 	size_t nv;
 	struct auth_ctx *a[VERIFY_BATCH_MAX];
 	struct arena ar[VERIFY_BATCH_MAX];

@@ -20,14 +20,14 @@
 
 #include <cmocka.h>
 
-#include "tools/cli.h"
-#include "tools/cli_log.h"
-#include "tools/cli_metrics.h"
-#include "tools/cli_ops.h"
 #include "core/auth.h"
 #include "core/dkim_verify.h"
 #include "core/dmarc.h"
 #include "core/spf.h"
+#include "tools/cli.h"
+#include "tools/cli_log.h"
+#include "tools/cli_metrics.h"
+#include "tools/cli_ops.h"
 
 static uint8_t out[1 << 20];
 
@@ -186,7 +186,7 @@ t_cli_metrics_result_dns_latency(void **state)
 	assert_int_equal(
 	    sample(t, "hanko_dns_lookups_total{outcome=\"nxdomain\"}"), 1);
 	assert_int_equal(
-	    sample(t, "hanko_dns_lookups_total{outcome=\"error\"}"), 1);
+	    sample(t, "hanko_dns_lookups_total{outcome=\"other\"}"), 1);
 	assert_int_equal(
 	    sample(t, "hanko_message_duration_seconds_bucket{le=\"0.001\"}"),
 	    1);
@@ -431,6 +431,88 @@ t_cli_ops_auth_logs_and_counts(void **state)
 	    "\"action\":\"verified\",\"reason\":\"\",\"seconds\":0.250000}\n");
 }
 
+/* A backend that keeps one query and answers it when told to. */
+struct fake_dns {
+	dns_done_fn *done;
+	void *cookie;
+	int calls;
+};
+
+static int
+fake_txt(void *ctx, span qname, dns_done_fn *done, void *cookie)
+{
+	struct fake_dns *f = ctx;
+	struct dns_answer a;
+
+	f->calls++;
+	if (span_eq(qname, SPAN_LIT("bad..name")))
+		return DNS_E_BADNAME;
+	if (span_eq(qname, SPAN_LIT("later.example"))) {
+		f->done = done;
+		f->cookie = cookie;
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	a.rcode =
+	    span_eq(qname, SPAN_LIT("gone.example")) ? DNS_NXDOMAIN : DNS_OK;
+	done(cookie, &a); /* before the query returns, as a zone file does */
+	return 0;
+}
+
+static void
+count_answer(void *cookie, const struct dns_answer *a)
+{
+	int *n = cookie;
+
+	(void)a;
+	(*n)++;
+}
+
+static void
+t_cli_ops_dns_counts_outcomes(void **state)
+{
+	struct fake_dns f = { 0 };
+	struct dns_ops dns = { .ctx = &f, .txt = fake_txt };
+	struct cli_ops ops = { 0 };
+	struct cli_ops_dns d;
+	struct dns_answer late = { .rcode = DNS_TEMPFAIL };
+	const char *t;
+	int answers = 0, i;
+
+	(void)state;
+	assert_int_equal(cli_metrics_new(0, &ops.metrics), 0);
+	assert_int_equal(cli_ops_dns_init(&d, &ops, &dns, 2), 0);
+	assert_ptr_not_equal(dns.ctx, &f);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(dns.txt(dns.ctx, SPAN_LIT("ok.example"),
+		                     count_answer, &answers),
+		    0);
+	assert_int_equal(
+	    dns.txt(dns.ctx, SPAN_LIT("gone.example"), count_answer, &answers),
+	    0);
+	assert_int_equal(
+	    dns.txt(dns.ctx, SPAN_LIT("bad..name"), count_answer, &answers),
+	    DNS_E_BADNAME);
+	assert_int_equal(
+	    dns.txt(dns.ctx, SPAN_LIT("later.example"), count_answer, &answers),
+	    0);
+	assert_int_equal(answers, 4);
+	f.done(f.cookie, &late); /* the late answer reaches its caller */
+	assert_int_equal(answers, 5);
+	assert_int_equal(f.calls, 6);
+	t = scrape(ops.metrics);
+	assert_int_equal(
+	    sample(t, "hanko_dns_lookups_total{outcome=\"answer\"}"), 3);
+	assert_int_equal(
+	    sample(t, "hanko_dns_lookups_total{outcome=\"nxdomain\"}"), 1);
+	assert_int_equal(
+	    sample(t, "hanko_dns_lookups_total{outcome=\"refused\"}"), 1);
+	assert_int_equal(
+	    sample(t, "hanko_dns_lookups_total{outcome=\"tempfail\"}"), 1);
+	cli_ops_dns_fini(&d);
+	cli_ops_stop(&ops);
+}
+
 int
 main(void)
 {
@@ -443,6 +525,7 @@ main(void)
 		cmocka_unit_test(t_cli_metrics_serve_loopback),
 		cmocka_unit_test(t_cli_log_msg_escapes),
 		cmocka_unit_test(t_cli_ops_auth_logs_and_counts),
+		cmocka_unit_test(t_cli_ops_dns_counts_outcomes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
