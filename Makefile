@@ -28,7 +28,7 @@ endif
 PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
 # Asked separately: libunbound's .pc names libevent, whose absence makes
 # one combined --cflags query fail and print nothing.
-REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c
+REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
 	   $(shell pkg-config --cflags $(REPORT_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

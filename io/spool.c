@@ -56,6 +56,25 @@ spool_run_err(struct spool_runner *r, int err, bool fatal, const char *fmt, ...)
 		atomic_store(&r->abort, true);
 }
 
+void
+spool_tell(struct spool_runner *r, struct spool_worker *w,
+    const struct spool_msg *m, const char *name, enum spool_fate fate,
+    const char *reason)
+{
+	const struct spool_work *wk = r->c->work;
+	struct spool_outcome o;
+
+	if (wk->outcome == NULL)
+		return;
+	o.name = name;
+	o.fate = fate;
+	o.reason = reason != NULL ? reason : "";
+	o.note = m != NULL ? m->note : NULL;
+	o.seconds = m != NULL && m->t_taken > 0 ? now_s() - m->t_taken : 0;
+	o.bytes = m != NULL ? m->len : 0;
+	wk->outcome(wk->ctx, w != NULL ? w->state : NULL, &o);
+}
+
 /* Fill up to max names from the shared directory stream. */
 static size_t
 take_names(struct spool_runner *r, struct spool_msg *m, size_t max)
@@ -80,8 +99,11 @@ take_names(struct spool_runner *r, struct spool_msg *m, size_t max)
 }
 
 static void
-classify_read(struct spool_runner *r, struct spool_msg *m)
+classify_read(struct spool_worker *w, struct spool_msg *m)
 {
+	struct spool_runner *r = w->r;
+	char why[64];
+
 	if (m->err == -EFBIG) {
 		m->err = 0;
 		m->verdict = SPOOL_FAIL;
@@ -98,11 +120,14 @@ classify_read(struct spool_runner *r, struct spool_msg *m)
 		    "since listed); left alone",
 		    m->name);
 		atomic_fetch_add(&r->left, 1);
+		spool_tell(r, w, m, m->name, SPOOL_LEFT, "not a regular file");
 		m->skip = true;
 	} else if (m->err != 0) {
 		spool_run_err(
 		    r, m->err, false, "%s: %s", m->name, strerror(-m->err));
 		atomic_fetch_add(&r->left, 1);
+		snprintf(why, sizeof(why), "read: %s", strerror(-m->err));
+		spool_tell(r, w, m, m->name, SPOOL_LEFT, why);
 		m->skip = true;
 	}
 }
@@ -140,7 +165,7 @@ work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 		if (m[i].skip || m[i].verdict != SPOOL_OUT)
 			continue;
 		if (m[i].err != 0) {
-			classify_read(r, &m[i]);
+			classify_read(w, &m[i]);
 			continue;
 		}
 		atomic_fetch_add(&r->bytes_in, m[i].len);
@@ -148,6 +173,8 @@ work_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 		m[i].verdict =
 		    r->c->work->work(w->state, span_make(m[i].data, m[i].len),
 		        &w->ar, &prefix, m[i].reason, sizeof(m[i].reason));
+		if (r->c->work->note != NULL)
+			m[i].note = r->c->work->note(w->state);
 		m[i].iov[0].iov_base = prefix.p;
 		m[i].iov[0].iov_len = prefix.len;
 		m[i].iov[1].iov_base = m[i].data;
@@ -186,11 +213,14 @@ process_batch(struct spool_worker *w, struct spool_msg *m, size_t n)
 {
 	struct spool_runner *r = w->r;
 	size_t i, start = 0;
+	double t = r->c->work->outcome != NULL ? now_s() : 0;
 
+	for (i = 0; i < n; i++)
+		m[i].t_taken = t;
 	r->be->stat(w->be, r->spool_fd, m, n, r->c->max_msg);
 	for (i = 0; i < n; i++)
 		if (m[i].err != 0)
-			classify_read(r, &m[i]);
+			classify_read(w, &m[i]);
 	while (start < n) {
 		size_t end = start, bytes = 0;
 
@@ -437,6 +467,43 @@ int
 spool_runner_spool_fd(const struct spool_runner *r)
 {
 	return r->spool_fd;
+}
+
+int
+spool_backlog(const struct spool_runner *r, uint64_t *n, double *oldest_mtime)
+{
+	struct dirent *de;
+	struct stat st;
+	double oldest = 0;
+	uint64_t k = 0;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(r->spool_fd, ".", O_RDONLY | O_DIRECTORY |
+	             O_CLOEXEC)) < 0)
+		return -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		double t;
+
+		if (de->d_name[0] == '.' ||
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		k++;
+		t = (double)st.st_mtim.tv_sec +
+		    (double)st.st_mtim.tv_nsec * 1e-9;
+		if (oldest == 0 || t < oldest)
+			oldest = t;
+	}
+	closedir(d);
+	*n = k;
+	*oldest_mtime = oldest;
+	return 0;
 }
 
 uint64_t

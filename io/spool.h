@@ -88,6 +88,23 @@ enum spool_verdict {
 	SPOOL_FAIL,    /* move the message to failed_dir with reason */
 };
 
+/* What became of a message (spool_work.outcome). */
+enum spool_fate {
+	SPOOL_PUBLISHED = 0, /* handed off to out_dir: stats.done */
+	SPOOL_FAILED,        /* moved to failed_dir: stats.failed */
+	SPOOL_LEFT,          /* left in the spool or held: stats.left */
+};
+
+/* One message's end, as outcome() sees it; valid during the call. */
+struct spool_outcome {
+	const char *name;
+	enum spool_fate fate;
+	const char *reason; /* why it failed or was left; "" when published */
+	void *note;         /* what note() returned for it, or NULL */
+	double seconds;     /* from when a worker took it to now; 0 if unknown */
+	size_t bytes;       /* the message's size as read; 0 if unknown */
+};
+
 /* A message as a batch callback sees it (read-only runs). */
 struct spool_item {
 	const char *name;
@@ -111,6 +128,17 @@ struct spool_work {
 	 * can keep many messages' DNS lookups in flight at once.
 	 */
 	void (*work_batch)(void *w, struct spool_item *items, size_t n);
+	/*
+	 * Optional, for logs and metrics. note(w), called right after each
+	 * work(), returns what the worker wants to remember of that message
+	 * (in the arena: batch lifetime). outcome() is called once for each
+	 * message published or failed, exactly when stats count it, and for
+	 * each left: from a worker's thread (w its state, several at once)
+	 * or, for what recovery finishes, from the caller's (w and note
+	 * NULL). It must be thread-safe and must not block for long.
+	 */
+	void *(*note)(void *w);
+	void (*outcome)(void *ctx, void *w, const struct spool_outcome *o);
 };
 
 /*
@@ -188,6 +216,14 @@ int spool_runner_pass(struct spool_runner *r, struct spool_stats *stats);
 /* The spool directory's fd, for inotify and the like. */
 int spool_runner_spool_fd(const struct spool_runner *r);
 void spool_runner_free(struct spool_runner *r);
+/*
+ * The messages waiting in the runner's spool now: *n of them, the
+ * oldest last modified at *oldest_mtime (Unix seconds; 0 when none).
+ * Reads the whole directory (one stat per message): call it seldom.
+ * 0 or -errno.
+ */
+int spool_backlog(
+    const struct spool_runner *r, uint64_t *n, double *oldest_mtime);
 /* Count the spool's messages (for progress). */
 uint64_t spool_count(const char *spool_dir);
 /* io_uring usable here? (containers often forbid it) */

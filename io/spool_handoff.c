@@ -54,6 +54,8 @@ step_failed(struct spool_worker *w, struct spool_msg *m, size_t n,
 		        strcmp(step, "reason for") == 0))
 			atomic_store(&r->stale, true);
 		if (m[i].err != tolerated) {
+			char why[96];
+
 			spool_run_err(r, m[i].err, !per_message(m[i].err),
 			    "%s %s: %s; %s", step, m[i].name,
 			    strerror(-m[i].err),
@@ -61,6 +63,9 @@ step_failed(struct spool_worker *w, struct spool_msg *m, size_t n,
 			        ? "committed, published by the next run"
 			        : "left in the spool");
 			atomic_fetch_add(&r->left, 1);
+			snprintf(why, sizeof(why), "%s: %s", step,
+			    strerror(-m[i].err));
+			spool_tell(r, w, &m[i], m[i].name, SPOOL_LEFT, why);
 		}
 		m[i].skip = true;
 	}
@@ -106,9 +111,26 @@ check_committed(struct spool_worker *w, struct spool_msg *m, size_t n)
 			    m[i].name);
 			atomic_fetch_add(&r->left, 1);
 		}
+		spool_tell(r, w, &m[i], m[i].name, SPOOL_LEFT,
+		    "replaced while being signed");
 		drop_tmp(r, &m[i]);
 		m[i].skip = true;
 	}
+}
+
+/* Committed, but out_dir holds the name: to failed_dir, or held. */
+static void
+taken_in_out(struct spool_worker *w, struct spool_msg *m)
+{
+	struct spool_runner *r = w->r;
+
+	if (spool_to_failed(r, m->name, m->ino, m->tmp))
+		spool_tell(r, w, m, m->name, SPOOL_FAILED,
+		    "out_dir already holds a file of this name");
+	else
+		spool_tell(r, w, m, m->name, SPOOL_LEFT,
+		    "held: name taken in out_dir and failed_dir");
+	m->skip = true;
 }
 
 static void
@@ -146,13 +168,14 @@ handoff_out(struct spool_worker *w, struct spool_msg *m, size_t n)
 		if (m[i].skip)
 			continue;
 		if (m[i].err == -EEXIST) {
-			spool_to_failed(r, m[i].name, m[i].ino, m[i].tmp);
-			m[i].skip = true;
+			taken_in_out(w, &m[i]);
 		} else if (m[i].err == 0) {
 			atomic_fetch_add(&r->bytes_out,
 			    m[i].iov[0].iov_len + m[i].iov[1].iov_len);
 		} else if (per_message(m[i].err)) {
 			spool_held(r, m[i].name, strerror(-m[i].err));
+			spool_tell(r, w, &m[i], m[i].name, SPOOL_LEFT,
+			    "held: publish failed");
 			m[i].skip = true;
 		}
 	}
@@ -160,9 +183,12 @@ handoff_out(struct spool_worker *w, struct spool_msg *m, size_t n)
 	sync_dir(w, r->out_fd, "out_dir");
 	/* 4. Forget the source; recovery would do it too. */
 	be->unlink(w->be, r->done_fd, SPOOL_BY_NAME, m, n);
-	for (i = 0; i < n; i++)
-		if (!m[i].skip)
-			atomic_fetch_add(&r->done, 1);
+	for (i = 0; i < n; i++) {
+		if (m[i].skip)
+			continue;
+		atomic_fetch_add(&r->done, 1);
+		spool_tell(r, w, &m[i], m[i].name, SPOOL_PUBLISHED, NULL);
+	}
 }
 
 /* Failed messages move by rename (same file system), reason beside. */
@@ -193,6 +219,7 @@ handoff_failed(struct spool_worker *w, struct spool_msg *m, size_t n)
 			continue;
 		spool_publish_reason(r, m[i].ino, m[i].name);
 		atomic_fetch_add(&r->failed, 1);
+		spool_tell(r, w, &m[i], m[i].name, SPOOL_FAILED, m[i].reason);
 	}
 }
 

@@ -68,13 +68,20 @@ int spool_write_reason_tmp(struct spool_runner *r, const struct spool_msg *m);
 void spool_drop_reason_tmp(struct spool_runner *r, uint64_t ino);
 void spool_publish_reason(
     struct spool_runner *r, uint64_t ino, const char *name);
+/*
+ * Tell the work's outcome() what became of a message; w and m are NULL
+ * for what recovery finishes. No-op without an outcome().
+ */
+void spool_tell(struct spool_runner *r, struct spool_worker *w,
+    const struct spool_msg *m, const char *name, enum spool_fate fate,
+    const char *reason);
 /* A committed message stays in the done dir: count and report it. */
 void spool_held(struct spool_runner *r, const char *name, const char *why);
 /*
  * Committed done/name whose out_dir name is taken: to failed_dir (then
- * its copy tmp goes), or held when that name is taken too.
+ * its copy tmp goes; true), or held when that name is taken too (false).
  */
-void spool_to_failed(
+bool spool_to_failed(
     struct spool_runner *r, const char *name, uint64_t ino, const char *tmp);
 /* Start-up: lock, directories, refused layouts, crash recovery. */
 int spool_recover(struct spool_runner *r, char *err, size_t errlen);

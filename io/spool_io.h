@@ -37,6 +37,8 @@ struct spool_msg {
 	int err;   /* -errno of the failed step, or 0 */
 	bool skip; /* out of the pipeline (vanished, left) */
 	enum spool_verdict verdict;
+	void *note;     /* spool_work.note() after work() */
+	double t_taken; /* CLOCK_MONOTONIC when its batch was taken */
 	char reason[160];
 };
 

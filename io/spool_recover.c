@@ -194,7 +194,7 @@ sync_fd(struct spool_runner *r, int fd)
  * made durable before its signed copy goes (so a crash cannot leave a
  * done entry without copy that was never published), else held.
  */
-void
+bool
 spool_to_failed(
     struct spool_runner *r, const char *name, uint64_t ino, const char *tmp)
 {
@@ -207,19 +207,20 @@ spool_to_failed(
 	    (r->c->durable && fsync(r->failed_fd) != 0)) {
 		spool_drop_reason_tmp(r, ino);
 		spool_held(r, name, "no reason could be written in failed_dir");
-		return;
+		return false;
 	}
 	if (renameat2(r->done_fd, name, r->failed_fd, name, RENAME_NOREPLACE) !=
 	    0) {
 		spool_drop_reason_tmp(r, ino);
 		spool_held(r, name, "name taken in out_dir and failed_dir");
-		return;
+		return false;
 	}
 	sync_fd(r, r->failed_fd);
 	sync_fd(r, r->done_fd);
 	unlinkat(r->out_fd, tmp, 0);
 	spool_publish_reason(r, ino, name);
 	atomic_fetch_add(&r->failed, 1);
+	return true;
 }
 
 /* A done entry: publish its copy, or prove it was published, or hold. */
@@ -260,15 +261,18 @@ recover_done(struct spool_runner *r, const char *name)
 		return;
 	}
 	if (renameat2(r->out_fd, tmp, r->out_fd, name, RENAME_NOREPLACE) != 0) {
-		if (errno == EEXIST)
-			spool_to_failed(r, name, (uint64_t)src.st_ino, tmp);
-		else
+		if (errno != EEXIST)
 			spool_held(r, name, strerror(errno));
+		else if (spool_to_failed(r, name, (uint64_t)src.st_ino, tmp))
+			spool_tell(r, NULL, NULL, name, SPOOL_FAILED,
+			    "recovered: out_dir already holds a file of this "
+			    "name");
 		return;
 	}
 	sync_fd(r, r->out_fd);
 	unlinkat(r->done_fd, name, 0);
 	atomic_fetch_add(&r->done, 1);
+	spool_tell(r, NULL, NULL, name, SPOOL_PUBLISHED, "recovered");
 }
 
 /* Call fn for each entry of dirfd whose name starts with pre. */

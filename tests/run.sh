@@ -61,7 +61,7 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*|install*)
 			[ "$cfg" = release ] || continue ;;
 		esac
-		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
+		case $cfg:$(basename "$s") in tsan:pipeline*|tsan:ops.sh) ;; tsan:*) continue ;;
 		esac
 		ran=$((ran + 1))
 		t0=$(date +%s)

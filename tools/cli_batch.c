@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "cli_keymap.h"
+#include "cli_metrics.h"
+#include "cli_ops.h"
 #include "core/arena.h"
 #include "core/hdr.h"
 #include "io/spool.h"
@@ -48,6 +50,13 @@ struct batch {
 	atomic_uint_fast64_t unaligned; /* signed, From not aligned */
 	atomic_uint_fast64_t reused;    /* body hashes from an equal body */
 	atomic_flag warned;             /* the first one was reported */
+	struct cli_ops ops;             /* --log, --metrics */
+	struct spool_runner *r;         /* the runner in use */
+	double t_scan, scan_cost;       /* the last backlog scan */
+	double t_status;                /* the last status line (--watch) */
+	uint64_t backlog;               /* at the last scan */
+	double oldest;                  /* its oldest mtime, Unix seconds */
+	uint64_t n_status;              /* messages done by then */
 };
 
 /* Worker lifetime. */
@@ -57,6 +66,7 @@ struct bworker {
 	struct cli_keymap *own; /* keys whose path has '%' */
 	struct cli_key_ref refs[MAX_CONFS];
 	uint64_t reused; /* the signer's count, as last added to b->reused */
+	struct cli_ops_note *note; /* of the message just worked */
 };
 
 /* Drop the worker's keys when one more message could overflow the bound. */
@@ -291,13 +301,18 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	struct dkim_sign_conf *confs = o->confs;
 	size_t n = o->nconfs;
 	uint64_t now = o->fixed_time ? o->now : (uint64_t)time(NULL);
+	bool ops = cli_ops_active(&w->b->ops);
 	span from;
 	bool aligned;
 
+	w->note = NULL;
 	if (dkim_sign_parse(w->signer, msg, ar, &from) != DKIM_OK) {
 		snprintf(reason, reasonlen, "%s", dkim_signer_err(w->signer));
+		w->note = ops ? cli_ops_note_new(ar, SPAN_LIT("")) : NULL;
 		return SPOOL_FAIL;
 	}
+	if (ops)
+		w->note = cli_ops_note_new(ar, from);
 	if (o->st != NULL &&
 	    !table_confs(w, from, ar, &confs, &n, reason, reasonlen))
 		return SPOOL_FAIL;
@@ -313,7 +328,26 @@ sign_work(void *p, span msg, struct arena *ar, struct buf *prefix, char *reason,
 	if (!aligned)
 		count_unaligned(w->b, from, confs);
 	add_reused(w);
+	if (w->note != NULL && !cli_ops_note_sigs(w->note, ar, confs, n))
+		w->note = NULL;
 	return SPOOL_OUT;
+}
+
+static void *
+sign_note(void *p)
+{
+	struct bworker *w = p;
+
+	return w->note;
+}
+
+static void
+sign_outcome(void *ctx, void *w, const struct spool_outcome *o)
+{
+	struct batch *b = ctx;
+
+	(void)w;
+	cli_ops_spool_outcome(&b->ops, o);
 }
 
 /*
@@ -352,6 +386,57 @@ load_table_keys(const struct cli_keytable *kt, bool allow_unsafe, bool check,
 	return m;
 }
 
+static double mono_s(void);
+
+/*
+ * The backlog gauges, from a scan of the spool: at most once a second,
+ * and never more than a tenth of the time, so a huge spool is not read
+ * over and over.
+ */
+static void
+refresh_backlog(struct batch *b)
+{
+	double t = mono_s(), oldest;
+	uint64_t n;
+
+	if (b->r == NULL || (b->ops.metrics == NULL && !(b->tty && b->o->watch)))
+		return; /* nobody to show it to */
+	if (t - b->t_scan < 1.0 || t - b->t_scan < 10 * b->scan_cost)
+		return;
+	if (spool_backlog(b->r, &n, &oldest) == 0) {
+		b->backlog = n;
+		b->oldest = oldest;
+		cli_metrics_backlog(b->ops.metrics, n, oldest);
+	}
+	b->t_scan = mono_s();
+	b->scan_cost = b->t_scan - t;
+}
+
+/* --watch on a terminal: one line, rewritten in place. */
+static void
+status_line(struct batch *b, const struct spool_stats *s)
+{
+	double t = mono_s(), dt = t - b->t_status, age = 0;
+	uint64_t n = s->done + s->failed;
+	struct timespec now;
+
+	if (dt < 0.5)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (b->backlog > 0 && b->oldest > 0)
+		age = (double)now.tv_sec + (double)now.tv_nsec * 1e-9 -
+		    b->oldest;
+	fprintf(stderr,
+	    "\rhanko: watching: %llu signed, %llu failed, %.0f msgs/s, "
+	    "backlog %llu, oldest %.0fs   ",
+	    (unsigned long long)s->done, (unsigned long long)s->failed,
+	    b->t_status > 0 && n >= b->n_status ? (double)(n - b->n_status) / dt
+	                                        : 0,
+	    (unsigned long long)b->backlog, age > 0 ? age : 0);
+	b->t_status = t;
+	b->n_status = n;
+}
+
 static void
 progress(void *ctx, const struct spool_stats *s)
 {
@@ -361,6 +446,13 @@ progress(void *ctx, const struct spool_stats *s)
 	double eta =
 	    rate > 0 && b->total > done ? (double)(b->total - done) / rate : 0;
 
+	refresh_backlog(b);
+	if (!b->tty)
+		return;
+	if (b->o->watch) {
+		status_line(b, s);
+		return;
+	}
 	fprintf(stderr,
 	    "\rhanko: %llu/%llu signed, %llu failed, %.0f msgs/s, "
 	    "ETA %.0fs   ",
@@ -519,6 +611,7 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	struct spool_conf *c = &b->conf;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char err[512];
+	int ex;
 
 	/* The default is opened beneath the spool, never through a link. */
 	c->failed_dir = b->o->failed;
@@ -537,6 +630,15 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	b->work.worker_new = bworker_new;
 	b->work.worker_free = bworker_free;
 	b->work.work = sign_work;
+	if ((ex = cli_ops_start(&b->o->ops, &b->ops, true, err,
+	         sizeof(err))) != 0) {
+		cli_err("%s", err);
+		return ex;
+	}
+	if (cli_ops_active(&b->ops)) {
+		b->work.note = sign_note;
+		b->work.outcome = sign_outcome;
+	}
 	c->spool_dir = spool;
 	c->out_dir = out;
 	c->workers = b->o->jobs > 0 ? (unsigned)b->o->jobs
@@ -557,7 +659,7 @@ batch_setup(struct batch *b, const char *spool, const char *out)
 	c->fault = fault_from_env(&b->fault, b->fault_op, sizeof(b->fault_op));
 	c->stop = &stop_flag;
 	b->tty = isatty(STDERR_FILENO) == 1;
-	c->progress = b->tty ? progress : NULL;
+	c->progress = b->tty || b->ops.metrics != NULL ? progress : NULL;
 	c->progress_ctx = b;
 	c->report = report;
 	if (!c->durable)
@@ -581,6 +683,9 @@ runner_start(struct batch *b, struct spool_runner **r)
 	}
 	if (b->t_run == 0)
 		b->t_run = mono_s();
+	b->r = *r;
+	b->t_scan = 0;
+	refresh_backlog(b);
 	return 0;
 }
 
@@ -641,6 +746,8 @@ reload(struct batch *b, struct spool_runner **r)
 	size_t i;
 
 	reload_flag = 0;
+	if (cli_log_reopen(b->ops.log, err, sizeof(err)) != 0)
+		cli_err("%s; still logging to the file opened before", err);
 	memset(&k, 0, sizeof(k));
 	if (!keyset_load(o, &k, err, sizeof(err))) {
 		keyset_free(&k);
@@ -651,6 +758,7 @@ reload(struct batch *b, struct spool_runner **r)
 	}
 	spool_runner_free(*r);
 	*r = NULL;
+	b->r = NULL;
 	memset(&old, 0, sizeof(old));
 	old.kt = o->kt;
 	old.st = o->st;
@@ -695,6 +803,8 @@ watch_loop(struct batch *b, struct spool_runner **r, struct spool_stats *s)
 	}
 	while (!atomic_load(&stop_flag)) {
 		watch_wait(ifd);
+		if (b->conf.progress != NULL)
+			progress(b, s);
 		if (reload_flag && (ex = reload(b, r)) != 0) {
 			close(ifd);
 			return ex;
@@ -746,6 +856,7 @@ cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 		ex = CLI_EX_IOERR;
 done:
 	spool_runner_free(r);
+	cli_ops_stop(&b->ops);
 	cli_keymap_free(b->keys);
 	free(b);
 	return ex;

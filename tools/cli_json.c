@@ -28,6 +28,18 @@ esc_byte(struct buf *b, uint8_t c)
 	return buf_add_byte(b, c);
 }
 
+/* Bytes from p on that JSON takes as they are (printable ASCII). */
+static size_t
+plain_run(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' &&
+	    p[i] != '\\')
+		i++;
+	return i;
+}
+
 bool
 cli_json_str(struct buf *b, span s)
 {
@@ -35,7 +47,10 @@ cli_json_str(struct buf *b, span s)
 	bool ok = buf_add_byte(b, '"');
 
 	while (ok && i < s.len) {
-		if (s.p[i] < 0x80) {
+		if ((n = plain_run(s.p + i, s.len - i)) > 0) {
+			ok = buf_add(b, s.p + i, n);
+			i += n;
+		} else if (s.p[i] < 0x80) {
 			ok = esc_byte(b, s.p[i++]);
 		} else if ((n = span_utf8_len(s.p + i, s.len - i)) > 0) {
 			ok = buf_add(b, s.p + i, n);

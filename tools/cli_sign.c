@@ -94,6 +94,7 @@ static const struct option sign_longopts[] = {
 	{ "watch", no_argument, NULL, CLI_OPT_WATCH },
 	{ "stats-json", required_argument, NULL, CLI_OPT_STATS },
 	{ "check-keys", no_argument, NULL, CLI_OPT_CHECKKEYS },
+	CLI_OPS_LONGOPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -187,6 +188,7 @@ static int
 parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
 {
 	size_t n;
+	int r;
 
 	switch (ch) {
 	case 'd':
@@ -250,6 +252,8 @@ parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
 			break;
 		return 0;
 	default:
+		if ((r = cli_ops_opt(&o->ops, ch, arg)) != CLI_OPS_NOT_MINE)
+			return r;
 		return cli_sign_batch_opt(o, ch, arg);
 	}
 	cli_err("bad value %s", arg ? arg : "");
@@ -319,6 +323,15 @@ table_confs(struct cli_sign_opts *o, span from, size_t *nconfs)
 	return 0;
 }
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int
 res_exit(dkim_res r)
 {
@@ -368,9 +381,12 @@ check_aligned(const struct cli_sign_opts *o, span from, size_t nconfs)
 
 /* Sign one message held in memory; writes the result to stdout. */
 static int
-sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
+sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg,
+    struct cli_ops *ops)
 {
+	struct cli_ops_note *note = NULL;
 	struct dkim_signer *s = NULL;
+	const char *why = NULL;
 	struct arena ar;
 	struct buf out;
 	size_t nconfs = o->nconfs;
@@ -383,17 +399,23 @@ sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
 	if ((r = dkim_signer_new(&e->core, &s)) != DKIM_OK) {
 		ex = res_exit(r);
 		cli_err("cannot set up signing: %s", dkim_res_str(r));
+		why = dkim_res_str(r);
 		goto done;
 	}
 	if ((r = dkim_sign_parse(s, msg, &ar, &from)) != DKIM_OK) {
 		ex = res_exit(r);
 		cli_err("message not signed: %s", dkim_signer_err(s));
+		why = dkim_signer_err(s);
 		goto done;
 	}
+	note = cli_ops_note_new(&ar, from);
+	why = "no key for its From domain, or a key that cannot be loaded";
 	if (o->st != NULL && (ex = table_confs(o, from, &nconfs)) != 0)
 		goto done;
+	why = "its From domain is not aligned with d= (--require-aligned)";
 	if (nconfs > 0 && (ex = check_aligned(o, from, nconfs)) != 0)
 		goto done;
+	why = NULL;
 	if (nconfs == 0) {
 		cli_warn("no SigningTable entry for %.*s; message passed "
 		         "through unsigned",
@@ -402,15 +424,21 @@ sign_filter(struct cli_env *e, struct cli_sign_opts *o, span msg)
 	    DKIM_OK) {
 		ex = res_exit(r);
 		cli_err("message not signed: %s", dkim_signer_err(s));
+		why = dkim_signer_err(s);
 		goto done;
 	}
+	if (!cli_ops_note_sigs(note, &ar, o->confs, nconfs))
+		note = NULL;
 	ex = CLI_EX_OK;
 	if (cli_write_all(STDOUT_FILENO, out.p, out.len) != 0 ||
 	    cli_write_all(STDOUT_FILENO, msg.p, msg.len) != 0) {
 		cli_err("cannot write the signed message");
+		why = "cannot write the signed message";
 		ex = CLI_EX_IOERR;
 	}
 done:
+	if (ops->log != NULL)
+		cli_ops_filter(ops, &o->ops, note, why, mono_now() - o->t_start);
 	while (nconfs > o->nconfs)
 		dkim_privkey_fini(&o->keys[--nconfs]);
 	dkim_signer_free(s);
@@ -441,10 +469,12 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 	            NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(sign_usage, stdout);
+			fputs(cli_ops_usage, stdout);
 			return -1;
 		}
 		if (ch == '?') {
 			fputs(sign_usage, stderr);
+			fputs(cli_ops_usage, stderr);
 			return CLI_EX_USAGE;
 		}
 		if ((r = parse_opt(o, ch, optarg)) != 0)
@@ -453,6 +483,14 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 	if (optind != argc && optind + 2 != argc) {
 		cli_err("give SPOOL_DIR and OUT_DIR for batch mode, or neither "
 		        "for filter mode");
+		return CLI_EX_USAGE;
+	}
+	if (optind == argc && ((o->ops.log != NULL &&
+	                           strcmp(o->ops.log, "-") == 0) ||
+	                          o->ops.metrics != NULL)) {
+		cli_err("filter mode writes the message to standard output and "
+		        "ends with it: --log - and --metrics need SPOOL_DIR "
+		        "OUT_DIR");
 		return CLI_EX_USAGE;
 	}
 	if (o->nconfs == 0 && o->key_table == NULL) {
@@ -473,13 +511,13 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 static int
 sign_main(struct cli_env *e, struct cli_sign_opts *o, int argc, char **argv)
 {
-	struct timespec ts;
+	struct cli_ops ops;
 	uint8_t *msg = NULL;
 	size_t len = 0;
+	char err[512];
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	o->t_start = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	o->t_start = mono_now();
 	if ((r = sign_setup(o, argc, argv)) != 0) {
 		sign_opts_fini(o);
 		return r < 0 ? CLI_EX_OK : r;
@@ -498,7 +536,15 @@ sign_main(struct cli_env *e, struct cli_sign_opts *o, int argc, char **argv)
 		sign_opts_fini(o);
 		return r == -EFBIG ? CLI_EX_DATAERR : CLI_EX_IOERR;
 	}
-	r = sign_filter(e, o, span_make(msg, len));
+	if ((r = cli_ops_start(&o->ops, &ops, false, err, sizeof(err))) !=
+	    0) {
+		cli_err("%s", err);
+		free(msg);
+		sign_opts_fini(o);
+		return r;
+	}
+	r = sign_filter(e, o, span_make(msg, len), &ops);
+	cli_ops_stop(&ops);
 	free(msg);
 	sign_opts_fini(o);
 	return r;

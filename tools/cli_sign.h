@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "cli_ops.h"
 #include "cli_table.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
@@ -45,6 +46,7 @@ struct cli_sign_opts {
 	bool no_fsync, watch;
 	bool check_keys; /* load every KeyTable key at start */
 	double t_start;  /* CLOCK_MONOTONIC at start, for the summary */
+	struct cli_ops_opts ops; /* --log, --metrics */
 };
 
 /* Batch-only long options (getopt values). */

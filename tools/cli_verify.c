@@ -57,6 +57,7 @@ static const struct option verify_longopts[] = {
 	{ "max-signatures", required_argument, NULL, OPT_MAXSIGS },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "batch", required_argument, NULL, OPT_BATCH },
+	CLI_OPS_LONGOPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -157,12 +158,21 @@ const struct verify_mode cli_verify_mode = {
 	.tally = verify_tally,
 };
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /*
  * Print one message's result with a single write, under the output lock
  * (workers print concurrently).
  */
 static int
-emit(struct vctx *c, size_t slot, const char *name)
+emit(struct vctx *c, size_t slot, const char *name, double t0)
 {
 	struct verify_opts *o = c->o;
 	struct arena *ar = &c->ar[slot];
@@ -188,6 +198,10 @@ emit(struct vctx *c, size_t slot, const char *name)
 	if (ex == 0 && o->mode->record != NULL)
 		ex = o->mode->record(o, name, a, ar);
 	pthread_mutex_unlock(&o->out_lock);
+	if (cli_ops_active(&o->ops_rt))
+		cli_ops_auth(&o->ops_rt, span_cstr(name), auth_result(a),
+		    o->mode == &cli_dmarc_mode ? "evaluated" : "verified",
+		    mono_now() - t0);
 	return ex;
 }
 
@@ -232,6 +246,11 @@ vctx_init(
 	if ((r = cli_resolver_open(&o->dns, inflight, &c->res, err, errlen)) !=
 	    0)
 		return r;
+	if (cli_ops_dns_init(&c->counted, &o->ops_rt, &c->res.ops, inflight) !=
+	    0) {
+		snprintf(err, errlen, "out of memory");
+		return CLI_EX_SOFTWARE;
+	}
 	c->env.dns = &c->res.ops;
 	for (i = 0; i < nv; i++) {
 		arena_init(&c->ar[i], c->env.alloc, 64 << 10,
@@ -256,6 +275,7 @@ vctx_fini(struct vctx *c)
 		arena_fini(&c->ar[i]);
 	}
 	cli_resolver_close(&c->res);
+	cli_ops_dns_fini(&c->counted); /* after the last answer */
 }
 
 /*
@@ -267,6 +287,7 @@ verify_items(struct vctx *c, struct spool_item *it, size_t n)
 {
 	struct verify_opts *o = c->o;
 	struct auth_request req;
+	double t0 = mono_now();
 	size_t i;
 	int ex = 0, e;
 
@@ -290,7 +311,7 @@ verify_items(struct vctx *c, struct spool_item *it, size_t n)
 	}
 	wait_dns(c, n);
 	for (i = 0; i < n; i++) {
-		e = emit(c, i, it[i].name);
+		e = emit(c, i, it[i].name, t0);
 		ex = ex != 0 ? ex : e;
 	}
 	return ex;
@@ -355,8 +376,10 @@ dir_work_batch(void *w, struct spool_item *items, size_t n)
 static int
 verify_dir(struct verify_opts *o, const char *dir)
 {
-	struct spool_work work = { o, dir_worker_new, dir_worker_free, NULL,
-		dir_work_batch };
+	struct spool_work work = { .ctx = o,
+		.worker_new = dir_worker_new,
+		.worker_free = dir_worker_free,
+		.work_batch = dir_work_batch };
 	struct spool_conf conf;
 	struct spool_runner *r = NULL;
 	struct spool_stats st;
@@ -411,8 +434,10 @@ verify_num(const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
 static int
 verify_opt(struct verify_opts *o, int ch, const char *arg)
 {
-	int r = cli_dns_opt(&o->dns, ch, arg);
+	int r = cli_dns_opt(&o->dns, ch, arg), k;
 
+	if (r == 0 && (k = cli_ops_opt(&o->ops, ch, arg)) != CLI_OPS_NOT_MINE)
+		return k == 0 ? 0 : -1;
 	if (r == 0 && o->mode->opt != NULL)
 		r = o->mode->opt(o, ch, arg);
 	if (r != 0)
@@ -449,6 +474,7 @@ verify_parse(struct verify_opts *o, int argc, char **argv)
 	    -1) {
 		if (ch == 'h') {
 			fputs(o->mode->usage, stdout);
+			fputs(cli_ops_usage, stdout);
 			return -1;
 		}
 		if (verify_opt(o, ch, optarg) != 0) {
@@ -481,6 +507,24 @@ verify_inputs(struct vctx *c, int argc, char **argv)
 	return r;
 }
 
+/* --log and --metrics; the results themselves go to standard output. */
+static int
+verify_ops_start(struct verify_opts *o)
+{
+	char err[512];
+	int r;
+
+	if (o->ops.log != NULL && strcmp(o->ops.log, "-") == 0) {
+		cli_err("--log -: the results go to standard output; give a "
+		        "FILE or syslog");
+		return CLI_EX_USAGE;
+	}
+	if ((r = cli_ops_start(&o->ops, &o->ops_rt, true, err,
+	         sizeof(err))) != 0)
+		cli_err("%s", err);
+	return r;
+}
+
 static int
 verify_setup(struct cli_env *e, struct verify_opts *o)
 {
@@ -501,7 +545,9 @@ verify_setup(struct cli_env *e, struct verify_opts *o)
 	o->conf.eol = o->json ? NULL : "\n";
 	cli_idna(&o->idna);
 	o->conf.idna = &o->idna;
-	return o->mode->setup != NULL ? o->mode->setup(o) : 0;
+	if (o->mode->setup != NULL && (r = o->mode->setup(o)) != 0)
+		return r;
+	return verify_ops_start(o);
 }
 
 static int
@@ -546,6 +592,7 @@ verify_run(
 	else if (r == 0 && o->any_nopass)
 		r = CLI_EX_SOMEFAIL;
 out:
+	cli_ops_stop(&o->ops_rt);
 	if (mode->fini != NULL)
 		mode->fini(o);
 	cli_dns_fini(&o->dns);

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "cli_dns.h"
+#include "cli_ops.h"
 #include "core/auth.h"
 #include "core/dnsq.h"
 
@@ -80,6 +81,8 @@ struct verify_opts {
 	struct psl_ctx_st *psl;
 	const char *history; /* --history FILE */
 	int history_fd;      /* -1 until opened */
+	struct cli_ops_opts ops; /* --log, --metrics */
+	struct cli_ops ops_rt;   /* started from ops */
 };
 
 /* One per thread: its own resolver, and a context per message in flight. */
@@ -87,6 +90,7 @@ struct vctx {
 	struct verify_opts *o;
 	struct core_env env;
 	struct cli_resolver res;
+	struct cli_ops_dns counted; /* with --metrics: res, counted */
 	size_t nv;
 	struct auth_ctx *a[VERIFY_BATCH_MAX];
 	struct arena ar[VERIFY_BATCH_MAX];
