@@ -26,10 +26,13 @@ WERROR	?= -Werror
 endif
 
 PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
+# libmicrohttpd: its header only; tools/cli_metrics.c opens the library
+# when --metrics is given (it says why).
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 # Asked separately: libunbound's .pc names libevent, whose absence makes
 # one combined --cflags query fail and print nothing.
-REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(MHD_CFLAGS) \
 	   $(shell pkg-config --cflags $(REPORT_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Linked only into hanko-report (tools/cli_report_exec.c says why), the
