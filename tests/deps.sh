@@ -4,14 +4,17 @@
 # Runs apt-get as root; otherwise says what to install and fails.
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix \
-libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev libjson-c-dev"
+libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev libjson-c-dev \
+libmilter-dev"
 # One package a line in each group, so additions merge cleanly.
 TEST="python3 python3-dkim python3-spf python3-yaml
 clang libclang-rt-14-dev cppcheck clang-tidy
 libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev
 nsd ldnsutils jq openssl
 libxml2-utils sqlite3 chromium
-debhelper dpkg-dev fakeroot lintian man-db"
+debhelper dpkg-dev fakeroot lintian man-db
+postfix
+opendkim"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST
 for p in "$@"; do
@@ -26,5 +29,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "hanko: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# postfix and opendkim start a system daemon when installed; the tests run
+# their own private instances, so forbid that start (invoke-rc.d honours
+# policy-rc.d exit 101), with our own policy only when none exists.
+rcd=/usr/sbin/policy-rc.d
+if [ ! -e "$rcd" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$rcd" && chmod 0755 "$rcd"
+	trap 'rm -f "$rcd"' EXIT
+	trap 'exit 1' INT TERM
+fi
 apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null ||
     { echo "hanko: apt-get install failed" >&2; exit 1; }
