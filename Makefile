@@ -55,7 +55,7 @@ endif
 CFLAGS	?=
 CFLAGS	+= $(CFLAGS_BASE) $(OPT) -MMD -MP
 LDFLAGS	+= $(LDSAN)
-LIBS	:= $(PKG_LIBS) -lpthread
+LIBS	:= $(PKG_LIBS) -lmilter -lpthread
 
 CORE_SRC  := $(wildcard core/*.c)
 IO_SRC    := $(wildcard io/*.c)

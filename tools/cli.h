@@ -82,5 +82,6 @@ int cli_keygen_main(struct cli_env *e, int argc, char **argv);
 int cli_spf_main(struct cli_env *e, int argc, char **argv);
 int cli_dmarc_main(struct cli_env *e, int argc, char **argv);
 int cli_report_main(struct cli_env *e, int argc, char **argv);
+int cli_milter_main(struct cli_env *e, int argc, char **argv);
 
 #endif

@@ -1,0 +1,320 @@
+#!/bin/sh
+# hanko milter behind a real Postfix (tests/postfix.sh): a submission
+# service whose milter signs, inbound services whose milters verify
+# (annotating, enforcing, and one whose DNS is dead), all relaying into
+# smtp-sink. Outbound mail must arrive signed and verify in dkimpy and in
+# hanko verify; inbound mail must carry exactly one Authentication-Results
+# of ours, forged ones of our authserv-id removed, others' kept; a spoof
+# of a p=reject domain is refused (5xx) when enforcing, annotated when
+# not; a DNS failure answers 4xx. Inbound clients get a public address
+# through Postfix's XCLIENT, as a remote MTA would have.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/postfix.sh"
+
+PY=/usr/bin/python3
+IOP=$TOP/tests/interop
+AUTHSERV=mx.hanko.test
+GOOD_IP=198.51.100.7	# in signer.test's SPF record
+[ -x "$PY" ] || skip_all "no $PY"
+postfix_usable || skip_all "needs root, postfix and smtp-sink"
+"$HANKO" milter --help >/dev/null 2>&1 ||
+    { nok "hanko milter --help"; finish; exit; }
+
+# --- keys and the zone -------------------------------------------------------
+mkdir -p "$T/k" "$T/out" "$T/log"
+"$HANKO" keygen -d signer.test -s s1 -a rsa -o "$T/k" >/dev/null &&
+"$HANKO" keygen -d signer.test -s e1 -a ed25519 -o "$T/k" >/dev/null ||
+    { nok "hanko keygen"; finish; exit; }
+ZONE=$T/zone
+{
+	cat "$T/k/s1.txt" "$T/k/e1.txt"
+	printf 'signer.test.\tIN\tTXT\t"v=spf1 ip4:198.51.100.0/24 -all"\n'
+	printf '_dmarc.signer.test.\tIN\tTXT\t"v=DMARC1; p=reject"\n'
+	printf 'strict.test.\tIN\tTXT\t"v=spf1 -all"\n'
+	printf '_dmarc.strict.test.\tIN\tTXT\t"v=DMARC1; p=reject"\n'
+} >"$ZONE"
+
+# --- milters and Postfix -----------------------------------------------------
+MPIDS=""
+milter_start() {	# milter_start NAME ARGS...: port on stdout
+	_n=$1
+	shift
+	_p=$(free_port)
+	"$HANKO" milter --socket "inet:$_p@127.0.0.1" "$@" \
+	    </dev/null >"$T/log/$_n.out" 2>"$T/log/$_n.log" &
+	echo $! >"$T/log/$_n.pid"
+	echo "$_p"
+}
+milter_wait() {	# milter_wait NAME: listening within 5 s
+	_i=0
+	while [ $_i -lt 50 ]; do
+		grep -q "listening on" "$T/log/$1.log" 2>/dev/null && return 0
+		kill -0 "$(cat "$T/log/$1.pid")" 2>/dev/null || return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+milters_stop() {
+	for _f in "$T"/log/*.pid; do
+		[ -f "$_f" ] || continue
+		_p=$(cat "$_f")
+		kill "$_p" 2>/dev/null && wait "$_p" 2>/dev/null
+		rm -f "$_f"
+	done
+}
+
+postfix_init || { nok "postfix_init"; finish; exit; }
+_t=$(trap | sed -n "s/^trap -- '\(.*\)' EXIT$/\1/p")
+trap 'milters_stop; '"$_t" EXIT
+
+SIGN=$(milter_start sign -d signer.test -s s1 -k "$T/k/s1.private" \
+    -s e1 -k "$T/k/e1.private" --dns-zone "$ZONE")
+COMMON="--internal-hosts 192.0.2.1/32 --authserv-id $AUTHSERV --dns-zone $ZONE"
+# shellcheck disable=SC2086
+ENF=$(milter_start enforce $COMMON --dmarc-reject --history "$T/history")
+# shellcheck disable=SC2086
+ANN=$(milter_start annotate $COMMON)
+DEAD=$(free_port)
+DNSFAIL=$(milter_start dnsfail --internal-hosts 192.0.2.1/32 \
+    --authserv-id $AUTHSERV --resolver "127.0.0.1@$DEAD" --dns-timeout 1 \
+    --dmarc-reject)
+ok=1
+for n in sign enforce annotate dnsfail; do
+	milter_wait $n || { ok=0; nok "milter $n starts"; sed 's/^/#   /' "$T/log/$n.log"; }
+done
+[ $ok -eq 1 ] && ok "four hanko milters listen"
+
+P_SUB=$(postfix_service submit "inet:127.0.0.1:$SIGN")
+P_ENF=$(postfix_service enforce "inet:127.0.0.1:$ENF")
+P_ANN=$(postfix_service annotate "inet:127.0.0.1:$ANN")
+P_DNS=$(postfix_service dnsfail "inet:127.0.0.1:$DNSFAIL")
+postfix_start || { nok "postfix starts"; finish; exit; }
+ok "private postfix starts"
+
+# send PORT FILE [ADDR]: one message (MAIL FROM from its From field),
+# XCLIENT ADDR when given; prints the SMTP reply code of DATA.
+send() {
+	"$PY" - "$@" <<'PY'
+import smtplib, sys, email.utils, re
+port, path = int(sys.argv[1]), sys.argv[2]
+addr = sys.argv[3] if len(sys.argv) > 3 else None
+data = open(path, 'rb').read()
+m = re.search(rb'^From:.*?([\w.+-]+@[\w.-]+)', data, re.M | re.I)
+frm = m.group(1).decode() if m else ''
+s = smtplib.SMTP('127.0.0.1', port, local_hostname='mail.signer.test')
+try:
+    if addr:
+        s.ehlo('mail.signer.test')
+        code, _ = s.docmd('XCLIENT', 'ADDR=%s NAME=[UNAVAILABLE] HELO=mail.signer.test' % addr)
+        if code != 220:
+            print('xclient-%d' % code); sys.exit(0)
+        s.ehlo('mail.signer.test')
+    s.sendmail(frm, ['rcpt@dest.test'], data)
+    print(250)
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code)
+except smtplib.SMTPRecipientsRefused as e:
+    print(list(e.recipients.values())[0][0])
+finally:
+    try:
+        s.quit()
+    except Exception:
+        pass
+PY
+}
+
+# expect_code NAME WANT PORT FILE [ADDR]
+expect_code() {
+	_name=$1 _want=$2
+	shift 2
+	_got=$(send "$@" 2>&1)
+	case $_got in
+	$_want) ok "$_name (SMTP $_got)" ;;
+	*) nok "$_name: SMTP $_got, want $_want" ;;
+	esac
+}
+
+# Captured messages so far, and the newest one whose Subject is given.
+sink_subject() {	# sink_subject SUBJECT OUT: 0 when found
+	for _f in "$PF_SINK"/*; do
+		[ -f "$_f" ] || continue
+		if grep -q "^Subject: $1\$" "$_f"; then
+			postfix_sink_msg "$_f" "$2"
+			return 0
+		fi
+	done
+	return 1
+}
+wait_subject() {	# wait_subject SUBJECT OUT: up to 20 s
+	_i=0
+	while [ $_i -lt 200 ]; do
+		sink_subject "$1" "$2" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+mkmsg() {	# mkmsg FROM SUBJECT OUT [EXTRA-HEADER-FILE]
+	{
+		[ -n "${4:-}" ] && cat "$4"
+		printf 'From: Someone <%s>\r\nTo: rcpt@dest.test\r\n' "$1"
+		printf 'Subject: %s\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n' "$2"
+		printf 'Message-ID: <%s@signer.test>\r\n\r\n' "$2"
+		printf 'Hello,\r\n\r\nthis is %s.  Trailing space \r\n\r\n\r\n' "$2"
+	} >"$3"
+}
+
+# --- outbound: signed by the submission milter -------------------------------
+for i in 1 2 3; do
+	mkmsg "news@signer.test" "out-$i" "$T/out/in-$i.eml"
+	expect_code "submission accepts message $i" 250 "$P_SUB" "$T/out/in-$i.eml"
+done
+for i in 1 2 3; do
+	if wait_subject "out-$i" "$T/out/out-$i.eml"; then
+		n=$(grep -c '^DKIM-Signature:' "$T/out/out-$i.eml")
+		[ "$n" -eq 2 ] && ok "out-$i arrives with 2 DKIM-Signature fields" ||
+		    nok "out-$i arrives with $n DKIM-Signature fields, want 2"
+		check "out-$i passes dkimpy" "$PY" "$IOP/dkimpy_tool.py" verify \
+		    -z "$ZONE" "$T/out/out-$i.eml"
+		n=$("$HANKO" verify --dns-zone "$ZONE" "$T/out/out-$i.eml" |
+		    grep -c 'dkim=pass')
+		[ "$n" -eq 2 ] && ok "out-$i passes hanko verify (2 signatures)" ||
+		    nok "out-$i: hanko verify finds $n passing signatures, want 2"
+	else
+		nok "out-$i reaches the sink"
+	fi
+done
+# A tampered copy must fail dkimpy: the check above can fail.
+sed 's/^Subject: out-1/Subject: out-1 (changed)/' "$T/out/out-1.eml" >"$T/out/bad.eml"
+if "$PY" "$IOP/dkimpy_tool.py" verify -z "$ZONE" "$T/out/bad.eml" >/dev/null 2>&1; then
+	nok "a tampered signed message fails dkimpy"
+else
+	ok "a tampered signed message fails dkimpy"
+fi
+grep -q 'signed d=signer.test s=s1' "$T/log/sign.log" &&
+    ok "the signing milter logs each signature" ||
+    nok "the signing milter logs each signature"
+
+# --- inbound: verified, annotated, enforced ----------------------------------
+ar_ours() {	# ar_ours FILE: our Authentication-Results fields, unfolded
+	awk '{ sub(/\r$/, "") } /^$/ { exit }
+	     /^[ \t]/ { if (keep) f = f " " $0; next }
+	     { if (keep) print f; keep = 0 }
+	     tolower($0) ~ /^authentication-results:/ { keep = 1; f = $0 }
+	     END { if (keep) print f }' "$1"
+}
+# The signed message again, now from outside (its Subject is signed:
+# keep it, and find the copy by its Message-ID instead).
+cp "$T/out/out-2.eml" "$T/in-signed.eml"
+expect_code "inbound (enforcing) accepts signed mail from the SPF address" \
+    250 "$P_ENF" "$T/in-signed.eml" "$GOOD_IP"
+_i=0
+got=
+while [ $_i -lt 200 ] && [ -z "$got" ]; do
+	for f in "$PF_SINK"/*; do
+		grep -q "^Authentication-Results: $AUTHSERV" "$f" 2>/dev/null &&
+		    grep -q '^Subject: out-2$' "$f" && got=$f
+	done
+	sleep 0.1
+	_i=$((_i + 1))
+done
+if [ -n "$got" ]; then
+	postfix_sink_msg "$got" "$T/in-signed.out"
+	ar_ours "$T/in-signed.out" >"$T/ar1"
+	n=$(grep -c "$AUTHSERV" "$T/ar1")
+	[ "$n" -eq 1 ] && ok "exactly one Authentication-Results of ours" ||
+	    nok "Authentication-Results of ours: $n, want 1"
+	check "inbound signed mail: dkim=pass" grep -q 'dkim=pass' "$T/ar1"
+	check "inbound signed mail: spf=pass" grep -q 'spf=pass' "$T/ar1"
+	check "inbound signed mail: dmarc=pass" grep -q 'dmarc=pass' "$T/ar1"
+else
+	nok "inbound signed mail reaches the sink"
+fi
+
+mkmsg "ceo@strict.test" "spoof-enf" "$T/spoof1.eml"
+expect_code "a spoof of a p=reject domain is refused when enforcing" \
+    '5[0-9][0-9]' "$P_ENF" "$T/spoof1.eml" "$GOOD_IP"
+mkmsg "ceo@strict.test" "spoof-ann" "$T/spoof2.eml"
+expect_code "the same spoof is accepted when annotating" 250 "$P_ANN" \
+    "$T/spoof2.eml" "$GOOD_IP"
+if wait_subject "spoof-ann" "$T/spoof2.out"; then
+	ar_ours "$T/spoof2.out" >"$T/ar2"
+	check "the annotated spoof says dmarc=fail" grep -q "dmarc=fail" "$T/ar2"
+else
+	nok "the annotated spoof reaches the sink"
+fi
+grep -q 'action=reject' "$T/log/enforce.log" &&
+    ok "the enforcing milter logs the rejection" ||
+    nok "the enforcing milter logs the rejection"
+
+# --- forged Authentication-Results -------------------------------------------
+printf '%s\r\n' \
+    "Authentication-Results: $AUTHSERV; dkim=pass forged-1" \
+    "Authentication-Results:" \
+    "	MX.Hanko.TEST; dmarc=pass forged-2" \
+    "authentication-results: $AUTHSERV; spf=pass forged-3" \
+    "Authentication-Results: (looks innocent) $AUTHSERV; dkim=pass forged-4" \
+    "Authentication-Results: other.example; dkim=pass kept-1" \
+    "AUTHENTICATION-RESULTS: \"$AUTHSERV\"; dmarc=pass forged-5" \
+    "Authentication-Results: $AUTHSERV.evil; dkim=pass kept-2" \
+    >"$T/forged.hdr"
+mkmsg "ceo@strict.test" "forged-ar" "$T/forged.eml" "$T/forged.hdr"
+expect_code "mail with forged Authentication-Results is accepted" 250 \
+    "$P_ANN" "$T/forged.eml" "$GOOD_IP"
+if wait_subject "forged-ar" "$T/forged.out"; then
+	ar_ours "$T/forged.out" >"$T/ar3"
+	for k in 1 2 3 4 5; do
+		if grep -q "forged-$k" "$T/ar3"; then
+			nok "forged Authentication-Results $k removed"
+			sed 's/^/#   /' "$T/ar3"
+		else
+			ok "forged Authentication-Results $k removed"
+		fi
+	done
+	check "another authserv-id's field is kept" grep -q 'kept-1' "$T/ar3"
+	check "a look-alike authserv-id's field is kept" grep -q 'kept-2' "$T/ar3"
+	n=$(grep -ci "^authentication-results: $AUTHSERV;" "$T/ar3")
+	[ "$n" -eq 1 ] && ok "one field of ours after removal" ||
+	    nok "fields of ours after removal: $n, want 1"
+	check "ours reports dmarc=fail for the unsigned strict.test mail" \
+	    grep -q "^Authentication-Results: $AUTHSERV;.*dmarc=fail" "$T/ar3"
+else
+	nok "the forged-A-R message reaches the sink"
+fi
+
+# --- DNS failure ---------------------------------------------------------------
+mkmsg "news@signer.test" "dns-fail" "$T/dnsfail.eml"
+expect_code "a DNS failure is answered 4xx when enforcing" '4[0-9][0-9]' \
+    "$P_DNS" "$T/dnsfail.eml" "$GOOD_IP"
+grep -q 'action=tempfail' "$T/log/dnsfail.log" &&
+    ok "the DNS failure is logged as tempfail" ||
+    nok "the DNS failure is logged as tempfail"
+
+# --- history -----------------------------------------------------------------
+if [ -s "$T/history" ]; then
+	check "history lines are JSON with time, client IP and policy" \
+	    "$PY" -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) >= 2, rows
+for r in rows:
+    assert isinstance(r["time"], int) and r["time"] > 1700000000
+    assert r["envelope"]["ip"] == sys.argv[2], r["envelope"]
+assert any(r["dmarc"]["result"] == "pass" for r in rows)
+assert any(r["dmarc"]["result"] == "fail" and r["dmarc"]["p"] == "reject" for r in rows)
+' "$T/history" "$GOOD_IP"
+else
+	nok "the enforcing milter writes --history"
+fi
+
+postfix_drain 10 || nok "the queue drains"
+milters_stop
+postfix_stop
+for n in sign enforce annotate dnsfail; do
+	if grep -qiE 'AddressSanitizer|runtime error|ThreadSanitizer' "$T/log/$n.log"; then
+		nok "milter $n ran clean"; sed 's/^/#   /' "$T/log/$n.log" | head -30
+	fi
+done
+finish
