@@ -225,9 +225,9 @@ milter_opt(struct milter_conf *c, int ch, const char *arg)
 		c->dmarc_reject = true;
 		return 0;
 	case MOPT_QUARANTINE:
-		if (strcmp(arg, "hold") == 0)
+		if (arg != NULL && strcmp(arg, "hold") == 0)
 			c->quarantine = MILTER_Q_HOLD;
-		else if (strcmp(arg, "header") == 0)
+		else if (arg != NULL && strcmp(arg, "header") == 0)
 			c->quarantine = MILTER_Q_HEADER;
 		else {
 			cli_err("milter: --dmarc-quarantine hold|header");

@@ -469,8 +469,8 @@ eom_sign(SMFICTX *ctx, struct mconn *m)
 	if (m->signer == NULL && dkim_signer_new(&mconf->e->core, &m->signer) !=
 	    DKIM_OK)
 		return SMFIS_TEMPFAIL;
-	if ((r = dkim_sign_parse(m->signer, span_make(m->msg, m->len), &m->ar,
-	         &from)) != DKIM_OK) {
+	if (dkim_sign_parse(m->signer, span_make(m->msg, m->len), &m->ar,
+	        &from) != DKIM_OK) {
 		fprintf(stderr, "hanko: milter: %s: not signed: %s; "
 		    "accepted\n", queue_id(ctx), dkim_signer_err(m->signer));
 		return SMFIS_ACCEPT;
