@@ -38,7 +38,7 @@ count() {	# count NAME EXIT-STATUS < output
 
 for cfg in ${CONFIGS:-release asan tsan}; do
 	[ -x "build/$cfg/hanko" ] || continue
-	# ThreadSanitizer is for the threaded pipeline only.
+	# ThreadSanitizer is for the threaded pipeline and the milter only.
 	for t in build/$cfg/tests/test_*; do
 		[ "$cfg" = tsan ] && break
 		case $t in *.d) continue ;; esac
@@ -56,7 +56,8 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*|install*)
 			[ "$cfg" = release ] || continue ;;
 		esac
-		case $cfg:$(basename "$s") in tsan:pipeline*) ;; tsan:*) continue ;;
+		case $cfg:$(basename "$s") in tsan:pipeline*|tsan:milter*) ;;
+		tsan:*) continue ;;
 		esac
 		ran=$((ran + 1))
 		HANKO="$TOP/build/$cfg/hanko" CONFIG=$cfg sh "$s" >"$log" 2>&1

@@ -526,6 +526,25 @@ milter_serve(struct milter_conf *c)
 	return r;
 }
 
+/*
+ * libmilter's smfi_main() returns without joining its worker threads:
+ * the configuration may be freed only once every connection has closed
+ * (the close's atomic decrement orders its last use before our load).
+ * True when they did within a few seconds.
+ */
+static bool
+connections_drained(const struct milter_conf *c)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (atomic_load(&c->nconns) == 0)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 static void
 milter_fini(struct milter_conf *c)
 {
@@ -570,6 +589,11 @@ cli_milter_main(struct cli_env *e, int argc, char **argv)
 	    (r = milter_keys(c)) == 0 && (r = milter_verify_setup(c)) == 0) {
 		signal(SIGPIPE, SIG_IGN);
 		r = milter_serve(c);
+		if (!connections_drained(c)) {
+			/* A worker still holds c: the process ends with it. */
+			cli_warn("milter: connections still open at exit");
+			return r;
+		}
 	}
 	milter_fini(c);
 	free(keep);
