@@ -38,6 +38,8 @@ ZONE=$T/zone
 	printf '_dmarc.signer.test.\tIN\tTXT\t"v=DMARC1; p=reject"\n'
 	printf 'strict.test.\tIN\tTXT\t"v=spf1 -all"\n'
 	printf '_dmarc.strict.test.\tIN\tTXT\t"v=DMARC1; p=reject"\n'
+	printf 'held.test.\tIN\tTXT\t"v=spf1 -all"\n'
+	printf '_dmarc.held.test.\tIN\tTXT\t"v=DMARC1; p=quarantine"\n'
 } >"$ZONE"
 
 # --- milters and Postfix -----------------------------------------------------
@@ -78,9 +80,10 @@ SIGN=$(milter_start sign -d signer.test -s s1 -k "$T/k/s1.private" \
     -s e1 -k "$T/k/e1.private" --dns-zone "$ZONE")
 COMMON="--internal-hosts 192.0.2.1/32 --authserv-id $AUTHSERV --dns-zone $ZONE"
 # shellcheck disable=SC2086
-ENF=$(milter_start enforce $COMMON --dmarc-reject --history "$T/history")
+ENF=$(milter_start enforce $COMMON --dmarc-reject --history "$T/history" \
+    --dmarc-quarantine hold)
 # shellcheck disable=SC2086
-ANN=$(milter_start annotate $COMMON)
+ANN=$(milter_start annotate $COMMON --dmarc-quarantine header)
 DEAD=$(free_port)
 DNSFAIL=$(milter_start dnsfail --internal-hosts 192.0.2.1/32 \
     --authserv-id $AUTHSERV --resolver "127.0.0.1@$DEAD" --dns-timeout 1 \
@@ -254,6 +257,29 @@ fi
 grep -q 'action=reject' "$T/log/enforce.log" &&
     ok "the enforcing milter logs the rejection" ||
     nok "the enforcing milter logs the rejection"
+
+# --- p=quarantine: held in Postfix's hold queue, or marked ----------------
+mkmsg "ceo@held.test" "held-enf" "$T/held1.eml"
+expect_code "a p=quarantine failure is accepted when holding" 250 \
+    "$P_ENF" "$T/held1.eml" "$GOOD_IP"
+_i=0
+while [ $_i -lt 100 ] && [ -z "$(find "$PF/queue/hold" -type f 2>/dev/null)" ]; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+check "--dmarc-quarantine hold puts it in Postfix's hold queue" \
+    test -n "$(find "$PF/queue/hold" -type f 2>/dev/null)"
+mkmsg "ceo@held.test" "held-ann" "$T/held2.eml"
+expect_code "a p=quarantine failure is accepted when marking" 250 \
+    "$P_ANN" "$T/held2.eml" "$GOOD_IP"
+if wait_subject "held-ann" "$T/held2.out"; then
+	check "--dmarc-quarantine header adds X-Hanko-Quarantine" \
+	    grep -q '^X-Hanko-Quarantine: DMARC p=quarantine' "$T/held2.out"
+else
+	nok "the marked p=quarantine message reaches the sink"
+fi
+check "the spoof of p=reject was not marked for quarantine" \
+    sh -c "! grep -q '^X-Hanko-Quarantine' '$T/spoof2.out'"
 
 # --- forged Authentication-Results -------------------------------------------
 printf '%s\r\n' \
