@@ -4,11 +4,14 @@
  * of its pool; a connection's state is its own struct mconn (smfi_setpriv),
  * so nothing here is shared but the read-only configuration.
  *
- * The message is rebuilt as it arrives: each header field as "name:"
- * followed by its value (leading whitespace kept, SMFIP_HDR_LEADSPC) with
- * CRLF line ends, then the body chunks. Header bytes beyond --max-header
- * and message bytes beyond --max-size are not kept: such a message is
- * answered as unreadable (verify) or refused (sign), never half-checked.
+ * The header is rebuilt as it arrives: each field as "name:" followed by
+ * its value (leading whitespace kept, SMFIP_HDR_LEADSPC) with CRLF line
+ * ends. A message being signed has its body hashed chunk by chunk as it
+ * streams in (dkim_sign_begin/body/body_end) and never kept; a message
+ * being verified keeps its body too, since core/auth takes the whole
+ * message. Header bytes beyond --max-header and message bytes beyond
+ * --max-size are not kept: such a message is answered as unreadable
+ * (verify) or refused (sign), never half-checked.
  *
  * Authentication-Results fields are counted as the MTA counts them for
  * smfi_chgheader (the n-th field of that name, case-insensitively, in the
@@ -68,7 +71,10 @@ struct mconn {
 	struct core_env env;
 	struct auth_ctx *a;
 	struct arena ar;
-	/* Signing */
+	/* Signing: the body is hashed as it streams in, never kept. */
+	bool signing;          /* this message is signed, not verified */
+	dkim_res begun;        /* dkim_sign_begin's answer at the header end */
+	span from;             /* its From address (in the arena) */
 	struct dkim_signer *signer;
 	struct cli_keymap *own; /* keys whose path has '%' */
 	struct cli_key_ref refs[MAX_CONFS];
@@ -116,6 +122,8 @@ msg_reset(struct mconn *m)
 	m->too_big = false;
 	m->nar = 0;
 	m->nours = 0;
+	m->signing = false;
+	m->begun = DKIM_E_ARG;
 	/* A message buffer that grew large is not kept for the next. */
 	if (m->cap > ((size_t)1 << 20)) {
 		free(m->msg);
@@ -284,6 +292,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	authen = symval(ctx, "{auth_authen}");
 	m->auth = authen != NULL && authen[0] != '\0';
+	m->signing = mconf->can_sign && (m->internal || m->auth);
 	return SMFIS_CONTINUE;
 }
 
@@ -338,6 +347,14 @@ on_eoh(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_add(m, "\r\n", 2);
+	if (!m->signing || m->too_big)
+		return SMFIS_CONTINUE;
+	if (m->signer == NULL &&
+	    dkim_signer_new(&mconf->e->core, &m->signer) != DKIM_OK)
+		return SMFIS_TEMPFAIL;
+	arena_reset(&m->ar);
+	m->begun = dkim_sign_begin(
+	    m->signer, span_make(m->msg, m->len), &m->ar, &m->from);
 	return SMFIS_CONTINUE;
 }
 
@@ -348,7 +365,11 @@ on_body(SMFICTX *ctx, unsigned char *p, size_t n)
 
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
-	msg_add(m, p, n);
+	if (!m->signing)
+		msg_add(m, p, n);
+	else if (m->begun == DKIM_OK &&
+	    dkim_sign_body(m->signer, span_make(p, n)) != DKIM_OK)
+		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
 }
 
@@ -454,28 +475,25 @@ static sfsistat
 eom_sign(SMFICTX *ctx, struct mconn *m)
 {
 	struct buf out;
-	span from;
 	char why[256];
 	size_t n;
 	dkim_res r;
 
-	arena_reset(&m->ar);
 	if (m->too_big) {
-		fprintf(stderr, "hanko: milter: %s: not signed: message "
+		fprintf(stderr, "hanko: milter: %s: not signed: header "
 		    "larger than the limits; refused\n", queue_id(ctx));
-		reply(ctx, "552", "5.3.4", "message too large to sign");
+		reply(ctx, "552", "5.3.4", "message header too large to sign");
 		return SMFIS_REJECT;
 	}
-	if (m->signer == NULL && dkim_signer_new(&mconf->e->core, &m->signer) !=
-	    DKIM_OK)
-		return SMFIS_TEMPFAIL;
-	if (dkim_sign_parse(m->signer, span_make(m->msg, m->len), &m->ar,
-	        &from) != DKIM_OK) {
+	if (m->begun != DKIM_OK) {
 		fprintf(stderr, "hanko: milter: %s: not signed: %s; "
-		    "accepted\n", queue_id(ctx), dkim_signer_err(m->signer));
+		    "accepted\n", queue_id(ctx), m->signer != NULL ?
+		    dkim_signer_err(m->signer) : "no header");
 		return SMFIS_ACCEPT;
 	}
-	if ((n = sign_confs(m, from, why, sizeof(why))) == 0) {
+	if ((r = dkim_sign_body_end(m->signer)) != DKIM_OK)
+		goto fail;
+	if ((n = sign_confs(m, m->from, why, sizeof(why))) == 0) {
 		fprintf(stderr, "hanko: milter: %s: not signed: %s; "
 		    "accepted\n", queue_id(ctx),
 		    why[0] != '\0' ? why : "no key for the From address");
@@ -483,11 +501,11 @@ eom_sign(SMFICTX *ctx, struct mconn *m)
 	}
 	buf_init_arena(&out, &m->ar);
 	if ((r = dkim_sign_emit(m->signer, m->confs, n,
-	         (uint64_t)time(NULL), &out)) != DKIM_OK ||
-	    !insert_fields(ctx, buf_span(&out), "DKIM-Signature")) {
-		fprintf(stderr, "hanko: milter: %s: not signed: %s; "
-		    "tempfail\n", queue_id(ctx), r != DKIM_OK ?
-		    dkim_signer_err(m->signer) : "the MTA refused the field");
+	         (uint64_t)time(NULL), &out)) != DKIM_OK)
+		goto fail;
+	if (!insert_fields(ctx, buf_span(&out), "DKIM-Signature")) {
+		fprintf(stderr, "hanko: milter: %s: not signed: the MTA "
+		    "refused the field; tempfail\n", queue_id(ctx));
 		return SMFIS_TEMPFAIL;
 	}
 	fprintf(stderr, "hanko: milter: %s: signed d=%.*s s=%.*s%s "
@@ -496,6 +514,10 @@ eom_sign(SMFICTX *ctx, struct mconn *m)
 	    (const char *)m->confs[0].selector.p, n > 1 ? " (+more)" : "",
 	    m->has_ip ? m->ip : "local");
 	return SMFIS_ACCEPT;
+fail:
+	fprintf(stderr, "hanko: milter: %s: not signed: %s; tempfail\n",
+	    queue_id(ctx), dkim_signer_err(m->signer));
+	return SMFIS_TEMPFAIL;
 }
 
 static bool
@@ -690,7 +712,7 @@ on_eom(SMFICTX *ctx)
 
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
-	if (mconf->can_sign && (m->internal || m->auth))
+	if (m->signing)
 		st = eom_sign(ctx, m);
 	else
 		st = eom_verify(ctx, m);
