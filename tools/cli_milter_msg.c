@@ -38,9 +38,11 @@
 #include "cli_verify.h"
 #include "core/arena.h"
 #include "core/authres.h"
+#include "core/dkim_bodystream.h"
 #include "core/dkim_sign.h"
 #include "core/dkim_verify.h"
 #include "core/dmarc.h"
+#include "core/hdr.h"
 #include "core/span.h"
 
 /*
@@ -63,6 +65,10 @@ struct mconn {
 	size_t len, cap;       /* bytes kept, allocated */
 	size_t hdr_len;        /* header bytes seen (kept or not) */
 	bool too_big;          /* a limit dropped bytes */
+	uint64_t body_len;     /* body bytes seen */
+	uint64_t now;          /* the message's time, taken at its header end */
+	struct hdr_msg hm;     /* the header, split for the body stream */
+	struct dkim_bodystream *bs; /* verifying: body hashes as it streams */
 	size_t nar;            /* Authentication-Results fields seen */
 	size_t *ours, nours, ours_cap; /* their indexes claiming our id */
 	/* Verifying */
@@ -120,6 +126,9 @@ msg_reset(struct mconn *m)
 	m->len = 0;
 	m->hdr_len = 0;
 	m->too_big = false;
+	m->body_len = 0;
+	dkim_bodystream_free(m->bs);
+	m->bs = NULL;
 	m->nar = 0;
 	m->nours = 0;
 	m->signing = false;
@@ -287,6 +296,8 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_reset(m);
+	/* The previous message's verification finished at its end. */
+	arena_reset(&m->ar);
 	if (argv != NULL && argv[0] != NULL &&
 	    (m->mail_from = strdup(argv[0])) == NULL)
 		return SMFIS_TEMPFAIL;
@@ -339,6 +350,34 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	return SMFIS_CONTINUE;
 }
 
+/* Verifying: split the header and set up its signatures' body hashes. */
+static sfsistat
+eoh_verify(struct mconn *m)
+{
+	char err[160];
+
+	if (hdr_split(span_make(m->msg, m->len), mconf->e->core.limits, &m->ar,
+	        &m->hm, err, sizeof(err)) != HDR_OK)
+		return SMFIS_CONTINUE; /* core/auth says why at the end */
+	switch (dkim_bodystream_new(
+	    &mconf->e->core, &m->hm, m->now, &m->ar, &m->bs)) {
+	case DKIM_OK:
+		return SMFIS_CONTINUE;
+	case DKIM_E_NOMEM:
+		m->too_big = true; /* judged unreadable, as too large */
+		return SMFIS_CONTINUE;
+	case DKIM_PENDING:
+	case DKIM_E_SYNTAX:
+	case DKIM_E_FROM:
+	case DKIM_E_LIMIT:
+	case DKIM_E_KEY:
+	case DKIM_E_ARG:
+	case DKIM_E_CRYPTO:
+		break;
+	}
+	return SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 on_eoh(SMFICTX *ctx)
 {
@@ -347,17 +386,24 @@ on_eoh(SMFICTX *ctx)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_add(m, "\r\n", 2);
-	if (!m->signing || m->too_big)
+	m->now = (uint64_t)time(NULL);
+	if (m->too_big)
 		return SMFIS_CONTINUE;
+	if (!m->signing)
+		return eoh_verify(m);
 	if (m->signer == NULL &&
 	    dkim_signer_new(&mconf->e->core, &m->signer) != DKIM_OK)
 		return SMFIS_TEMPFAIL;
-	arena_reset(&m->ar);
 	m->begun = dkim_sign_begin(
 	    m->signer, span_make(m->msg, m->len), &m->ar, &m->from);
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * Body chunks go to the signer or to the verifier's hashers as they
+ * come; no body byte is kept. Past --max-size the message is no longer
+ * hashed and is judged too large at its end.
+ */
 static sfsistat
 on_body(SMFICTX *ctx, unsigned char *p, size_t n)
 {
@@ -365,11 +411,20 @@ on_body(SMFICTX *ctx, unsigned char *p, size_t n)
 
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
-	if (!m->signing)
-		msg_add(m, p, n);
-	else if (m->begun == DKIM_OK &&
-	    dkim_sign_body(m->signer, span_make(p, n)) != DKIM_OK)
+	if (n > mconf->max_size - m->len ||
+	    m->body_len > mconf->max_size - m->len - n)
+		m->too_big = true;
+	m->body_len += n;
+	if (m->too_big)
+		return SMFIS_CONTINUE;
+	if (m->signing) {
+		if (m->begun == DKIM_OK &&
+		    dkim_sign_body(m->signer, span_make(p, n)) != DKIM_OK)
+			return SMFIS_TEMPFAIL;
+	} else if (m->bs != NULL &&
+	    !dkim_bodystream_feed(m->bs, span_make(p, n))) {
 		return SMFIS_TEMPFAIL;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -480,9 +535,9 @@ eom_sign(SMFICTX *ctx, struct mconn *m)
 	dkim_res r;
 
 	if (m->too_big) {
-		fprintf(stderr, "hanko: milter: %s: not signed: header "
+		fprintf(stderr, "hanko: milter: %s: not signed: message "
 		    "larger than the limits; refused\n", queue_id(ctx));
-		reply(ctx, "552", "5.3.4", "message header too large to sign");
+		reply(ctx, "552", "5.3.4", "message too large to sign");
 		return SMFIS_REJECT;
 	}
 	if (m->begun != DKIM_OK) {
@@ -547,10 +602,12 @@ verify_run(struct mconn *m)
 	if (m->a == NULL &&
 	    auth_new(&m->env, &mconf->conf, NULL, &m->a) != AUTH_OK)
 		return false;
-	arena_reset(&m->ar);
 	memset(&req, 0, sizeof(req));
-	req.msg = span_make(m->msg, m->len);
-	req.now = (uint64_t)time(NULL);
+	req.msg = span_make(m->msg, m->len); /* the header section */
+	req.now = m->now;
+	if (m->bs != NULL && !dkim_bodystream_finish(m->bs))
+		return false;
+	req.body = m->bs;
 	if (m->too_big)
 		req.unread = "message larger than the milter's limits";
 	req.pct_roll = arc4random_uniform(100);
