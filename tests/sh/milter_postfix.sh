@@ -77,13 +77,14 @@ _t=$(trap | sed -n "s/^trap -- '\(.*\)' EXIT$/\1/p")
 trap 'milters_stop; '"$_t" EXIT
 
 SIGN=$(milter_start sign -d signer.test -s s1 -k "$T/k/s1.private" \
-    -s e1 -k "$T/k/e1.private" --dns-zone "$ZONE")
+    -s e1 -k "$T/k/e1.private" --dns-zone "$ZONE" --max-size 300000)
 COMMON="--internal-hosts 192.0.2.1/32 --authserv-id $AUTHSERV --dns-zone $ZONE"
 # shellcheck disable=SC2086
 ENF=$(milter_start enforce $COMMON --dmarc-reject --history "$T/history" \
     --dmarc-quarantine hold)
 # shellcheck disable=SC2086
-ANN=$(milter_start annotate $COMMON --dmarc-quarantine header)
+ANN=$(milter_start annotate $COMMON --dmarc-quarantine header \
+    --max-size 300000)
 DEAD=$(free_port)
 DNSFAIL=$(milter_start dnsfail --internal-hosts 192.0.2.1/32 \
     --authserv-id $AUTHSERV --resolver "127.0.0.1@$DEAD" --dns-timeout 1 \
@@ -159,6 +160,20 @@ wait_subject() {	# wait_subject SUBJECT OUT: up to 20 s
 	_i=0
 	while [ $_i -lt 200 ]; do
 		sink_subject "$1" "$2" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+annotated() {	# annotated SUBJECT OUT: the copy carrying our field, 20 s
+	_i=0
+	while [ $_i -lt 200 ]; do
+		for _f in "$PF_SINK"/*; do
+			grep -q "^Subject: $1\$" "$_f" 2>/dev/null &&
+			    grep -q "^Authentication-Results: $AUTHSERV;" "$_f" &&
+			    { postfix_sink_msg "$_f" "$2"; return 0; }
+		done
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -323,6 +338,43 @@ expect_code "a DNS failure is answered 4xx when enforcing" '4[0-9][0-9]' \
 grep -q 'action=tempfail' "$T/log/dnsfail.log" &&
     ok "the DNS failure is logged as tempfail" ||
     nok "the DNS failure is logged as tempfail"
+
+# --- --max-size: the body is hashed as it streams, up to the bound -----------
+big() {	# big FROM SUBJECT OUT LINES: a message of LINES 100-byte lines
+	mkmsg "$1" "$2" "$3"
+	awk -v n="$4" 'BEGIN { for (i = 0; i < n; i++)
+	    printf "%099d\r\n", i }' >>"$3"
+}
+big "news@signer.test" "big-ok" "$T/big-ok.eml" 2500
+expect_code "a 250 kB message under --max-size is signed" 250 "$P_SUB" \
+    "$T/big-ok.eml"
+if wait_subject "big-ok" "$T/big-ok.out"; then
+	check "the 250 kB message passes dkimpy" "$PY" "$IOP/dkimpy_tool.py" \
+	    verify -z "$ZONE" "$T/big-ok.out"
+	cp "$T/big-ok.out" "$T/big-in.eml"
+	expect_code "it is accepted inbound" 250 "$P_ANN" "$T/big-in.eml" \
+	    "$GOOD_IP"
+	if annotated "big-ok" "$T/big-in.out"; then
+		check "inbound, its body hashed in chunks passes: dkim=pass twice" \
+		    test "$(ar_ours "$T/big-in.out" | grep -o 'dkim=pass' | wc -l)" -eq 2
+	else
+		nok "the 250 kB inbound message reaches the sink"
+	fi
+else
+	nok "the 250 kB message reaches the sink"
+fi
+big "news@signer.test" "big-over" "$T/big-over.eml" 4000
+expect_code "a 400 kB message over --max-size is refused, not sent unsigned" \
+    '5[0-9][0-9]' "$P_SUB" "$T/big-over.eml"
+big "ceo@strict.test" "big-over-in" "$T/big-over-in.eml" 4000
+expect_code "inbound, it is annotated as unreadable" 250 "$P_ANN" \
+    "$T/big-over-in.eml" "$GOOD_IP"
+if wait_subject "big-over-in" "$T/big-over-in.out"; then
+	check "its field says the message was over the limits" \
+	    grep -q 'larger than the milter' "$T/big-over-in.out"
+else
+	nok "the oversized inbound message reaches the sink"
+fi
 
 # --- concurrency: connections at once, signing and verifying ----------------
 # Each connection has its own resolver, verifier and signer; eight of each
