@@ -162,8 +162,8 @@ BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 DOCDIR	?= $(PREFIX)/share/doc/hanko
 UNITDIR	?= $(PREFIX)/lib/systemd/system
-EXAMPLES := KeyTable SigningTable watch.env
-UNITS	:= hanko-watch@.service
+EXAMPLES := KeyTable SigningTable watch.env milter.conf
+UNITS	:= hanko-watch@.service hanko-milter.service
 
 install: $(B)/hanko
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

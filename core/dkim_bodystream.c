@@ -97,8 +97,8 @@ dkim_bodystream_new(const struct core_env *env, const struct hdr_msg *m,
 			}
 			continue;
 		}
-		if (!add_hasher(bs, env, sig.bc,
-		        sig.has_l ? sig.l : CANON_NO_LIMIT))
+		if (!add_hasher(
+		        bs, env, sig.bc, sig.has_l ? sig.l : CANON_NO_LIMIT))
 			goto crypto;
 	}
 	*out = bs;

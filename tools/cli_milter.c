@@ -55,7 +55,8 @@ static const char milter_usage[] =
     "  --history FILE           append one JSON line per verified message\n"
     "  --rfc7489                RFC 7489 rules (public suffix list)\n"
     "  --psl FILE               public suffix list for --rfc7489\n"
-    "  --max-size BYTES         largest message handled (default 16 MiB)\n"
+    "  --max-size BYTES         largest message handled (default 16 MiB;\n"
+    "                           the body is hashed as it comes, not kept)\n"
     "  --max-header BYTES       largest header section (default 256 KiB)\n"
     "  --max-connections N      connections at once (default 256)\n"
     "  --max-signatures N       signatures verified per message (default "
@@ -177,8 +178,9 @@ parse_nets(struct milter_conf *c, const char *list)
 		if (!spf_ip_parse(span_cstr(item), &n->ip))
 			return false;
 		bits = (uint64_t)n->ip.len * 8;
-		if (slash != NULL && (!cli_parse_u64(slash + 1, &bits) ||
-		                         bits > (uint64_t)n->ip.len * 8))
+		if (slash != NULL &&
+		    (!cli_parse_u64(slash + 1, &bits) ||
+		        bits > (uint64_t)n->ip.len * 8))
 			return false;
 		n->prefix = (unsigned)bits;
 		c->nnets++;
@@ -275,8 +277,8 @@ longopt_named(const char *name)
  * The value points into the file buffer, kept for the process.
  */
 static int
-config_line(struct milter_conf *c, char *line, const char *path,
-    unsigned lineno)
+config_line(
+    struct milter_conf *c, char *line, const char *path, unsigned lineno)
 {
 	char *name, *val, *end;
 	const struct option *o;
@@ -290,8 +292,8 @@ config_line(struct milter_conf *c, char *line, const char *path,
 		*val++ = '\0';
 	val += strspn(val, " \t");
 	end = val + strlen(val);
-	while (end > val &&
-	    (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+	while (
+	    end > val && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = '\0';
 	if ((o = longopt_named(name)) == NULL || o->val == MOPT_CONFIG ||
 	    o->val == 'h') {
@@ -364,8 +366,8 @@ milter_parse(struct milter_conf *c, int argc, char **argv, char **keep)
 	if (cfg != NULL && (r = config_load(c, cfg, keep)) != 0)
 		return r;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, MILTER_SHORTOPTS,
-	            milter_longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, MILTER_SHORTOPTS, milter_longopts,
+	            NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(milter_usage, stdout);
 			return -1;
@@ -465,8 +467,8 @@ write_pidfile(const char *path)
 
 	/* A fresh file: never through a link, never someone else's. */
 	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());

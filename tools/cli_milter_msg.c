@@ -60,16 +60,16 @@ struct mconn {
 	bool has_ip, internal, leadspc;
 	/* Message */
 	char *mail_from;
-	bool auth;             /* {auth_authen} was set */
-	uint8_t *msg;          /* header then body, as rebuilt */
-	size_t len, cap;       /* bytes kept, allocated */
-	size_t hdr_len;        /* header bytes seen (kept or not) */
-	bool too_big;          /* a limit dropped bytes */
-	uint64_t body_len;     /* body bytes seen */
-	uint64_t now;          /* the message's time, taken at its header end */
-	struct hdr_msg hm;     /* the header, split for the body stream */
+	bool auth;         /* {auth_authen} was set */
+	uint8_t *msg;      /* header then body, as rebuilt */
+	size_t len, cap;   /* bytes kept, allocated */
+	size_t hdr_len;    /* header bytes seen (kept or not) */
+	bool too_big;      /* a limit dropped bytes */
+	uint64_t body_len; /* body bytes seen */
+	uint64_t now;      /* the message's time, taken at its header end */
+	struct hdr_msg hm; /* the header, split for the body stream */
 	struct dkim_bodystream *bs; /* verifying: body hashes as it streams */
-	size_t nar;            /* Authentication-Results fields seen */
+	size_t nar;                 /* Authentication-Results fields seen */
 	size_t *ours, nours, ours_cap; /* their indexes claiming our id */
 	/* Verifying */
 	struct cli_resolver res;
@@ -78,9 +78,9 @@ struct mconn {
 	struct auth_ctx *a;
 	struct arena ar;
 	/* Signing: the body is hashed as it streams in, never kept. */
-	bool signing;          /* this message is signed, not verified */
-	dkim_res begun;        /* dkim_sign_begin's answer at the header end */
-	span from;             /* its From address (in the arena) */
+	bool signing;   /* this message is signed, not verified */
+	dkim_res begun; /* dkim_sign_begin's answer at the header end */
+	span from;      /* its From address (in the arena) */
 	struct dkim_signer *signer;
 	struct cli_keymap *own; /* keys whose path has '%' */
 	struct cli_key_ref refs[MAX_CONFS];
@@ -220,8 +220,8 @@ conn_new(SMFICTX *ctx, bool leadspc)
 		atomic_fetch_sub(&c->nconns, 1);
 		return NULL;
 	}
-	arena_init(&m->ar, c->e->core.alloc, 64 << 10,
-	    c->e->limits.max_arena_bytes);
+	arena_init(
+	    &m->ar, c->e->core.alloc, 64 << 10, c->e->limits.max_arena_bytes);
 	m->leadspc = leadspc;
 	smfi_setpriv(ctx, m);
 	return m;
@@ -229,9 +229,9 @@ conn_new(SMFICTX *ctx, bool leadspc)
 
 /* The first callback of a connection (protocol 6 MTAs). */
 static sfsistat
-on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0,
-    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+    unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
 {
 	(void)f2;
 	(void)f3;
@@ -339,7 +339,8 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	m->hdr_len += n;
 	if (strcasecmp(name, AR_NAME) == 0) {
 		m->nar++;
-		if (authres_claims_id(span_cstr(value), mconf->conf.authserv_id) &&
+		if (authres_claims_id(
+		        span_cstr(value), mconf->conf.authserv_id) &&
 		    !note_ours(m))
 			return SMFIS_TEMPFAIL;
 	}
@@ -471,8 +472,8 @@ sign_confs(struct mconn *m, span from, char *why, size_t whylen)
 		return 0;
 	memcpy(addr, from.p, from.len);
 	addr[from.len] = '\0';
-	n = cli_signtable_match(o->st, o->kt, addr, o->multiple, m->refs,
-	    MAX_CONFS, why, whylen);
+	n = cli_signtable_match(
+	    o->st, o->kt, addr, o->multiple, m->refs, MAX_CONFS, why, whylen);
 	for (i = 0; i < n; i++) {
 		const struct cli_key_ref *ref = &m->refs[i];
 		const struct dkim_privkey *key;
@@ -532,39 +533,49 @@ eom_sign(SMFICTX *ctx, struct mconn *m)
 	struct buf out;
 	char why[256];
 	size_t n;
-	dkim_res r;
 
 	if (m->too_big) {
-		fprintf(stderr, "hanko: milter: %s: not signed: message "
-		    "larger than the limits; refused\n", queue_id(ctx));
+		fprintf(stderr,
+		    "hanko: milter: %s: not signed: message "
+		    "larger than the limits; refused\n",
+		    queue_id(ctx));
 		reply(ctx, "552", "5.3.4", "message too large to sign");
 		return SMFIS_REJECT;
 	}
 	if (m->begun != DKIM_OK) {
-		fprintf(stderr, "hanko: milter: %s: not signed: %s; "
-		    "accepted\n", queue_id(ctx), m->signer != NULL ?
-		    dkim_signer_err(m->signer) : "no header");
+		fprintf(stderr,
+		    "hanko: milter: %s: not signed: %s; "
+		    "accepted\n",
+		    queue_id(ctx),
+		    m->signer != NULL ? dkim_signer_err(m->signer)
+		                      : "no header");
 		return SMFIS_ACCEPT;
 	}
-	if ((r = dkim_sign_body_end(m->signer)) != DKIM_OK)
+	if (dkim_sign_body_end(m->signer) != DKIM_OK)
 		goto fail;
 	if ((n = sign_confs(m, m->from, why, sizeof(why))) == 0) {
-		fprintf(stderr, "hanko: milter: %s: not signed: %s; "
-		    "accepted\n", queue_id(ctx),
+		fprintf(stderr,
+		    "hanko: milter: %s: not signed: %s; "
+		    "accepted\n",
+		    queue_id(ctx),
 		    why[0] != '\0' ? why : "no key for the From address");
 		return SMFIS_ACCEPT;
 	}
 	buf_init_arena(&out, &m->ar);
-	if ((r = dkim_sign_emit(m->signer, m->confs, n,
-	         (uint64_t)time(NULL), &out)) != DKIM_OK)
+	if (dkim_sign_emit(
+	        m->signer, m->confs, n, (uint64_t)time(NULL), &out) != DKIM_OK)
 		goto fail;
 	if (!insert_fields(ctx, buf_span(&out), "DKIM-Signature")) {
-		fprintf(stderr, "hanko: milter: %s: not signed: the MTA "
-		    "refused the field; tempfail\n", queue_id(ctx));
+		fprintf(stderr,
+		    "hanko: milter: %s: not signed: the MTA "
+		    "refused the field; tempfail\n",
+		    queue_id(ctx));
 		return SMFIS_TEMPFAIL;
 	}
-	fprintf(stderr, "hanko: milter: %s: signed d=%.*s s=%.*s%s "
-	    "client=%s\n", queue_id(ctx), (int)m->confs[0].domain.len,
+	fprintf(stderr,
+	    "hanko: milter: %s: signed d=%.*s s=%.*s%s "
+	    "client=%s\n",
+	    queue_id(ctx), (int)m->confs[0].domain.len,
 	    (const char *)m->confs[0].domain.p, (int)m->confs[0].selector.len,
 	    (const char *)m->confs[0].selector.p, n > 1 ? " (+more)" : "",
 	    m->has_ip ? m->ip : "local");
@@ -589,9 +600,8 @@ verify_run(struct mconn *m)
 	char err[256];
 
 	if (!m->res_open) {
-		if (cli_resolver_open(&mconf->dns,
-		        (size_t)mconf->max_sigs + 80, &m->res, err,
-		        sizeof(err)) != 0) {
+		if (cli_resolver_open(&mconf->dns, (size_t)mconf->max_sigs + 80,
+		        &m->res, err, sizeof(err)) != 0) {
 			fprintf(stderr, "hanko: milter: resolver: %s\n", err);
 			return false;
 		}
@@ -612,14 +622,14 @@ verify_run(struct mconn *m)
 		req.unread = "message larger than the milter's limits";
 	req.pct_roll = arc4random_uniform(100);
 	if (m->has_ip)
-		auth_envelope_set(&req.env, AUTH_ENV_IP, span_cstr(m->ip),
-		    "milter");
+		auth_envelope_set(
+		    &req.env, AUTH_ENV_IP, span_cstr(m->ip), "milter");
 	if (m->mail_from != NULL)
 		auth_envelope_set(&req.env, AUTH_ENV_MAIL_FROM,
 		    envelope_path(span_cstr(m->mail_from)), "milter");
 	if (m->helo[0] != '\0')
-		auth_envelope_set(&req.env, AUTH_ENV_HELO, span_cstr(m->helo),
-		    "milter");
+		auth_envelope_set(
+		    &req.env, AUTH_ENV_HELO, span_cstr(m->helo), "milter");
 	if (auth_start(m->a, &req, &m->ar) == AUTH_E_ARG)
 		return false;
 	cli_resolver_wait(&m->res, auth_done, m->a);
@@ -647,8 +657,8 @@ replace_authres(SMFICTX *ctx, struct mconn *m, const struct auth_result *r)
 }
 
 static void
-record_history(const struct mconn *m, const struct auth_result *r,
-    const char *qid)
+record_history(
+    const struct mconn *m, const struct auth_result *r, const char *qid)
 {
 	struct arena ar;
 	struct buf line;
@@ -661,10 +671,10 @@ record_history(const struct mconn *m, const struct auth_result *r,
 	buf_init_arena(&line, &ar);
 	(void)m;
 	if (!cli_dmarc_json(&line, qid, r, r->authres, mconf->rfc7489, &now))
-		fprintf(stderr, "hanko: milter: %s: history line too long\n",
-		    qid);
-	else if ((e = cli_history_append(mconf->history_fd, line.p,
-	              line.len)) != 0)
+		fprintf(
+		    stderr, "hanko: milter: %s: history line too long\n", qid);
+	else if ((e = cli_history_append(
+	              mconf->history_fd, line.p, line.len)) != 0)
 		fprintf(stderr, "hanko: milter: --history %s: %s\n",
 		    mconf->history, strerror(-e));
 	arena_fini(&ar);
@@ -689,24 +699,26 @@ enforce(SMFICTX *ctx, const struct auth_result *r, const char **action)
 	}
 	if (r->disposition == DMARC_P_REJECT && mconf->dmarc_reject) {
 		*action = "reject";
-		snprintf(why, sizeof(why), "DMARC policy of %.*s rejects this "
-		    "message", (int)(dom.len > 200 ? 200 : dom.len),
-		    (const char *)dom.p);
+		snprintf(why, sizeof(why),
+		    "DMARC policy of %.*s rejects this "
+		    "message",
+		    (int)(dom.len > 200 ? 200 : dom.len), (const char *)dom.p);
 		reply(ctx, "550", "5.7.1", why);
 		return SMFIS_REJECT;
 	}
 	if (r->disposition == DMARC_P_QUARANTINE &&
 	    mconf->quarantine == MILTER_Q_HOLD) {
 		*action = "quarantine";
-		if (smfi_quarantine(ctx, (char *)(uintptr_t)
-		        "DMARC p=quarantine") != MI_SUCCESS)
+		if (smfi_quarantine(ctx,
+		        (char *)(uintptr_t) "DMARC p=quarantine") != MI_SUCCESS)
 			return SMFIS_TEMPFAIL;
 	} else if (r->disposition == DMARC_P_QUARANTINE &&
 	    mconf->quarantine == MILTER_Q_HEADER) {
 		*action = "quarantine-header";
-		if (smfi_insheader(ctx, 0, (char *)(uintptr_t)
-		        "X-Hanko-Quarantine", (char *)(uintptr_t)
-		        " DMARC p=quarantine") != MI_SUCCESS)
+		if (smfi_insheader(ctx, 0,
+		        (char *)(uintptr_t) "X-Hanko-Quarantine",
+		        (char *)(uintptr_t) " DMARC p=quarantine") !=
+		    MI_SUCCESS)
 			return SMFIS_TEMPFAIL;
 	}
 	return SMFIS_ACCEPT;
@@ -738,8 +750,10 @@ eom_verify(SMFICTX *ctx, struct mconn *m)
 	sfsistat st;
 
 	if (!verify_run(m)) {
-		fprintf(stderr, "hanko: milter: %s: not verified: out of "
-		    "resources; tempfail\n", qid);
+		fprintf(stderr,
+		    "hanko: milter: %s: not verified: out of "
+		    "resources; tempfail\n",
+		    qid);
 		return SMFIS_TEMPFAIL;
 	}
 	r = auth_result(m->a);
@@ -750,9 +764,10 @@ eom_verify(SMFICTX *ctx, struct mconn *m)
 	}
 	record_history(m, r, qid);
 	dkim_list(r, dk, sizeof(dk));
-	fprintf(stderr, "hanko: milter: %s: client=%s removed=%zu "
-	    "spf=%s dkim=%s dmarc=%s%s%.*s action=%s\n", qid,
-	    m->has_ip ? m->ip : "local", st == SMFIS_ACCEPT ? m->nours : 0,
+	fprintf(stderr,
+	    "hanko: milter: %s: client=%s removed=%zu "
+	    "spf=%s dkim=%s dmarc=%s%s%.*s action=%s\n",
+	    qid, m->has_ip ? m->ip : "local", st == SMFIS_ACCEPT ? m->nours : 0,
 	    r->spf_run ? spf_result_str(r->spf->result) : "none", dk,
 	    r->dmarc != NULL ? dmarc_result_str(r->dmarc->result) : "none",
 	    r->dmarc_from.len > 0 ? " header.from=" : "",
@@ -805,7 +820,7 @@ int
 cli_milter_register(const struct milter_conf *c)
 {
 	static struct smfiDesc desc = {
-		.xxfi_name = (char *)(uintptr_t)"hanko",
+		.xxfi_name = (char *)(uintptr_t) "hanko",
 		.xxfi_version = SMFI_VERSION,
 		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
 		.xxfi_connect = on_connect,
