@@ -89,6 +89,32 @@ DEAD=$(free_port)
 DNSFAIL=$(milter_start dnsfail --internal-hosts 192.0.2.1/32 \
     --authserv-id $AUTHSERV --resolver "127.0.0.1@$DEAD" --dns-timeout 1 \
     --dmarc-reject)
+# OpenDKIM's milter as a peer verifier, in the foreground on loopback with
+# its own configuration here; keys from its TestPublicKeys file (the same
+# records as the zone), so it needs no DNS.
+OPENDKIM=""
+if command -v opendkim >/dev/null 2>&1; then
+	"$PY" - "$ZONE" >"$T/odkim.keys" <<'PY'
+import re, sys
+for line in open(sys.argv[1]):
+    m = re.match(r'(\S+)\.\s+IN\s+TXT\s+(.*)', line)
+    if m and '_domainkey' in m.group(1):
+        print(m.group(1), ''.join(re.findall(r'"([^"]*)"', m.group(2))))
+PY
+	OPENDKIM=$(free_port)
+	cat >"$T/opendkim.conf" <<EOF
+Mode v
+Background no
+Syslog no
+Socket inet:$OPENDKIM@127.0.0.1
+PidFile $T/log/opendkim.pidfile
+AuthservID opendkim.hanko.test
+AlwaysAddARHeader yes
+TestPublicKeys $T/odkim.keys
+EOF
+	opendkim -x "$T/opendkim.conf" -f </dev/null >"$T/log/opendkim.log" 2>&1 &
+	echo $! >"$T/log/opendkim.pid"
+fi
 ok=1
 for n in sign enforce annotate dnsfail; do
 	milter_wait $n || { ok=0; nok "milter $n starts"; sed 's/^/#   /' "$T/log/$n.log"; }
@@ -99,6 +125,7 @@ P_SUB=$(postfix_service submit "inet:127.0.0.1:$SIGN")
 P_ENF=$(postfix_service enforce "inet:127.0.0.1:$ENF")
 P_ANN=$(postfix_service annotate "inet:127.0.0.1:$ANN")
 P_DNS=$(postfix_service dnsfail "inet:127.0.0.1:$DNSFAIL")
+[ -n "$OPENDKIM" ] && P_PEER=$(postfix_service peer "inet:127.0.0.1:$OPENDKIM")
 postfix_start || { nok "postfix starts"; finish; exit; }
 ok "private postfix starts"
 
@@ -220,6 +247,42 @@ fi
 grep -q 'signed d=signer.test s=s1' "$T/log/sign.log" &&
     ok "the signing milter logs each signature" ||
     nok "the signing milter logs each signature"
+
+# --- OpenDKIM's milter verifies our signatures --------------------------------
+if [ -n "$OPENDKIM" ]; then
+	cp "$T/out/out-3.eml" "$T/peer.eml"
+	expect_code "OpenDKIM's milter accepts our signed mail" 250 "$P_PEER" \
+	    "$T/peer.eml" "$GOOD_IP"
+	_i=0
+	got=
+	while [ $_i -lt 200 ] && [ -z "$got" ]; do
+		for f in "$PF_SINK"/*; do
+			grep -q '^Subject: out-3$' "$f" 2>/dev/null &&
+			    grep -q 'opendkim.hanko.test' "$f" && got=$f
+		done
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if [ -n "$got" ]; then
+		postfix_sink_msg "$got" "$T/peer.out"
+		awk '{ sub(/\r$/, "") } /^$/ { exit }
+		     /^[ \t]/ { if (k) f = f $0; next }
+		     { if (k) print f; k = 0 }
+		     /^Authentication-Results: opendkim/ { k = 1; f = $0 }
+		     END { if (k) print f }' "$T/peer.out" >"$T/peer.ar"
+		# One resinfo a line: each selector's own result.
+		tr ';' '\n' <"$T/peer.ar" >"$T/peer.res"
+		check "OpenDKIM: dkim=pass for our RSA signature (s=s1)" \
+		    sh -c "grep 'header\.s=s1 ' '$T/peer.res' | grep -q '^[[:space:]]*dkim=pass'"
+		check "OpenDKIM: dkim=pass for our Ed25519 signature (s=e1)" \
+		    sh -c "grep 'header\.s=e1 ' '$T/peer.res' | grep -q '^[[:space:]]*dkim=pass'"
+	else
+		nok "the message verified by OpenDKIM reaches the sink"
+		sed 's/^/#   /' "$T/log/opendkim.log"
+	fi
+else
+	echo "# opendkim not installed: no peer check"
+fi
 
 # --- inbound: verified, annotated, enforced ----------------------------------
 ar_ours() {	# ar_ours FILE: our Authentication-Results fields, unfolded
