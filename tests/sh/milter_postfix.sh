@@ -439,6 +439,57 @@ else
 	nok "the oversized inbound message reaches the sink"
 fi
 
+# --- hostile input and vanishing clients ----------------------------------------
+# A client that stops mid-DATA makes Postfix abort the milter transaction
+# (xxfi_abort/xxfi_close free it); the milters must keep serving.
+vanish() {	# vanish PORT [ADDR]: send half a message, then disconnect
+	"$PY" - "$@" <<'PY'
+import socket, sys
+port = int(sys.argv[1]); addr = sys.argv[2] if len(sys.argv) > 2 else None
+s = socket.create_connection(('127.0.0.1', port)); f = s.makefile('rb')
+def cmd(c):
+    s.sendall(c.encode() + b'\r\n')
+    while True:
+        l = f.readline()
+        if l[3:4] != b'-':
+            return l
+f.readline()
+cmd('EHLO mail.signer.test')
+if addr:
+    cmd('XCLIENT ADDR=%s HELO=mail.signer.test' % addr); cmd('EHLO mail.signer.test')
+cmd('MAIL FROM:<news@signer.test>'); cmd('RCPT TO:<rcpt@dest.test>'); cmd('DATA')
+s.sendall(b'From: news@signer.test\r\nSubject: vanish\r\n\r\n' + b'x' * 100000)
+s.close()
+PY
+}
+for i in 1 2 3; do
+	vanish "$P_SUB"
+	vanish "$P_ANN" "$GOOD_IP"
+done
+printf 'From: a@signer.test\r\nFrom: b@strict.test\r\nSubject: two-from\r\n\r\nx\r\n' >"$T/h1.eml"
+expect_code "two From fields: submission still answers" '[245][0-9][0-9]' "$P_SUB" "$T/h1.eml"
+printf 'Subject: no-from\r\nTo: r@dest.test\r\n\r\nx\r\n' >"$T/h2.eml"
+expect_code "no From field: accepted unsigned by the submission milter" 250 "$P_SUB" "$T/h2.eml"
+{
+	printf 'From: ceo@strict.test\r\nSubject: long-header\r\nX-Long: '
+	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "%099d\r\n\t", i }'
+	printf 'end\r\n\r\nbody\r\n'
+} >"$T/h3.eml"
+expect_code "a 300 kB header field: the inbound milter answers" '[245][0-9][0-9]' \
+    "$P_ANN" "$T/h3.eml" "$GOOD_IP"
+mkmsg "news@signer.test" "after-hostile" "$T/after.eml"
+expect_code "the submission milter still signs after aborted clients" 250 \
+    "$P_SUB" "$T/after.eml"
+if wait_subject "after-hostile" "$T/after.out"; then
+	check "and its signature passes dkimpy" "$PY" "$IOP/dkimpy_tool.py" \
+	    verify -z "$ZONE" "$T/after.out"
+else
+	nok "the message after the hostile ones reaches the sink"
+fi
+for n in sign annotate; do
+	check "milter $n is still running" kill -0 "$(cat "$T/log/$n.pid")"
+done
+
 # --- concurrency: connections at once, signing and verifying ----------------
 # Each connection has its own resolver, verifier and signer; eight of each
 # kind at once must give the same results as one at a time.
@@ -453,15 +504,19 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 for p in $senders; do wait "$p"; done
 bad=""
+outs=""
 for i in 1 2 3 4 5 6 7 8; do
 	wait_subject "par-out-$i" "$T/par-out-$i.out" &&
-	    [ "$(grep -c '^DKIM-Signature:' "$T/par-out-$i.out")" -eq 2 ] &&
-	    "$PY" "$IOP/dkimpy_tool.py" verify -z "$ZONE" "$T/par-out-$i.out" \
-	        >/dev/null 2>&1 || bad="$bad out-$i"
+	    [ "$(grep -c '^DKIM-Signature:' "$T/par-out-$i.out")" -eq 2 ] ||
+	    bad="$bad out-$i"
+	outs="$outs $T/par-out-$i.out"
 	wait_subject "par-in-$i" "$T/par-in-$i.out" &&
 	    [ "$(ar_ours "$T/par-in-$i.out" | grep -c "^Authentication-Results: $AUTHSERV;.*dmarc=fail")" -eq 1 ] ||
 	    bad="$bad in-$i"
 done
+# shellcheck disable=SC2086
+"$PY" "$IOP/dkimpy_tool.py" verify -z "$ZONE" $outs >"$T/par.dkimpy" 2>&1 ||
+    bad="$bad dkimpy:$(grep -c '^fail' "$T/par.dkimpy")"
 [ -z "$bad" ] && ok "16 concurrent connections: 8 signed (dkimpy pass), 8 annotated" ||
     nok "concurrent connections went wrong:$bad"
 
