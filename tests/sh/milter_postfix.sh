@@ -82,9 +82,18 @@ COMMON="--internal-hosts 192.0.2.1/32 --authserv-id $AUTHSERV --dns-zone $ZONE"
 # shellcheck disable=SC2086
 ENF=$(milter_start enforce $COMMON --dmarc-reject --history "$T/history" \
     --dmarc-quarantine hold)
-# shellcheck disable=SC2086
-ANN=$(milter_start annotate $COMMON --dmarc-quarantine header \
-    --max-size 300000)
+# The annotating milter reads its settings from --config.
+cat >"$T/annotate.conf" <<EOF
+# as doc/examples/milter.conf: one "option value" a line
+internal-hosts   192.0.2.1/32
+authserv-id      $AUTHSERV
+dns-zone         $ZONE
+dmarc-quarantine header
+max-size         300000
+max-signatures 10
+EOF
+ANN=$(milter_start annotate --config "$T/annotate.conf" --user nobody \
+    --pidfile "$T/log/annotate.pidfile")
 DEAD=$(free_port)
 DNSFAIL=$(milter_start dnsfail --internal-hosts 192.0.2.1/32 \
     --authserv-id $AUTHSERV --resolver "127.0.0.1@$DEAD" --dns-timeout 1 \
@@ -120,6 +129,10 @@ for n in sign enforce annotate dnsfail; do
 	milter_wait $n || { ok=0; nok "milter $n starts"; sed 's/^/#   /' "$T/log/$n.log"; }
 done
 [ $ok -eq 1 ] && ok "four hanko milters listen"
+apid=$(cat "$T/log/annotate.pid")
+check "--pidfile holds the milter's pid" test "$(cat "$T/log/annotate.pidfile" 2>/dev/null)" = "$apid"
+check "--user nobody: the milter runs as nobody after binding" \
+    test "$(awk '/^Uid:/ { print $2 }' "/proc/$apid/status")" = "$(id -u nobody)"
 
 P_SUB=$(postfix_service submit "inet:127.0.0.1:$SIGN")
 P_ENF=$(postfix_service enforce "inet:127.0.0.1:$ENF")
