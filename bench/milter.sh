@@ -7,6 +7,8 @@
 # after DATA, the milter's work included) is taken at the client.
 #
 #   sh bench/milter.sh [N] [C]      (defaults 400 messages, 4 clients)
+#   SOCKET=unix sh bench/milter.sh  both milters on unix sockets instead
+#                                   of loopback TCP
 #
 # Prints, per service, msgs/s and the transaction latency p50/p99, the
 # latency each milter adds to the unfiltered service's, and the ratio of
@@ -26,16 +28,27 @@ command -v opendkim >/dev/null || { echo "needs opendkim" >&2; exit 1; }
 mkdir -p "$T/k"
 "$HANKO" keygen -d signer.test -s s1 -a rsa -o "$T/k" >/dev/null || exit 1
 postfix_init || exit 1
-HP=$(free_port)
-"$HANKO" milter --socket "inet:$HP@127.0.0.1" -d signer.test -s s1 \
+# Postfix's smtpd (user postfix) must reach a unix socket: its own
+# directory, open to it, under $T (0711).
+mkdir -m 0777 "$T/sock"
+if [ "${SOCKET:-inet}" = unix ]; then
+	HS="unix:$T/sock/hanko" HM="unix:$T/sock/hanko"
+	OS="local:$T/sock/opendkim" OM="unix:$T/sock/opendkim"
+else
+	HP=$(free_port)
+	OP=$(free_port)
+	HS="inet:$HP@127.0.0.1" HM="inet:127.0.0.1:$HP"
+	OS="inet:$OP@127.0.0.1" OM="inet:127.0.0.1:$OP"
+fi
+"$HANKO" milter --socket "$HS" -d signer.test -s s1 \
     -k "$T/k/s1.private" 2>"$T/hanko.log" &
 HPID=$!
-OP=$(free_port)
 cat >"$T/opendkim.conf" <<CONF
 Mode s
 Background no
 Syslog no
-Socket inet:$OP@127.0.0.1
+Socket $OS
+UMask 000
 PidFile $T/opendkim.pid
 Domain signer.test
 Selector s1
@@ -50,12 +63,13 @@ OPID=$!
 _t=$(trap | sed -n "s/^trap -- '\(.*\)' EXIT$/\1/p")
 trap 'kill $HPID $OPID 2>/dev/null; '"$_t" EXIT
 P0=$(postfix_service none "")
-P1=$(postfix_service hanko "inet:127.0.0.1:$HP")
-P2=$(postfix_service opendkim "inet:127.0.0.1:$OP")
-postfix_start || exit 1
+P1=$(postfix_service hanko "$HM")
+P2=$(postfix_service opendkim "$OM")
 sleep 1
+[ -S "$T/sock/hanko" ] && chmod 0666 "$T/sock/hanko"
+postfix_start || exit 1
 
-"$PY" - "$N" "$C" "$P0" "$P1" "$P2" <<'PY'
+"$PY" - "$N" "$C" "$P0" "$P1" "$P2" "${SOCKET:-inet}" <<'PY'
 import smtplib, sys, threading, time
 n, c = int(sys.argv[1]), int(sys.argv[2])
 ports = dict(zip(("none", "hanko", "opendkim"), map(int, sys.argv[3:6])))
@@ -90,7 +104,8 @@ def run(port):
     lat.sort()
     return len(lat) / wall, lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.99)] * 1e3
 res = {k: run(p) for k, p in ports.items()}
-print("%d messages (%d B body), %d clients, RSA-2048 relaxed/relaxed" % (n, len(body), c))
+print("%d messages (%d B body), %d clients, RSA-2048 relaxed/relaxed, "
+      "%s sockets" % (n, len(body), c, sys.argv[6]))
 print("%-9s %9s %9s %9s %12s" % ("service", "msgs/s", "p50 ms", "p99 ms", "added p50"))
 for k, (r, p50, p99) in res.items():
     add = "" if k == "none" else "%+.2f ms" % (p50 - res["none"][1])
