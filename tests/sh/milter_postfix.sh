@@ -78,6 +78,14 @@ trap 'milters_stop; '"$_t" EXIT
 
 SIGN=$(milter_start sign -d signer.test -s s1 -k "$T/k/s1.private" \
     -s e1 -k "$T/k/e1.private" --dns-zone "$ZONE" --max-size 300000)
+# A second signer from OpenDKIM tables: one key path fixed (loaded at
+# start), one with '%' (the From domain, loaded per connection).
+cp "$T/k/e1.private" "$T/k/signer.test-e1.private"
+printf 'rsa signer.test:s1:%s\ned %%:e1:%s\n' "$T/k/s1.private" \
+    "$T/k/%-e1.private" >"$T/KeyTable"
+printf '*@signer.test rsa\n*@signer.test ed\n' >"$T/SigningTable"
+TAB=$(milter_start table --key-table "$T/KeyTable" \
+    --signing-table "refile:$T/SigningTable" --multiple-signatures)
 COMMON="--internal-hosts 192.0.2.1/32 --authserv-id $AUTHSERV --dns-zone $ZONE"
 # shellcheck disable=SC2086
 ENF=$(milter_start enforce $COMMON --dmarc-reject --history "$T/history" \
@@ -125,16 +133,17 @@ EOF
 	echo $! >"$T/log/opendkim.pid"
 fi
 ok=1
-for n in sign enforce annotate dnsfail; do
+for n in sign table enforce annotate dnsfail; do
 	milter_wait $n || { ok=0; nok "milter $n starts"; sed 's/^/#   /' "$T/log/$n.log"; }
 done
-[ $ok -eq 1 ] && ok "four hanko milters listen"
+[ $ok -eq 1 ] && ok "five hanko milters listen"
 apid=$(cat "$T/log/annotate.pid")
 check "--pidfile holds the milter's pid" test "$(cat "$T/log/annotate.pidfile" 2>/dev/null)" = "$apid"
 check "--user nobody: the milter runs as nobody after binding" \
     test "$(awk '/^Uid:/ { print $2 }' "/proc/$apid/status")" = "$(id -u nobody)"
 
 P_SUB=$(postfix_service submit "inet:127.0.0.1:$SIGN")
+P_TAB=$(postfix_service table "inet:127.0.0.1:$TAB")
 P_ENF=$(postfix_service enforce "inet:127.0.0.1:$ENF")
 P_ANN=$(postfix_service annotate "inet:127.0.0.1:$ANN")
 P_DNS=$(postfix_service dnsfail "inet:127.0.0.1:$DNSFAIL")
@@ -250,6 +259,19 @@ for i in 1 2 3; do
 		nok "out-$i reaches the sink"
 	fi
 done
+mkmsg "news@signer.test" "table-1" "$T/out/table.eml"
+expect_code "the KeyTable/SigningTable milter accepts a message" 250 \
+    "$P_TAB" "$T/out/table.eml"
+if wait_subject "table-1" "$T/out/table.out"; then
+	check "it is signed by both table keys (s=s1 and s=e1 via '%')" \
+	    sh -c "[ \$(grep -c '^DKIM-Signature:' '$T/out/table.out') -eq 2 ] &&
+	           grep -q '[; ]s=s1;' '$T/out/table.out' &&
+	           grep -q '[; ]s=e1;' '$T/out/table.out'"
+	check "and passes dkimpy" "$PY" "$IOP/dkimpy_tool.py" verify -z "$ZONE" \
+	    "$T/out/table.out"
+else
+	nok "the table-signed message reaches the sink"
+fi
 # A tampered copy must fail dkimpy: the check above can fail.
 sed 's/^Subject: out-1/Subject: out-1 (changed)/' "$T/out/out-1.eml" >"$T/out/bad.eml"
 if "$PY" "$IOP/dkimpy_tool.py" verify -z "$ZONE" "$T/out/bad.eml" >/dev/null 2>&1; then
@@ -553,7 +575,7 @@ fi
 postfix_drain 10 || nok "the queue drains"
 milters_stop
 postfix_stop
-for n in sign enforce annotate dnsfail; do
+for n in sign table enforce annotate dnsfail; do
 	if grep -qiE 'Sanitizer|runtime error' "$T/log/$n.log"; then
 		nok "milter $n ran clean"; sed 's/^/#   /' "$T/log/$n.log" | head -30
 	fi
