@@ -105,7 +105,7 @@ ANN=$(milter_start annotate --config "$T/annotate.conf" --user nobody \
 DEAD=$(free_port)
 DNSFAIL=$(milter_start dnsfail --internal-hosts 192.0.2.1/32 \
     --authserv-id $AUTHSERV --resolver "127.0.0.1@$DEAD" --dns-timeout 1 \
-    --dmarc-reject)
+    --dmarc-reject --max-connections 1)
 # OpenDKIM's milter as a peer verifier, in the foreground on loopback with
 # its own configuration here; keys from its TestPublicKeys file (the same
 # records as the zone), so it needs no DNS.
@@ -152,7 +152,8 @@ postfix_start || { nok "postfix starts"; finish; exit; }
 ok "private postfix starts"
 
 # send PORT FILE [ADDR]: one message (MAIL FROM from its From field),
-# XCLIENT ADDR when given; prints the SMTP reply code of DATA.
+# XCLIENT ADDR when given; prints the SMTP reply code of DATA, or
+# MAIL:CODE when MAIL FROM was refused.
 send() {
 	"$PY" - "$@" <<'PY'
 import smtplib, sys, email.utils, re
@@ -173,6 +174,8 @@ try:
     print(250)
 except smtplib.SMTPDataError as e:
     print(e.smtp_code)
+except smtplib.SMTPSenderRefused as e:
+    print('MAIL:%d' % e.smtp_code)
 except smtplib.SMTPRecipientsRefused as e:
     print(list(e.recipients.values())[0][0])
 finally:
@@ -428,6 +431,23 @@ if wait_subject "forged-ar" "$T/forged.out"; then
 else
 	nok "the forged-A-R message reaches the sink"
 fi
+
+# --- --max-connections: one connection held open, the next one waits ---
+"$PY" - "$P_DNS" <<'PY' >"$T/hold.out" 2>&1 &
+import smtplib, sys, time
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='mail.signer.test')
+s.mail('news@signer.test')
+print('held', flush=True)
+time.sleep(4)
+s.quit()
+PY
+holder=$!
+_i=0
+while [ $_i -lt 50 ] && ! grep -q held "$T/hold.out"; do sleep 0.1; _i=$((_i + 1)); done
+mkmsg "news@signer.test" "over-conns" "$T/over.eml"
+expect_code "a second connection past --max-connections 1 is refused 4xx at MAIL" \
+    'MAIL:4[0-9][0-9]' "$P_DNS" "$T/over.eml" "$GOOD_IP"
+wait "$holder"
 
 # --- DNS failure ---------------------------------------------------------------
 mkmsg "news@signer.test" "dns-fail" "$T/dnsfail.eml"
