@@ -60,8 +60,7 @@ RequireSafeKeys false
 CONF
 opendkim -x "$T/opendkim.conf" -f </dev/null >"$T/opendkim.log" 2>&1 &
 OPID=$!
-_t=$(trap | sed -n "s/^trap -- '\(.*\)' EXIT$/\1/p")
-trap 'kill $HPID $OPID 2>/dev/null; '"$_t" EXIT
+PF_ON_EXIT='kill $HPID $OPID 2>/dev/null'
 P0=$(postfix_service none "")
 P1=$(postfix_service hanko "$HM")
 P2=$(postfix_service opendkim "$OM")

@@ -17,7 +17,8 @@
 # queue_directory and data_directory, inet_interfaces loopback, no port 25,
 # the system's /etc/postfix only read (meta_directory: the shared-library
 # maps list). Runs as root (Postfix drops to the postfix user itself).
-# The caller's EXIT trap is extended so both servers stop on every exit.
+# postfix_init sets the EXIT trap (pf_exit): $PF_ON_EXIT, if the suite
+# set it, then both servers stop and $T is removed, on every exit.
 #
 # Variables: PF (the instance directory), PF_SINK (capture directory),
 # PF_SINK_PORT, PF_LOG (Postfix's log file).
@@ -96,8 +97,17 @@ EOF
 	grep -q '^postlog' "$PF/etc/master.cf" ||
 	    echo 'postlog   unix-dgram n  -       n       -       1       postlogd' \
 	    >>"$PF/etc/master.cf"
-	_pf_old_trap=$(trap | sed -n "s/^trap -- '\(.*\)' EXIT$/\1/p")
-	trap 'postfix_stop; '"$_pf_old_trap" EXIT
+	trap pf_exit EXIT
+}
+
+# The EXIT trap postfix_init sets in place of tests/lib.sh's: the suite's
+# own $PF_ON_EXIT (e.g. stopping its milters), then Postfix and the sink,
+# then $T removed. (A trap cannot be read back and extended: dash's
+# $(trap) prints nothing.)
+pf_exit() {
+	[ -n "${PF_ON_EXIT:-}" ] && eval "$PF_ON_EXIT"
+	postfix_stop
+	rm -rf "$T"
 }
 
 postfix_service() {	# postfix_service NAME MILTERS

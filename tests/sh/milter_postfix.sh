@@ -73,8 +73,7 @@ milters_stop() {
 }
 
 postfix_init || { nok "postfix_init"; finish; exit; }
-_t=$(trap | sed -n "s/^trap -- '\(.*\)' EXIT$/\1/p")
-trap 'milters_stop; '"$_t" EXIT
+PF_ON_EXIT=milters_stop
 
 SIGN=$(milter_start sign -d signer.test -s s1 -k "$T/k/s1.private" \
     -s e1 -k "$T/k/e1.private" --dns-zone "$ZONE" --max-size 300000)
