@@ -60,7 +60,7 @@ endif
 CFLAGS	?=
 CFLAGS	+= $(CFLAGS_BASE) $(OPT) -MMD -MP
 LDFLAGS	+= $(LDSAN)
-LIBS	:= $(PKG_LIBS) -lpthread
+LIBS	:= $(PKG_LIBS) -lmilter -lpthread
 
 CORE_SRC  := $(wildcard core/*.c)
 IO_SRC    := $(wildcard io/*.c)
@@ -184,8 +184,8 @@ UNITDIR	?= $(PREFIX)/lib/systemd/system
 # hanko finds hanko-report as ../lib/hanko/ from its own directory, so
 # BINDIR stays $(PREFIX)/bin.
 HELPERDIR := $(PREFIX)/lib/hanko
-EXAMPLES := KeyTable SigningTable watch.env
-UNITS	:= hanko-watch@.service
+EXAMPLES := KeyTable SigningTable watch.env milter.conf
+UNITS	:= hanko-watch@.service hanko-milter.service
 
 install: $(B)/hanko $(B)/hanko-report
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -552,6 +552,7 @@ start_dkim(struct auth_ctx *a)
 		return false;
 	}
 	a->hdr_ok = true;
+	dkim_verify_set_bodies(a->v, a->req.body);
 	d = dkim_verify_start_hdr(a->v, &a->hm, a->req.now, a->q);
 	if (d != DKIM_OK && d != DKIM_PENDING) {
 		r->error = d == DKIM_E_SYNTAX ? dkim_verifier_err(a->v)

@@ -59,6 +59,7 @@ struct arena;
 struct auth_ctx;
 struct buf;
 struct core_env;
+struct dkim_bodystream;
 struct dkim_result;
 struct dkim_verifier;
 struct dnsq_idna;
@@ -109,7 +110,13 @@ struct auth_conf {
 };
 
 struct auth_request {
-	span msg;
+	span msg; /* the whole message, or its header with body set */
+	/*
+	 * Non-NULL: the body was hashed as it streamed in (a finished
+	 * dkim_bodystream made from this header with this now) and msg is
+	 * the header section alone.
+	 */
+	const struct dkim_bodystream *body;
 	const char *unread; /* non-NULL: the message could not be read, why */
 	uint64_t now;
 	struct auth_envelope env; /* from the caller's sources */

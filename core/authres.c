@@ -377,3 +377,76 @@ authres_dkim(struct buf *out, span authserv_id, const struct dkim_result *res,
 	}
 	return authres_end(&w);
 }
+
+static uint8_t
+ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* Skip FWS and nested comments (RFC 5322 CFWS); NULL if a comment is open. */
+static const uint8_t *
+skip_cfws(const uint8_t *p, const uint8_t *end)
+{
+	size_t depth = 0;
+
+	for (; p < end; p++) {
+		if (depth > 0 && *p == '\\') {
+			if (++p == end)
+				return NULL;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')' && depth > 0) {
+			depth--;
+		} else if (depth == 0 && *p != ' ' && *p != '\t' &&
+		    *p != '\r' && *p != '\n') {
+			break;
+		}
+	}
+	return depth == 0 ? p : NULL;
+}
+
+bool
+authres_id_of(span value, span *id)
+{
+	const uint8_t *p = value.p, *end = value.p + value.len, *s;
+
+	if ((p = skip_cfws(p, end)) == NULL || p == end)
+		return false;
+	if (*p == '"') {
+		for (s = ++p; p < end && *p != '"'; p++)
+			if (*p == '\\' && ++p == end)
+				return false;
+		if (p == end)
+			return false;
+		*id = span_make(s, (size_t)(p - s));
+		return true;
+	}
+	for (s = p; p < end && is_token_char(*p); p++)
+		;
+	if (p == s)
+		return false;
+	*id = span_make(s, (size_t)(p - s));
+	return true;
+}
+
+bool
+authres_claims_id(span value, span authserv_id)
+{
+	span id;
+	size_t i, k = 0;
+
+	if (!authres_id_of(value, &id))
+		return false;
+	/* A quoted-pair stands for its character: "m\\x" claims "mx". */
+	for (i = 0; i < id.len; i++, k++) {
+		uint8_t c = id.p[i];
+
+		if (c == '\\' && i + 1 < id.len)
+			c = id.p[++i];
+		if (k == authserv_id.len ||
+		    ascii_lower(c) != ascii_lower(authserv_id.p[k]))
+			return false;
+	}
+	return k == authserv_id.len;
+}

@@ -84,4 +84,19 @@ bool authres_value(struct buf *out, span v);
 /* Append v inside a comment, escaping parentheses and backslashes. */
 bool authres_comment_text(struct buf *out, span v);
 
+/*
+ * The authserv-id an Authentication-Results field value claims (RFC 8601
+ * §2.2: [CFWS] authserv-id, a token or a quoted-string), after folding,
+ * whitespace and nested comments; the span (quotes excluded, escapes
+ * kept) points into value. false when the value starts with anything
+ * else, or a comment or quoted-string does not end.
+ */
+bool authres_id_of(span value, span *id);
+/*
+ * Does the field value claim authserv_id (ASCII case-insensitive)? A
+ * receiver removes such fields before adding its own (RFC 8601 §5); one
+ * whose id cannot be read is not ours and is kept.
+ */
+bool authres_claims_id(span value, span authserv_id);
+
 #endif

@@ -78,6 +78,10 @@ struct dkim_signer {
 	struct hdr_msg msg;
 	bool have_bh[2];
 	uint8_t bh[2][DKIM_HASH_LEN];
+	/* Streaming (dkim_sign_begin): both body hashes as chunks arrive. */
+	bool streaming, stream_done;
+	EVP_MD_CTX *smd[2];
+	struct canon_body scb[2];
 	char err[160];
 };
 
@@ -127,6 +131,8 @@ dkim_signer_free(struct dkim_signer *s)
 		EVP_PKEY_CTX_free(s->kc[i].ctx);
 	EVP_MD_CTX_free(s->md);
 	EVP_MD_CTX_free(s->edctx);
+	EVP_MD_CTX_free(s->smd[0]);
+	EVP_MD_CTX_free(s->smd[1]);
 	EVP_MD_free(s->sha256);
 	dkim_bodycache_fini(&s->bodies);
 	s->env->alloc->free(s->env->alloc->ctx, s);
@@ -178,6 +184,7 @@ dkim_sign_parse(struct dkim_signer *s, span msg, struct arena *ar, span *from)
 
 	s->ar = ar;
 	s->have_bh[0] = s->have_bh[1] = false;
+	s->streaming = s->stream_done = false;
 	s->err[0] = '\0';
 	hr =
 	    hdr_split(msg, s->env->limits, ar, &s->msg, s->err, sizeof(s->err));
@@ -524,12 +531,85 @@ to_lf(struct buf *out, size_t start)
 }
 
 dkim_res
+dkim_sign_begin(
+    struct dkim_signer *s, span header, struct arena *ar, span *from)
+{
+	dkim_res r;
+	int i;
+
+	if ((r = dkim_sign_parse(s, header, ar, from)) != DKIM_OK)
+		return r;
+	if (s->msg.body.len > 0) {
+		snprintf(s->err, sizeof(s->err),
+		    "the header section is followed by body bytes");
+		return DKIM_E_ARG;
+	}
+	for (i = 0; i < 2; i++) {
+		if (s->smd[i] == NULL && (s->smd[i] = EVP_MD_CTX_new()) == NULL)
+			goto crypto;
+		if (EVP_DigestInit_ex2(s->smd[i], s->sha256, NULL) != 1)
+			goto crypto;
+		canon_body_init(&s->scb[i], (enum canon_alg)i, s->env->scan,
+		    s->smd[i], CANON_NO_LIMIT);
+	}
+	s->streaming = true;
+	return DKIM_OK;
+crypto:
+	dkim_crypto_err(s->err, sizeof(s->err), "hashing failed");
+	return DKIM_E_CRYPTO;
+}
+
+dkim_res
+dkim_sign_body(struct dkim_signer *s, span chunk)
+{
+	if (!s->streaming || s->stream_done) {
+		snprintf(s->err, sizeof(s->err), "no message streaming");
+		return DKIM_E_ARG;
+	}
+	if (!canon_body_feed(&s->scb[CANON_SIMPLE], chunk) ||
+	    !canon_body_feed(&s->scb[CANON_RELAXED], chunk)) {
+		dkim_crypto_err(s->err, sizeof(s->err), "hashing failed");
+		return DKIM_E_CRYPTO;
+	}
+	return DKIM_OK;
+}
+
+dkim_res
+dkim_sign_body_end(struct dkim_signer *s)
+{
+	unsigned n;
+	int i;
+
+	if (!s->streaming || s->stream_done) {
+		snprintf(s->err, sizeof(s->err), "no message streaming");
+		return DKIM_E_ARG;
+	}
+	for (i = 0; i < 2; i++) {
+		n = 0;
+		if (!canon_body_finish(&s->scb[i]) ||
+		    EVP_DigestFinal_ex(s->smd[i], s->bh[i], &n) != 1 ||
+		    n != DKIM_HASH_LEN) {
+			dkim_crypto_err(s->err, sizeof(s->err),
+			    "hashing failed");
+			return DKIM_E_CRYPTO;
+		}
+		s->have_bh[i] = true;
+	}
+	s->stream_done = true;
+	return DKIM_OK;
+}
+
+dkim_res
 dkim_sign_emit(struct dkim_signer *s, const struct dkim_sign_conf *confs,
     size_t n, uint64_t now, struct buf *out)
 {
 	size_t i, start = out->len;
 	dkim_res r;
 
+	if (s->streaming && !s->stream_done) {
+		snprintf(s->err, sizeof(s->err), "the body has not ended");
+		return DKIM_E_ARG;
+	}
 	for (i = 0; i < n; i++) {
 		if ((r = sign_one(s, &confs[i], now, out)) != DKIM_OK) {
 			out->len = start;

@@ -5,6 +5,10 @@
  *	dkim_signer_new(env, &s);			once per worker
  *	dkim_sign_parse(s, msg, arena, &from);		per message
  *	dkim_sign_emit(s, confs, n, now, &out);		the fields to prepend
+ *   or, as the message streams in (a milter):
+ *	dkim_sign_begin(s, header, arena, &from);	the header section
+ *	dkim_sign_body(s, chunk); ...			body, split anywhere
+ *	dkim_sign_body_end(s); dkim_sign_emit(...);
  * DESCRIPTION
  *	A dkim_sign_conf (process lifetime, shared read-only) names a domain,
  *	selector and key and the header set. Defaults are the safe choice for
@@ -64,6 +68,19 @@ HANKO_NODISCARD dkim_res dkim_sign_parse(
 HANKO_NODISCARD dkim_res dkim_sign_emit(struct dkim_signer *s,
     const struct dkim_sign_conf *confs, size_t n, uint64_t now,
     struct buf *out);
+/*
+ * Streaming form of dkim_sign_parse for a message whose body arrives in
+ * chunks: header is the header section with the empty line ending it
+ * (borrowed until the next message), then every body byte through
+ * dkim_sign_body in chunks split anywhere, then dkim_sign_body_end; both
+ * body canonicalizations are hashed as the chunks come (no copy kept,
+ * no body cache), so dkim_sign_emit gives the same fields as for the
+ * whole message. DKIM_E_ARG for a call out of this order.
+ */
+HANKO_NODISCARD dkim_res dkim_sign_begin(
+    struct dkim_signer *s, span header, struct arena *ar, span *from);
+HANKO_NODISCARD dkim_res dkim_sign_body(struct dkim_signer *s, span chunk);
+HANKO_NODISCARD dkim_res dkim_sign_body_end(struct dkim_signer *s);
 /*
  * Is the d= of some conf relaxed-aligned with the domain of from (the
  * From addr-spec dkim_sign_parse returned), as DMARC will judge it?

@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 
 #include "arena.h"
+#include "dkim_bodystream.h"
 #include "dkim_hash.h"
 #include "dkim_key.h"
 #include "dkim_sig.h"
@@ -70,6 +71,7 @@ struct dkim_verifier {
 	size_t nsigs;
 	size_t skipped;
 	bool hashed; /* all hashes computed */
+	const struct dkim_bodystream *pre; /* body hashes given, or NULL */
 	struct bodyhash bhs[4];
 	size_t nbhs;
 	char err[160];
@@ -431,6 +433,11 @@ body_hash(struct dkim_verifier *v, enum canon_alg alg, uint64_t limit)
 	bh = &v->bhs[v->nbhs < 4 ? v->nbhs++ : 3];
 	bh->alg = alg;
 	bh->limit = limit;
+	if (v->pre != NULL)
+		return dkim_bodystream_get(
+		           v->pre, alg, limit, bh->digest, &bh->total)
+		    ? bh
+		    : NULL;
 	if (!dkim_hash_body(v->md, v->sha256, v->env->scan, alg, limit,
 	        v->msg.body, bh->digest, &bh->total))
 		return NULL;
@@ -558,6 +565,7 @@ dkim_verify_start(
 		return DKIM_E_NOMEM;
 	}
 	forget(v, q);
+	v->pre = NULL; /* the body is in msg */
 	hr = hdr_split(msg, v->env->limits, ar, &m, v->err, sizeof(v->err));
 	if (hr != HDR_OK)
 		return hr == HDR_E_NOMEM ? DKIM_E_NOMEM : DKIM_E_SYNTAX;
@@ -593,6 +601,13 @@ dkim_verify_start_hdr(struct dkim_verifier *v, const struct hdr_msg *m,
 		if (v->sigs[i].have_key && !v->sigs[i].done)
 			finish(v, &v->sigs[i]);
 	return v->cl.waiting > 0 ? DKIM_PENDING : DKIM_OK;
+}
+
+void
+dkim_verify_set_bodies(
+    struct dkim_verifier *v, const struct dkim_bodystream *bs)
+{
+	v->pre = bs;
 }
 
 const char *

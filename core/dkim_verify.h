@@ -34,6 +34,7 @@
 
 struct arena;
 struct core_env;
+struct dkim_bodystream;
 struct dkim_verifier;
 struct dnsq;
 struct hdr_msg;
@@ -93,6 +94,14 @@ HANKO_NODISCARD dkim_res dkim_verify_start(
  */
 HANKO_NODISCARD dkim_res dkim_verify_start_hdr(struct dkim_verifier *v,
     const struct hdr_msg *m, uint64_t now, struct dnsq *q);
+/*
+ * Body hashes for the next dkim_verify_start_hdr from a finished stream
+ * (dkim_bodystream.h) instead of the body of the message, which may then
+ * be the header alone; NULL to hash the body again. Kept until changed
+ * (dkim_verify_start clears it); bs must outlive the verification.
+ */
+void dkim_verify_set_bodies(
+    struct dkim_verifier *v, const struct dkim_bodystream *bs);
 bool dkim_verify_is_done(const struct dkim_verifier *v);
 /* Results of the last message, one per signature examined. */
 size_t dkim_verify_results(

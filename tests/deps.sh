@@ -5,7 +5,8 @@
 BUILD="gcc make pkg-config libssl-dev liburing-dev libmimalloc-dev \
 libcmocka-dev libldns-dev libunbound-dev libpsl-dev libidn2-dev publicsuffix \
 libxml2-dev zlib1g-dev libarchive-dev libsqlite3-dev libjson-c-dev \
-libmicrohttpd-dev"
+libmicrohttpd-dev \
+libmilter-dev"
 # One package a line in each group, so additions merge cleanly.
 TEST="python3 python3-dkim python3-spf python3-yaml
 clang libclang-rt-14-dev cppcheck clang-tidy
@@ -14,7 +15,9 @@ nsd ldnsutils jq openssl
 libxml2-utils sqlite3 chromium
 debhelper dpkg-dev fakeroot lintian man-db
 curl
-prometheus"
+prometheus
+postfix
+opendkim"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST
 for p in "$@"; do
@@ -30,7 +33,8 @@ fi
 echo "hanko: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 # Tests start what they need themselves: no package may start a system
-# daemon (prometheus ships one; only its promtool is used). A policy
+# daemon (prometheus, postfix and opendkim ship one; the tests run
+# their own private instances). A policy
 # layer that refuses every start, only where the system has none.
 rc=/usr/sbin/policy-rc.d
 own_rc=no

@@ -42,7 +42,7 @@ count() {	# count NAME EXIT-STATUS < output
 
 for cfg in ${CONFIGS:-release asan tsan}; do
 	[ -x "build/$cfg/hanko" ] || continue
-	# ThreadSanitizer is for the threaded pipeline only.
+	# ThreadSanitizer is for the threaded pipeline and the milter only.
 	for t in build/$cfg/tests/test_*; do
 		[ "$cfg" = tsan ] && break
 		case $t in *.d) continue ;; esac
@@ -61,7 +61,8 @@ for cfg in ${CONFIGS:-release asan tsan}; do
 		case $(basename "$s") in interop_*|bench_*|fuzz_smoke*|install*)
 			[ "$cfg" = release ] || continue ;;
 		esac
-		case $cfg:$(basename "$s") in tsan:pipeline*|tsan:ops.sh) ;; tsan:*) continue ;;
+		case $cfg:$(basename "$s") in tsan:pipeline*|tsan:ops.sh|tsan:milter*) ;;
+		tsan:*) continue ;;
 		esac
 		ran=$((ran + 1))
 		t0=$(date +%s)

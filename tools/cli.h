@@ -84,5 +84,6 @@ int cli_dmarc_main(struct cli_env *e, int argc, char **argv);
 int cli_report_main(struct cli_env *e, int argc, char **argv);
 /* Exec hanko-report with argv (argv[0] "report"); returns only on error. */
 int cli_report_exec(char **argv);
+int cli_milter_main(struct cli_env *e, int argc, char **argv);
 
 #endif

@@ -349,8 +349,8 @@ dmarc_tally(struct verify_opts *o, const struct auth_result *r)
 }
 
 /* The --json object; time, when not NULL, is added as "time". */
-static bool
-json_msg(struct buf *out, const char *name, const struct auth_result *r,
+bool
+cli_dmarc_json(struct buf *out, const char *name, const struct auth_result *r,
     span authres, bool rfc7489, const uint64_t *time)
 {
 	const struct dmarc_outcome *d = r->dmarc;
@@ -382,7 +382,7 @@ cli_dmarc_format(struct verify_opts *o, const char *name,
 	if (!r->authres_ok)
 		return false;
 	if (o->json)
-		return json_msg(out, name, r, r->authres, o->rfc7489, NULL);
+		return cli_dmarc_json(out, name, r, r->authres, o->rfc7489, NULL);
 	return (!o->tagged ||
 	           (buf_add_cstr(out, "# ") && buf_add_cstr(out, name) &&
 	               buf_add_byte(out, '\n'))) &&
@@ -415,7 +415,7 @@ cli_dmarc_record(struct verify_opts *o, const char *name,
 			goto full;
 		authres = buf_span(&field);
 	}
-	if (!json_msg(&line, name, r, authres, o->rfc7489, &o->now))
+	if (!cli_dmarc_json(&line, name, r, authres, o->rfc7489, &o->now))
 		goto full;
 	if ((e = cli_history_append(o->history_fd, line.p, line.len)) != 0) {
 		cli_err("--history %s: %s", o->history, strerror(-e));

@@ -56,19 +56,6 @@ static const char sign_usage[] =
     "  --check-keys               load every KeyTable key at start (default:\n"
     "                             each when a worker first needs it)\n";
 
-enum {
-	OPT_KEYTABLE = 256,
-	OPT_SIGNTABLE,
-	OPT_MULTIPLE,
-	OPT_HEADERS,
-	OPT_OVERSIGN,
-	OPT_NOOVERSIGN,
-	OPT_TIME,
-	OPT_MAXSIZE,
-	OPT_UNSAFE,
-	OPT_REQALIGNED,
-};
-
 static const struct option sign_longopts[] = {
 	{ "domain", required_argument, NULL, 'd' },
 	{ "selector", required_argument, NULL, 's' },
@@ -184,8 +171,8 @@ load_keys(struct cli_sign_opts *o)
 	return 0;
 }
 
-static int
-parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
+int
+cli_sign_opt(struct cli_sign_opts *o, int ch, const char *arg)
 {
 	size_t n;
 	int r;
@@ -258,6 +245,18 @@ parse_opt(struct cli_sign_opts *o, int ch, const char *arg)
 	}
 	cli_err("bad value %s", arg ? arg : "");
 	return CLI_EX_USAGE;
+}
+
+static int load_tables(struct cli_sign_opts *o);
+
+int
+cli_sign_keys_load(struct cli_sign_opts *o)
+{
+	int r;
+
+	if ((r = load_tables(o)) != 0 || (r = load_keys(o)) != 0)
+		return r;
+	return 0;
 }
 
 static int
@@ -477,7 +476,7 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 			fputs(cli_ops_usage, stderr);
 			return CLI_EX_USAGE;
 		}
-		if ((r = parse_opt(o, ch, optarg)) != 0)
+		if ((r = cli_sign_opt(o, ch, optarg)) != 0)
 			return r;
 	}
 	if (optind != argc && optind + 2 != argc) {
@@ -498,7 +497,7 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 		        "--key-table/--signing-table");
 		return CLI_EX_USAGE;
 	}
-	if ((r = load_tables(o)) != 0 || (r = load_keys(o)) != 0)
+	if ((r = cli_sign_keys_load(o)) != 0)
 		return r;
 	/* The system's list, else libpsl's built-in one; else a fallback. */
 	o->psl = psl_latest(NULL);

@@ -49,6 +49,20 @@ struct cli_sign_opts {
 	struct cli_ops_opts ops; /* --log, --metrics */
 };
 
+/* KEYS and signature long options (getopt values), for cli_sign_opt. */
+enum cli_sign_optid {
+	OPT_KEYTABLE = 256,
+	OPT_SIGNTABLE,
+	OPT_MULTIPLE,
+	OPT_HEADERS,
+	OPT_OVERSIGN,
+	OPT_NOOVERSIGN,
+	OPT_TIME,
+	OPT_MAXSIZE,
+	OPT_UNSAFE,
+	OPT_REQALIGNED,
+};
+
 /* Batch-only long options (getopt values). */
 enum cli_batch_opt {
 	CLI_OPT_FAILED = 512,
@@ -60,6 +74,13 @@ enum cli_batch_opt {
 	CLI_OPT_CHECKKEYS,
 };
 
+/*
+ * One KEYS or signature option of hanko sign (the short letter or the
+ * long option's value); 0, or an exit code with the message printed.
+ */
+int cli_sign_opt(struct cli_sign_opts *o, int ch, const char *arg);
+/* Load the tables and the -k keys once every option is known. */
+int cli_sign_keys_load(struct cli_sign_opts *o);
 /* Parse a batch-only option; CLI_EX_USAGE when ch is not one. */
 int cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg);
 /* Run the spool pipeline from spool to out; returns an exit code. */

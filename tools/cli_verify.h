@@ -130,5 +130,12 @@ enum {
 int cli_history_open(const char *path);
 /* Append one line (text ending in a newline) with a single write(). */
 int cli_history_append(int fd, const void *line, size_t len);
+/*
+ * hanko dmarc --json's object for one message, named name, with the field
+ * authres, and "time" when time is not NULL; false when out is full.
+ */
+bool cli_dmarc_json(struct buf *out, const char *name,
+    const struct auth_result *r, span authres, bool rfc7489,
+    const uint64_t *time);
 
 #endif

@@ -26,6 +26,8 @@ static const char usage[] =
     "                                    read DMARC aggregate reports\n"
     "  report aggregate [DNS] --history FILE... --org-name NAME --email ADDR\n"
     "           -o DIR                   write them from hanko dmarc history\n"
+    "  milter   --socket SPEC [KEYS] [DNS] [--config FILE]\n"
+    "                                    sign outbound, verify inbound (Postfix)\n"
     "  help | --help | --version\n"
     "'hanko COMMAND --help' lists a command's options; see hanko(1).\n"
     "HANKO_SIMD=ref|swar|sse2|avx2 forces a scanner (default: best for the CPU).\n";
@@ -65,6 +67,8 @@ main(int argc, char **argv)
 		return cli_keygen_main(&env, argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return cli_report_exec(argv + 1);
+	if (strcmp(argv[1], "milter") == 0)
+		return cli_milter_main(&env, argc - 1, argv + 1);
 	fprintf(stderr, "hanko: unknown command '%s'\n%s", argv[1], usage);
 	return CLI_EX_USAGE;
 }

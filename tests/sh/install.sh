@@ -12,9 +12,11 @@ check "make install succeeds" test $? -eq 0
 
 want="$P/bin/hanko
 $P/lib/hanko/hanko-report
+$P/lib/systemd/system/hanko-milter.service
 $P/lib/systemd/system/hanko-watch@.service
 $P/share/doc/hanko/examples/KeyTable
 $P/share/doc/hanko/examples/SigningTable
+$P/share/doc/hanko/examples/milter.conf
 $P/share/doc/hanko/examples/watch.env
 $P/share/man/man1/hanko.1"
 got=$(cd "$R" && find . ! -type d | sed 's/^\.//' | sort)
@@ -40,7 +42,7 @@ if command -v man >/dev/null; then
 	    grep -q "hanko sign" "$T/man.txt"
 fi
 missing=""
-for c in "" sign verify spf dmarc keygen report "report aggregate"; do
+for c in "" sign verify spf dmarc keygen report "report aggregate" milter; do
 	$HANKO $c --help 2>&1 | grep -o -- '--[a-z][a-z0-9-]*' | sort -u
 done | sort -u >"$T/opts"
 while read -r o; do
@@ -68,15 +70,28 @@ check "the example KeyTable and SigningTable sign with both keys" \
 
 if command -v systemd-analyze >/dev/null; then
 	mkdir -p "$T/unit"
-	sed "s|/usr/bin/hanko|$R$P/bin/hanko|" \
-	    "$R$P/lib/systemd/system/hanko-watch@.service" \
-	    >"$T/unit/hanko-watch@.service"
-	systemd-analyze verify --man=no "$T/unit/hanko-watch@.service" \
-	    >"$T/unit.out" 2>&1
-	check "systemd-analyze accepts the unit, without a warning" \
-	    test $? -eq 0 -a ! -s "$T/unit.out"
-	sed 's/^/#   /' "$T/unit.out"
+	for u in hanko-watch@.service hanko-milter.service; do
+		sed "s|/usr/bin/hanko|$R$P/bin/hanko|" \
+		    "$R$P/lib/systemd/system/$u" >"$T/unit/$u"
+		systemd-analyze verify --man=no "$T/unit/$u" \
+		    >"$T/unit.out" 2>&1
+		check "systemd-analyze accepts $u, without a warning" \
+		    test $? -eq 0 -a ! -s "$T/unit.out"
+		sed 's/^/#   /' "$T/unit.out"
+	done
 fi
+
+# The example milter.conf is read as shipped (a socket that cannot be
+# opened ends the run after the whole file was accepted).
+sed -e '/^key-table/d' -e '/^signing-table/d' \
+    "$R$P/share/doc/hanko/examples/milter.conf" >"$T/milter.conf"
+printf 'socket unix:%s/no/such/dir/sock\n' "$T" >>"$T/milter.conf"
+$HANKO milter --config "$T/milter.conf" >"$T/milter.out" 2>&1
+check "the example milter.conf is accepted (fails only at the socket)" \
+    grep -q 'cannot listen' "$T/milter.out"
+printf 'no-such-option 1\n' >"$T/bad.conf"
+check_exit "an unknown option in --config is refused (78)" 78 \
+    $HANKO milter --config "$T/bad.conf" --socket inet:1@127.0.0.1
 
 make -C "$TOP" --no-print-directory -s uninstall DESTDIR="$R" PREFIX=$P \
     >"$T/uninstall.out" 2>&1
@@ -112,6 +127,8 @@ dpkg-deb -c "$DEB" | awk '{print $6}' >"$T/deb.list"
 for f in ./usr/bin/hanko ./usr/lib/hanko/hanko-report \
     ./usr/share/man/man1/hanko.1.gz \
     ./lib/systemd/system/hanko-watch@.service \
+    ./lib/systemd/system/hanko-milter.service \
+    ./usr/share/doc/hanko/examples/milter.conf \
     ./usr/share/doc/hanko/examples/KeyTable ./usr/share/doc/hanko/copyright \
     ./etc/hanko/keys/; do
 	check "the package ships $f" grep -qx -- "$f" "$T/deb.list"
@@ -128,8 +145,17 @@ check "postinst creates the hanko system user" \
 check "postinst makes /etc/hanko/keys 0700, owned by hanko" \
     sh -c "grep -q 'chmod 0700 /etc/hanko/keys' $T/pkgctl/postinst &&
     grep -q 'chown hanko:hanko /etc/hanko/keys' $T/pkgctl/postinst"
-check "the unit is shipped disabled and not started" \
-    sh -c "! grep -E -q 'deb-systemd-helper (enable|update-state)|deb-systemd-invoke start' $T/pkgctl/postinst"
+# dh_installsystemd --no-enable: hanko-watch@ (a template) gets no
+# snippet; hanko-milter's re-enables it only where the admin had enabled
+# it before (debian-installed and was-enabled), and records state.
+check "the units are shipped disabled and not started" \
+    sh -c "! grep -q 'deb-systemd-invoke start' $T/pkgctl/postinst &&
+    ! grep -q 'hanko-watch@' $T/pkgctl/postinst &&
+    awk '/deb-systemd-helper debian-installed/ { g = 1 }
+         /deb-systemd-helper --quiet was-enabled/ { if (g) w = 1 }
+         /deb-systemd-helper enable/ { if (!w) bad = 1 }
+         /^[ \t]*fi[ \t]*$/ { if (w) w = 0; else g = 0 }
+         END { exit bad }' $T/pkgctl/postinst"
 check "the package depends on adduser" \
     sh -c "dpkg-deb -f $DEB Depends | grep -q adduser"
 if command -v lintian >/dev/null; then

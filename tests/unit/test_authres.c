@@ -669,6 +669,50 @@ t_authres_dmarc_authors(void **state)
 	             "header.from=example.org")));
 }
 
+/* RFC 8601 §5: which fields claim our authserv-id, and which do not. */
+static void
+t_authres_claims_id_forms(void **state)
+{
+	static const char *const ours[] = {
+		" mx.example.org; dkim=pass",
+		"mx.example.org;dkim=pass",
+		" MX.Example.ORG; spf=pass",
+		"\r\n\tmx.example.org; dkim=pass",
+		" (forged) mx.example.org; dkim=pass",
+		" (a (nested) one)\r\n (two) mx.example.org (x); none",
+		" \"mx.example.org\"; dkim=pass",
+		" \"m\\x.example.org\"; dkim=pass",
+		" mx.example.org 1; dkim=pass",
+		" mx.example.org",
+	};
+	static const char *const others[] = {
+		" mx.example.org.evil; dkim=pass",
+		" other.example.org; dkim=pass",
+		" xmx.example.org; dkim=pass",
+		"",
+		"   ",
+		" (unterminated mx.example.org; dkim=pass",
+		" \"mx.example.org; dkim=pass",
+		" ; mx.example.org",
+		" mx.example.or; dkim=pass",
+	};
+	size_t i;
+	span id;
+
+	(void)state;
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		if (!authres_claims_id(span_cstr(ours[i]), ID))
+			fail_msg("not claimed: [%s]", ours[i]);
+	}
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (authres_claims_id(span_cstr(others[i]), ID))
+			fail_msg("claimed: [%s]", others[i]);
+	}
+	assert_true(authres_id_of(span_cstr(" (c) \"a b\" ;"), &id));
+	assert_true(span_eq(id, SPAN_LIT("a b")));
+	assert_false(authres_id_of(span_cstr(" \\"), &id));
+}
+
 int
 main(void)
 {
@@ -691,6 +735,7 @@ main(void)
 		cmocka_unit_test(t_authres_spf_dkim_dmarc),
 		cmocka_unit_test(t_authres_spf_dmarc_hostile),
 		cmocka_unit_test(t_authres_dmarc_authors),
+		cmocka_unit_test(t_authres_claims_id_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -655,6 +655,165 @@ t_dkim_sign_emit_deterministic(void **state)
 	free(o2);
 }
 
+/* ---- streaming ----------------------------------------------------------- */
+
+/*
+ * A body that exercises every canonicalizer state across a split: WSP
+ * runs and trailing WSP, a lone CR, bare LF, CRLF runs mid-body and at
+ * the end (which both canonicalizations drop or keep differently).
+ */
+#define STREAM_HDR                                 \
+	"From: Alice <alice@example.com>\r\n"      \
+	"To: bob@example.net\r\n"                  \
+	"Subject: streaming\r\n"                   \
+	"Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n" \
+	"\r\n"
+#define STREAM_BODY                                            \
+	"Hello \t world  \r\n"                                  \
+	"\r\n"                                                   \
+	"  indented\tline\t \r\n"                                \
+	"cr\ralone and bare lf\n"                                 \
+	"\r\n\r\n"                                                \
+	"last line without trailing space\r\n"                 \
+	" \r\n"                                                  \
+	"\r\n"                                                   \
+	"\r\n"
+
+/* Sign header + the body given as chunks cut at cuts[0..ncuts). */
+static char *
+stream_sign(const struct dkim_sign_conf *c, size_t n, const size_t *cuts,
+    size_t ncuts)
+{
+	static const char body[] = STREAM_BODY;
+	struct buf b;
+	span from;
+	size_t i, at = 0;
+	char *f;
+
+	arena_reset(&fx.ar);
+	assert_int_equal(dkim_sign_begin(fx.sg, SPAN_LIT(STREAM_HDR), &fx.ar,
+	                     &from),
+	    DKIM_OK);
+	assert_true(span_eq(from, SPAN_LIT("alice@example.com")));
+	for (i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : sizeof(body) - 1;
+
+		assert_int_equal(dkim_sign_body(fx.sg,
+		                     span_make(body + at, end - at)),
+		    DKIM_OK);
+		at = end;
+	}
+	assert_int_equal(dkim_sign_body_end(fx.sg), DKIM_OK);
+	buf_init_arena(&b, &fx.ar);
+	assert_int_equal(dkim_sign_emit(fx.sg, c, n, NOW, &b), DKIM_OK);
+	f = malloc(b.len + 1);
+	assert_non_null(f);
+	memcpy(f, b.p, b.len);
+	f[b.len] = '\0';
+	return f;
+}
+
+/*
+ * Streaming gives the fields of whole-message signing for every split of
+ * the body: each single cut, every pair of cuts, and one byte at a time,
+ * with simple and relaxed body canonicalization signed together.
+ */
+static void
+t_dkim_sign_stream_split_independent(void **state)
+{
+	static const char body[] = STREAM_BODY;
+	const size_t blen = sizeof(body) - 1;
+	struct dkim_sign_conf c[2];
+	size_t cuts[sizeof(body)], i, j;
+	char *want, *got, *o;
+
+	(void)state;
+	fix_conf_for(&c[0], &fx.ked, "ed", CANON_RELAXED, CANON_SIMPLE);
+	fix_conf_for(&c[1], &fx.ked, "ed", CANON_SIMPLE, CANON_RELAXED);
+	assert_int_equal(fix_sign_msg(SPAN_LIT(STREAM_HDR STREAM_BODY), c, 2,
+	                     NOW, &want, &o),
+	    DKIM_OK);
+	free(o);
+	for (i = 0; i <= blen; i++) {
+		got = stream_sign(c, 2, &i, 1);
+		if (strcmp(got, want) != 0)
+			fail_msg("one cut at %zu: fields differ", i);
+		free(got);
+	}
+	for (i = 0; i <= blen; i++) {
+		for (j = i; j <= blen; j++) {
+			cuts[0] = i;
+			cuts[1] = j;
+			got = stream_sign(c, 2, cuts, 2);
+			if (strcmp(got, want) != 0)
+				fail_msg("cuts at %zu and %zu differ", i, j);
+			free(got);
+		}
+	}
+	for (i = 0; i < blen; i++)
+		cuts[i] = i + 1;
+	got = stream_sign(c, 2, cuts, blen - 1);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+/* The signature streamed verifies, and a changed body byte breaks it. */
+static void
+t_dkim_sign_stream_verifies(void **state)
+{
+	struct dkim_sign_conf c;
+	struct dkim_result res[MAX_RES];
+	size_t cut = 20, n;
+	char *f, *msg;
+
+	(void)state;
+	fix_conf_for(&c, &fx.krsa, "rsa", CANON_RELAXED, CANON_RELAXED);
+	f = stream_sign(&c, 1, &cut, 1);
+	msg = malloc(strlen(f) + sizeof(STREAM_HDR STREAM_BODY));
+	assert_non_null(msg);
+	strcpy(msg, f);
+	strcat(msg, STREAM_HDR STREAM_BODY);
+	n = fix_verify_msg(msg, NOW, res, MAX_RES);
+	assert_int_equal(n, 1);
+	assert_int_equal(res[0].verdict, DKIM_V_PASS);
+	msg[strlen(msg) - 5] = 'X';
+	n = fix_verify_msg(msg, NOW, res, MAX_RES);
+	assert_int_equal(n, 1);
+	assert_int_equal(res[0].verdict, DKIM_V_FAIL);
+	free(msg);
+	free(f);
+}
+
+/* Out of order: body before begin, emit before the end, body after it. */
+static void
+t_dkim_sign_stream_order(void **state)
+{
+	struct dkim_sign_conf c;
+	struct buf b;
+	span from;
+
+	(void)state;
+	fix_conf_for(&c, &fx.ked, "ed", CANON_RELAXED, CANON_RELAXED);
+	arena_reset(&fx.ar);
+	assert_int_equal(dkim_sign_parse(fx.sg, SPAN_LIT(MSG_CRLF), &fx.ar,
+	                     &from),
+	    DKIM_OK);
+	assert_int_equal(dkim_sign_body(fx.sg, SPAN_LIT("x")), DKIM_E_ARG);
+	assert_int_equal(dkim_sign_begin(fx.sg, SPAN_LIT(STREAM_HDR), &fx.ar,
+	                     &from),
+	    DKIM_OK);
+	buf_init_arena(&b, &fx.ar);
+	assert_int_equal(dkim_sign_emit(fx.sg, &c, 1, NOW, &b), DKIM_E_ARG);
+	assert_int_equal(dkim_sign_body_end(fx.sg), DKIM_OK);
+	assert_int_equal(dkim_sign_body(fx.sg, SPAN_LIT("x")), DKIM_E_ARG);
+	assert_int_equal(dkim_sign_body_end(fx.sg), DKIM_E_ARG);
+	/* A header span holding body bytes is refused. */
+	assert_int_equal(dkim_sign_begin(fx.sg, SPAN_LIT(MSG_CRLF), &fx.ar,
+	                     &from),
+	    DKIM_E_ARG);
+}
+
 /* ---- memory ------------------------------------------------------------ */
 
 /*
@@ -835,6 +994,10 @@ main(void)
 		cmocka_unit_test_setup(t_dkim_sign_emit_arena_sweep, fix_setup),
 		cmocka_unit_test_setup(t_dkim_signer_new_nomem, fix_setup),
 		cmocka_unit_test_setup(t_dkim_privkey_load_formats, fix_setup),
+		cmocka_unit_test_setup(
+		    t_dkim_sign_stream_split_independent, fix_setup),
+		cmocka_unit_test_setup(t_dkim_sign_stream_verifies, fix_setup),
+		cmocka_unit_test_setup(t_dkim_sign_stream_order, fix_setup),
 	};
 
 	return cmocka_run_group_tests(

@@ -24,10 +24,12 @@
 #include "core/b64.h"
 #include "core/canon.h"
 #include "core/dkim.h"
+#include "core/dkim_bodystream.h"
 #include "core/dkim_hash.h"
 #include "core/dkim_key.h"
 #include "core/dkim_sign.h"
 #include "core/dkim_verify.h"
+#include "core/dnsq.h"
 #include "core/env.h"
 #include "core/hdr.h"
 #include "core/scan.h"
@@ -786,6 +788,196 @@ t_dkim_verifier_new_nomem(void **state)
 	assert_string_equal(dkim_verdict_str(DKIM_V_PERMERROR), "permerror");
 }
 
+/* ---- streaming body (dkim_bodystream) ------------------------------------ */
+
+#define BS_HDR                                     \
+	"From: Alice <alice@example.com>\r\n"      \
+	"To: bob@example.net\r\n"                  \
+	"Subject: streamed\r\n"                    \
+	"Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n" \
+	"\r\n"
+#define BS_BODY                                                 \
+	"Hello \t world  \r\n"                                  \
+	"\r\n"                                                  \
+	"  indented\tline\t \r\n"                               \
+	"cr\ralone and bare lf\n"                               \
+	"\r\n\r\n"                                              \
+	"last line\r\n"                                         \
+	" \r\n"                                                 \
+	"\r\n"
+
+/*
+ * Verify signed (signature fields + BS_HDR + body) with the body fed as
+ * chunks cut at cuts[0..ncuts); results copied to res, count returned.
+ */
+static size_t
+bs_verify(const char *fields, const char *body, const size_t *cuts,
+    size_t ncuts, struct dkim_result *res)
+{
+	const struct dkim_result *r;
+	struct dkim_bodystream *bs = NULL;
+	struct hdr_msg m;
+	struct dnsq *q;
+	char *hdr, err[160];
+	size_t i, at = 0, n, blen = strlen(body);
+	dkim_res d;
+
+	hdr = malloc(strlen(fields) + sizeof(BS_HDR));
+	assert_non_null(hdr);
+	strcpy(hdr, fields);
+	strcat(hdr, BS_HDR);
+	arena_reset(&fx.ar);
+	assert_int_equal(hdr_split(span_cstr(hdr), &fx.lim, &fx.ar, &m, err,
+	                     sizeof(err)),
+	    HDR_OK);
+	assert_int_equal(m.body.len, 0);
+	assert_int_equal(
+	    dkim_bodystream_new(&fx.env, &m, NOW, &fx.ar, &bs), DKIM_OK);
+	for (i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : blen;
+
+		assert_true(
+		    dkim_bodystream_feed(bs, span_make(body + at, end - at)));
+		at = end;
+	}
+	assert_true(dkim_bodystream_finish(bs));
+	assert_non_null(q = dnsq_new(fx.env.dns, &fx.ar));
+	dkim_verify_set_bodies(fx.vf, bs);
+	d = dkim_verify_start_hdr(fx.vf, &m, NOW, q);
+	assert_int_equal(d, DKIM_OK);
+	n = dkim_verify_results(fx.vf, &r);
+	memcpy(res, r, n * sizeof(*r));
+	dkim_bodystream_free(bs);
+	free(hdr);
+	return n;
+}
+
+static void
+bs_same(const struct dkim_result *a, const struct dkim_result *b, size_t n,
+    const char *what, size_t i, size_t j)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (a[k].verdict != b[k].verdict ||
+		    a[k].body_len != b[k].body_len)
+			fail_msg("%s cuts %zu,%zu: signature %zu: %s, want %s",
+			    what, i, j, k, dkim_verdict_str(b[k].verdict),
+			    dkim_verdict_str(a[k].verdict));
+}
+
+/*
+ * Verifying with the body streamed gives the whole-message results for
+ * every single cut and every pair of cuts, for signatures over both body
+ * canonicalizations, and a changed body byte still fails.
+ */
+static void
+t_dkim_bodystream_split_independent(void **state)
+{
+	static const char body[] = BS_BODY;
+	const size_t blen = sizeof(body) - 1;
+	struct dkim_sign_conf c[2];
+	struct dkim_result want[MAX_RES], got[MAX_RES];
+	size_t n, i, j, cuts[2];
+	char *fields, *signed_msg, *bad;
+
+	(void)state;
+	fix_conf_for(&c[0], &fx.ked, "ed", CANON_RELAXED, CANON_RELAXED);
+	fix_conf_for(&c[1], &fx.krsa, "rsa", CANON_SIMPLE, CANON_SIMPLE);
+	assert_int_equal(fix_sign_msg(SPAN_LIT(BS_HDR BS_BODY), c, 2, NOW,
+	                     &fields, &signed_msg),
+	    DKIM_OK);
+	n = fix_verify_msg(signed_msg, NOW, want, MAX_RES);
+	assert_int_equal(n, 2);
+	assert_int_equal(want[0].verdict, DKIM_V_PASS);
+	assert_int_equal(want[1].verdict, DKIM_V_PASS);
+	for (i = 0; i <= blen; i++) {
+		assert_int_equal(bs_verify(fields, body, &i, 1, got), n);
+		bs_same(want, got, n, "one", i, i);
+	}
+	for (i = 0; i <= blen; i += 3) {
+		for (j = i; j <= blen; j += 2) {
+			cuts[0] = i;
+			cuts[1] = j;
+			assert_int_equal(bs_verify(fields, body, cuts, 2, got),
+			    n);
+			bs_same(want, got, n, "two", i, j);
+		}
+	}
+	bad = strdup(body);
+	assert_non_null(bad);
+	bad[3] = 'X';
+	i = 7;
+	assert_int_equal(bs_verify(fields, bad, &i, 1, got), n);
+	assert_int_equal(got[0].verdict, DKIM_V_FAIL);
+	assert_int_equal(got[1].verdict, DKIM_V_FAIL);
+	free(bad);
+	free(fields);
+	free(signed_msg);
+}
+
+/*
+ * Each l= gets its own hasher, whose digest and canonical length equal
+ * dkim_hash_body's on the whole body, whatever the cut.
+ */
+static void
+t_dkim_bodystream_limits(void **state)
+{
+	static const char body[] = BS_BODY;
+	static const uint64_t limits[] = { 0, 1, 9, 17, 40, 1000 };
+	const size_t blen = sizeof(body) - 1;
+	char hdr[4096], err[160];
+	struct dkim_bodystream *bs;
+	struct hdr_msg m;
+	uint8_t d1[DKIM_HASH_LEN], d2[DKIM_HASH_LEN];
+	uint64_t t1, t2;
+	size_t i, k, len = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
+
+	(void)state;
+	assert_non_null(md);
+	assert_non_null(sha);
+	for (k = 0; k < sizeof(limits) / sizeof(limits[0]); k++)
+		len += (size_t)snprintf(hdr + len, sizeof(hdr) - len,
+		    "DKIM-Signature: v=1; a=rsa-sha256; c=simple/%s; "
+		    "d=example.com; s=rsa; h=from; l=%llu; "
+		    "bh=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=; b=AAAA\r\n",
+		    k % 2 ? "relaxed" : "simple", (unsigned long long)limits[k]);
+	snprintf(hdr + len, sizeof(hdr) - len, "%s", BS_HDR);
+	for (i = 0; i <= blen; i++) {
+		arena_reset(&fx.ar);
+		assert_int_equal(hdr_split(span_cstr(hdr), &fx.lim, &fx.ar, &m,
+		                     err, sizeof(err)),
+		    HDR_OK);
+		assert_int_equal(
+		    dkim_bodystream_new(&fx.env, &m, NOW, &fx.ar, &bs), DKIM_OK);
+		assert_int_equal(dkim_bodystream_count(bs), 6);
+		assert_false(dkim_bodystream_get(
+		    bs, CANON_SIMPLE, limits[0], d2, &t2));
+		assert_true(dkim_bodystream_feed(bs, span_make(body, i)));
+		assert_true(
+		    dkim_bodystream_feed(bs, span_make(body + i, blen - i)));
+		assert_true(dkim_bodystream_finish(bs));
+		assert_false(dkim_bodystream_feed(bs, SPAN_LIT("late")));
+		for (k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+			enum canon_alg a = k % 2 ? CANON_RELAXED : CANON_SIMPLE;
+
+			assert_true(dkim_hash_body(md, sha, fx.env.scan, a,
+			    limits[k], span_make(body, blen), d1, &t1));
+			assert_true(
+			    dkim_bodystream_get(bs, a, limits[k], d2, &t2));
+			assert_memory_equal(d1, d2, DKIM_HASH_LEN);
+			assert_int_equal(t1, t2);
+		}
+		assert_false(
+		    dkim_bodystream_get(bs, CANON_RELAXED, 12345, d2, &t2));
+		dkim_bodystream_free(bs);
+	}
+	EVP_MD_CTX_free(md);
+	EVP_MD_free(sha);
+}
+
 int
 main(void)
 {
@@ -811,6 +1003,9 @@ main(void)
 		cmocka_unit_test_setup(
 		    t_dkim_verify_start_arena_sweep, fix_setup),
 		cmocka_unit_test_setup(t_dkim_verifier_new_nomem, fix_setup),
+		cmocka_unit_test_setup(
+		    t_dkim_bodystream_split_independent, fix_setup),
+		cmocka_unit_test_setup(t_dkim_bodystream_limits, fix_setup),
 	};
 
 	return cmocka_run_group_tests(
