@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -262,6 +264,9 @@ connect_to(struct smtp_conn *c, const struct smtp_target *t)
 		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (c->fd < 0)
 			continue;
+		/* Commands and data are buffered here: no Nagle delays. */
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+		    sizeof(int));
 		if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
 		    (errno == EINPROGRESS && wait_fd(c, POLLOUT) == 0 &&
 		        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e,
