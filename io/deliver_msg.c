@@ -333,14 +333,12 @@ static span
 reason_line(struct deliver_worker *w, const char *reason)
 {
 	size_t n = strlen(reason);
-	uint8_t *p;
+	char *p;
 
-	if (n > 0 && reason[n - 1] == '\n')
+	if ((n > 0 && reason[n - 1] == '\n') ||
+	    (p = arena_alloc(&w->ar, n + 2)) == NULL)
 		return span_make(reason, n);
-	if ((p = arena_alloc(&w->ar, n + 1)) == NULL)
-		return span_make(reason, n);
-	memcpy(p, reason, n);
-	p[n] = '\n';
+	snprintf(p, n + 2, "%s\n", reason);
 	return span_make(p, n + 1);
 }
 
@@ -404,12 +402,12 @@ fail_msg(struct deliver_worker *w, struct dmsg *m, const char *reason)
 }
 
 /* Step 1 of deliver.h: the marker, before the MTA can have the message. */
-static void
+static bool
 committing(void *ctx)
 {
 	struct deliver_worker *w = ctx;
 	char mk[32];
-	int fd;
+	int fd, e = 0;
 
 	snprintf(mk, sizeof(mk), "%llu", (unsigned long long)w->ino);
 	fd = openat(w->d->inflight_fd, mk,
@@ -417,15 +415,19 @@ committing(void *ctx)
 	if (fd < 0) {
 		deliver_os_err(w->d, -errno, "in-flight marker: %s",
 		    strerror(errno));
-		return;
+		return false;
 	}
-	if (write(fd, w->name, strlen(w->name)) < 0 ||
-	    (w->d->c->durable && fsync(fd) != 0))
-		deliver_os_err(
-		    w->d, -errno, "in-flight marker: %s", strerror(errno));
-	close(fd);
-	sync_dir(w, w->d->inflight_fd, DELIVER_INFLIGHT);
 	w->marked = true;
+	if (write(fd, w->name, strlen(w->name)) < 0 ||
+	    (w->d->c->durable && fsync(fd) != 0) ||
+	    (w->d->c->durable && fsync(w->d->inflight_fd) != 0))
+		e = -errno;
+	close(fd);
+	if (e != 0) {
+		deliver_os_err(w->d, e, "in-flight marker: %s", strerror(-e));
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -458,7 +460,6 @@ settle(struct deliver_worker *w, struct dmsg *m)
 	struct deliver *d = w->d;
 	size_t i, nacc = 0, ndef = 0, nref = 0;
 	char env_name[SPOOL_NAME_MAX + 8];
-	int e;
 
 	for (i = 0; i < m->env.nrcpt; i++) {
 		nacc += m->st[i] == SMTP_RCPT_ACCEPTED;
@@ -480,7 +481,11 @@ settle(struct deliver_worker *w, struct dmsg *m)
 	}
 	if (nacc == 0 && ndef == 0) {
 		/* Refused whole: the replies that refused it. */
-		fail_msg(w, m, reasons_text(w, m));
+		if (to_failed(w, m, reasons_text(w, m),
+		        m->has_env ? span_make(NULL, 0)
+		                   : env_text(w, m, SMTP_RCPT_REFUSED),
+		        false))
+			w->st.failed++;
 		return;
 	}
 	w->st.rcpt_refused += nref;
@@ -495,8 +500,8 @@ settle(struct deliver_worker *w, struct dmsg *m)
 	if (ndef > 0) {
 		/* Only the deferred stay: no accepted one is sent again. */
 		if (strlen(m->name) + 4 > SPOOL_NAME_MAX ||
-		    (e = put_file(w, d->spool_fd, env_name, "env",
-		         env_text(w, m, SMTP_RCPT_DEFERRED), true)) != 0) {
+		    put_file(w, d->spool_fd, env_name, "env",
+		        env_text(w, m, SMTP_RCPT_DEFERRED), true) != 0) {
 			deliver_os_err(d, -EIO,
 			    "%s: cannot record the deferred recipients",
 			    m->name);
@@ -600,8 +605,12 @@ run_sendmail(struct deliver_worker *w, struct dmsg *m)
 		code = 451;
 		goto decide;
 	}
-	committing(w);
-	e = pipe_lf(pfd[1], buf_span(&m->prefix), c->timeout_ms);
+	if (!committing(w)) {
+		kill(pid, SIGKILL);
+		e = -EIO;
+	}
+	if (e == 0)
+		e = pipe_lf(pfd[1], buf_span(&m->prefix), c->timeout_ms);
 	if (e == 0)
 		e = pipe_lf(pfd[1], m->msg, c->timeout_ms);
 	close(pfd[1]);
@@ -690,6 +699,7 @@ prepare(struct deliver_worker *w, struct dmsg *m, char *reason)
 	struct stat st;
 	int e;
 
+	memset(&st, 0, sizeof(st));
 	if ((e = read_at(d->spool_fd, m->name, c->max_msg, &w->ar, &m->raw,
 	         &st)) != 0) {
 		if (e == -ENOENT)

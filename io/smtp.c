@@ -186,9 +186,13 @@ keep_text(struct smtp_reply *r, span l)
 {
 	size_t i, n = l.len < SMTP_TEXT_MAX - 1 ? l.len : SMTP_TEXT_MAX - 1;
 
-	for (i = 0; i < n; i++)
-		r->text[i] = l.p[i] >= ' ' && l.p[i] < 0x7f ? (char)l.p[i]
-		                                            : '?';
+	for (i = 0; i < n; i++) {
+		char ch = '?';
+
+		if (l.p[i] >= ' ' && l.p[i] < 0x7f)
+			ch = (char)l.p[i];
+		r->text[i] = ch;
+	}
 	r->text[n] = '\0';
 }
 
@@ -554,8 +558,10 @@ smtp_send(struct smtp_conn *c, struct smtp_txn *t)
 			return lost(c, t, r, false);
 		return SMTP_OK;
 	}
-	if (t->committing != NULL)
-		t->committing(t->ctx);
+	if (t->committing != NULL && !t->committing(t->ctx))
+		return lost(c, t,
+		    fail(c, SMTP_E_IO, "%s", "not sent: the spool cannot record it"),
+		    true);
 	t->committed = true;
 	if ((r = put_body(c, t)) != SMTP_OK)
 		return lost(c, t, r, true);

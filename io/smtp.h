@@ -83,6 +83,8 @@ enum smtp_rcpt_state {
  * One transaction. The caller provides st and rep (nrcpt each); committing
  * is called once the server has said 354, just before the message is
  * written: from then on the message may be delivered whatever happens.
+ * When it returns false the session is ended instead (nothing is
+ * delivered) and every recipient deferred.
  */
 struct smtp_txn {
 	span from; /* empty: the null sender */
@@ -93,7 +95,7 @@ struct smtp_txn {
 	bool utf8;
 	enum smtp_rcpt_state *st;
 	struct smtp_reply *rep;
-	void (*committing)(void *ctx);
+	bool (*committing)(void *ctx); /* false: end the session first */
 	void *ctx;
 	bool committed; /* committing was called */
 };
