@@ -11,7 +11,8 @@ clang libclang-rt-14-dev cppcheck clang-tidy
 libopendmarc-dev libmail-dkim-perl opendkim-tools libopendkim-dev
 nsd ldnsutils jq openssl
 libxml2-utils sqlite3 chromium
-debhelper dpkg-dev fakeroot lintian man-db"
+debhelper dpkg-dev fakeroot lintian man-db
+postfix"
 missing=""
 [ $# -gt 0 ] || set -- $BUILD $TEST
 for p in "$@"; do
@@ -26,5 +27,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "hanko: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null ||
-    { echo "hanko: apt-get install failed" >&2; exit 1; }
+# Installing postfix (smtp-sink, smtp-source, a private test instance)
+# must not start a system daemon: a policy-rc.d that forbids every start,
+# only while apt-get runs and only when the machine has none of its own.
+rcd=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d &&
+	    chmod 755 /usr/sbin/policy-rc.d && rcd=/usr/sbin/policy-rc.d
+fi
+apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null
+rc=$?
+[ -n "$rcd" ] && rm -f "$rcd"
+[ $rc -eq 0 ] || { echo "hanko: apt-get install failed" >&2; exit 1; }
