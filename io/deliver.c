@@ -195,53 +195,128 @@ open_dirs(struct deliver *d, char *err, size_t errlen)
 	return 0;
 }
 
+int
+deliver_sync_inflight(struct deliver *d)
+{
+	uint64_t mine, target;
+	int e = 0;
+
+	if (!d->c->durable)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	mine = ++d->sync_asked;
+	while (d->sync_done < mine && e == 0) {
+		if (d->syncing) {
+			pthread_cond_wait(&d->synced_cv, &d->mu);
+			continue;
+		}
+		/* One fsync covers every marker created before it starts. */
+		d->syncing = true;
+		target = d->sync_asked;
+		pthread_mutex_unlock(&d->mu);
+		if (fsync(d->inflight_fd) != 0)
+			e = -errno;
+		pthread_mutex_lock(&d->mu);
+		d->syncing = false;
+		if (e == 0)
+			d->sync_done = target;
+		pthread_cond_broadcast(&d->synced_cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return e;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The inodes named by the markers (INO.SEQ), sorted; *n of them. */
+static uint64_t *
+marker_inodes(struct deliver *d, size_t *n)
+{
+	uint64_t *v = NULL, *nv;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd = dup(d->inflight_fd);
+
+	*n = 0;
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	rewinddir(dir); /* the dup shares the offset of earlier reads */
+	while ((de = readdir(dir)) != NULL) {
+		char *end;
+		unsigned long long ino = strtoull(de->d_name, &end, 10);
+
+		if (de->d_name[0] == '.' || end == de->d_name || *end != '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = nv;
+		}
+		v[(*n)++] = ino;
+	}
+	closedir(dir);
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), cmp_u64);
+	return v;
+}
+
 /*
- * Markers a crash left: those whose message (same name, same inode) is
- * still in the spool are the messages that may reach the MTA twice.
+ * Markers a crash left: the messages still in the spool with a marker's
+ * inode are the ones that may reach the MTA twice. Then every marker
+ * goes (a marker whose message left the spool was settled already).
  */
 static int
 recover_inflight(struct deliver *d)
 {
-	DIR *dir;
+	size_t n;
+	uint64_t *inos = marker_inodes(d, &n);
 	struct dirent *de;
-	int fd = dup(d->inflight_fd);
+	DIR *dir;
+	int fd;
 
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+	if (n > 0 && (fd = dup(d->spool_fd)) >= 0) {
+		if ((dir = fdopendir(fd)) == NULL) {
+			close(fd);
+		} else {
+			rewinddir(dir);
+			while ((de = readdir(dir)) != NULL) {
+				uint64_t ino = de->d_ino;
+
+				if (de->d_name[0] == '.' ||
+				    bsearch(&ino, inos, n, sizeof(*inos),
+				        cmp_u64) == NULL)
+					continue;
+				d->inflight_found++;
+				deliver_report(d,
+				    "%s was being delivered when the last "
+				    "run stopped: it is sent again and may "
+				    "arrive twice",
+				    de->d_name);
+			}
+			closedir(dir);
+		}
+	}
+	free(inos);
+	if ((fd = dup(d->inflight_fd)) < 0 || (dir = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return -errno;
 	}
-	while ((de = readdir(dir)) != NULL) {
-		char name[SPOOL_NAME_MAX + 1], *end;
-		unsigned long long ino = strtoull(de->d_name, &end, 10);
-		struct stat st;
-		ssize_t n = -1;
-		int mfd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		mfd = openat(d->inflight_fd, de->d_name,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (mfd >= 0) {
-			n = read(mfd, name, sizeof(name) - 1);
-			close(mfd);
-		}
-		if (*end == '\0' && n > 0) {
-			name[n] = '\0';
-			if (strchr(name, '/') == NULL &&
-			    fstatat(d->spool_fd, name, &st,
-			        AT_SYMLINK_NOFOLLOW) == 0 &&
-			    st.st_ino == ino) {
-				d->inflight_found++;
-				deliver_report(d,
-				    "%s was being delivered when the last run "
-				    "stopped: it is sent again and may arrive "
-				    "twice",
-				    name);
-			}
-		}
-		unlinkat(d->inflight_fd, de->d_name, 0);
-	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			unlinkat(d->inflight_fd, de->d_name, 0);
 	closedir(dir);
 	if (d->c->durable)
 		fsync(d->inflight_fd);
@@ -263,6 +338,7 @@ deliver_new(const struct deliver_conf *c, struct deliver **out, char *err,
 	d->c = c;
 	d->spool_fd = d->done_fd = d->inflight_fd = d->failed_fd = -1;
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->synced_cv, NULL);
 	if ((e = open_dirs(d, err, errlen)) != 0 ||
 	    (e = recover_inflight(d)) != 0) {
 		if (e != 0 && err[0] == '\0')
@@ -301,6 +377,7 @@ deliver_free(struct deliver *d)
 	if (d->failed_fd >= 0)
 		close(d->failed_fd);
 	free(d->backoff);
+	pthread_cond_destroy(&d->synced_cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }

@@ -31,6 +31,11 @@ struct deliver {
 	atomic_bool halt;        /* an OS error: stop taking messages */
 	uint64_t deferred_unattempted, waiting;
 	uint64_t inflight_found;
+	atomic_uint_fast64_t seq; /* marker names: INO.SEQ */
+	/* Group commit of the in-flight directory's syncs. */
+	pthread_cond_t synced_cv;
+	uint64_t sync_asked, sync_done;
+	bool syncing;
 	int first_err;
 	char err[256];
 };
@@ -44,8 +49,19 @@ struct deliver_worker {
 	struct deliver_stats st;
 	uint64_t ino; /* of the message being delivered */
 	const char *name;
-	bool marked; /* its in-flight marker exists */
+	char mark[48]; /* its in-flight marker, or "" */
+	/*
+	 * Markers of settled messages, removed after the next spool sync:
+	 * one sync for DELIVER_GROUP messages.
+	 */
+	char (*done_marks)[48];
+	size_t ndone;
 };
+
+#define DELIVER_GROUP 32
+
+/* fsync the in-flight directory, shared by the threads asking at once. */
+int deliver_sync_inflight(struct deliver *d);
 
 void deliver_report(struct deliver *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -401,45 +401,65 @@ fail_msg(struct deliver_worker *w, struct dmsg *m, const char *reason)
 		w->st.failed++;
 }
 
-/* Step 1 of deliver.h: the marker, before the MTA can have the message. */
+/*
+ * Step 1 of deliver.h: the marker, before the MTA can have the message.
+ * An empty file named INO.SEQ: its name says all recovery needs, so only
+ * the directory is synced (grouped with the other connections').
+ */
 static bool
 committing(void *ctx)
 {
 	struct deliver_worker *w = ctx;
-	char mk[32];
+	struct deliver *d = w->d;
 	int fd, e = 0;
 
-	snprintf(mk, sizeof(mk), "%llu", (unsigned long long)w->ino);
-	fd = openat(w->d->inflight_fd, mk,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		deliver_os_err(w->d, -errno, "in-flight marker: %s",
-		    strerror(errno));
-		return false;
-	}
-	w->marked = true;
-	if (write(fd, w->name, strlen(w->name)) < 0 ||
-	    (w->d->c->durable && fsync(fd) != 0) ||
-	    (w->d->c->durable && fsync(w->d->inflight_fd) != 0))
-		e = -errno;
-	close(fd);
-	if (e != 0) {
-		deliver_os_err(w->d, e, "in-flight marker: %s", strerror(-e));
+	snprintf(w->mark, sizeof(w->mark), "%llu.%llu",
+	    (unsigned long long)w->ino,
+	    (unsigned long long)atomic_fetch_add(&d->seq, 1));
+	fd = openat(d->inflight_fd, w->mark,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd) != 0 || (e = deliver_sync_inflight(d)) != 0) {
+		e = e != 0 ? e : -errno;
+		deliver_os_err(d, e, "in-flight marker: %s", strerror(-e));
+		if (fd >= 0)
+			unlinkat(d->inflight_fd, w->mark, 0);
+		w->mark[0] = '\0';
 		return false;
 	}
 	return true;
 }
 
+/*
+ * Markers go once the spool changes they cover are durable: every
+ * DELIVER_GROUP messages one spool sync, then their markers (losing a
+ * removal is harmless: recovery counts only markers whose message is
+ * still in the spool). now: at once (the message stays in the spool).
+ */
 static void
-unmark(struct deliver_worker *w)
+unmark(struct deliver_worker *w, bool now)
 {
-	char mk[32];
+	struct deliver *d = w->d;
+	size_t i;
 
-	if (!w->marked)
+	if (w->mark[0] != '\0') {
+		if (now) {
+			unlinkat(d->inflight_fd, w->mark, 0);
+		} else {
+			memcpy(w->done_marks[w->ndone++], w->mark,
+			    sizeof(w->mark));
+		}
+		w->mark[0] = '\0';
+	}
+	if (w->ndone < DELIVER_GROUP && !(now && w->ndone > 0))
 		return;
-	snprintf(mk, sizeof(mk), "%llu", (unsigned long long)w->ino);
-	unlinkat(w->d->inflight_fd, mk, 0);
-	w->marked = false;
+	if (d->c->durable && fsync(d->spool_fd) != 0) {
+		deliver_os_err(d, -errno, "fsync of the spool: %s",
+		    strerror(errno));
+		return; /* markers kept: the restart counts them */
+	}
+	for (i = 0; i < w->ndone; i++)
+		unlinkat(d->inflight_fd, w->done_marks[i], 0);
+	w->ndone = 0;
 }
 
 /* NAME is still the file we read (the writer may not replace it). */
@@ -518,7 +538,6 @@ settle(struct deliver_worker *w, struct dmsg *m)
 		    strerror(errno));
 	if (m->has_env)
 		unlinkat(d->spool_fd, env_name, 0);
-	sync_dir(w, d->spool_fd, "the spool");
 	w->st.delivered++;
 }
 
@@ -781,7 +800,7 @@ one(struct deliver_worker *w, const char *name)
 	arena_reset(&w->ar);
 	m.name = name;
 	w->name = name;
-	w->marked = false;
+	w->mark[0] = '\0';
 	if (!prepare(w, &m, reason))
 		return;
 	if (w->d->c->kind == DELIVER_SENDMAIL)
@@ -789,7 +808,8 @@ one(struct deliver_worker *w, const char *name)
 	else
 		run_smtp(w, &m);
 	settle(w, &m);
-	unmark(w);
+	/* A message still in the spool was synced there by settle(). */
+	unmark(w, still_ours(w, &m));
 }
 
 void *
@@ -802,13 +822,23 @@ deliver_worker_main(void *arg)
 
 	arena_init(&w->ar, c->alloc, 1 << 20, c->max_msg * 4 + (64 << 20));
 	smtp_init(&w->conn);
+	if ((w->done_marks = calloc(DELIVER_GROUP, sizeof(*w->done_marks))) ==
+	    NULL) {
+		deliver_os_err(d, -ENOMEM, "out of memory");
+		arena_fini(&w->ar);
+		return NULL;
+	}
 	if ((w->sw = c->work->worker_new(c->work->ctx, w->idx)) == NULL) {
 		deliver_os_err(d, -ENOMEM, "cannot start a signing worker");
+		free(w->done_marks);
 		arena_fini(&w->ar);
 		return NULL;
 	}
 	while (deliver_next(d, name))
 		one(w, name);
+	if (w->ndone > 0)
+		unmark(w, true);
+	free(w->done_marks);
 	smtp_fini(&w->conn);
 	c->work->worker_free(w->sw);
 	arena_fini(&w->ar);
