@@ -25,7 +25,7 @@ ifdef CI
 WERROR	?= -Werror
 endif
 
-PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
+PKGS	:= libcrypto libssl liburing ldns libunbound libpsl libidn2
 # Asked separately: libunbound's .pc names libevent, whose absence makes
 # one combined --cflags query fail and print nothing.
 REPORT_PKGS := libxml-2.0 zlib libarchive sqlite3 json-c

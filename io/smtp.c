@@ -7,9 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +48,8 @@ fail(struct smtp_conn *c, int res, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -63,17 +68,48 @@ wait_fd(struct smtp_conn *c, short ev)
 	return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
 }
 
+/*
+ * One send or receive, plain or TLS: >0 bytes, 0 closed, -1 with errno
+ * (EAGAIN: wait for *ev and try again).
+ */
+static ssize_t
+xfer(struct smtp_conn *c, void *p, size_t n, bool out, short *ev)
+{
+	int r, k;
+
+	*ev = out ? POLLOUT : POLLIN;
+	if (c->ssl == NULL)
+		return out ? send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)
+		           : recv(c->fd, p, n, MSG_DONTWAIT);
+	n = n > INT_MAX ? INT_MAX : n;
+	r = out ? SSL_write(c->ssl, p, (int)n) : SSL_read(c->ssl, p, (int)n);
+	if (r > 0)
+		return r;
+	k = SSL_get_error(c->ssl, r);
+	if (k == SSL_ERROR_WANT_READ || k == SSL_ERROR_WANT_WRITE) {
+		*ev = k == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (k == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	ERR_clear_error();
+	errno = k == SSL_ERROR_SYSCALL && errno != 0 ? errno : EPROTO;
+	return -1;
+}
+
 static int
 write_all(struct smtp_conn *c, const uint8_t *p, size_t n)
 {
+	short ev = POLLOUT;
 	ssize_t w;
 	int e;
 
 	while (n > 0) {
-		if ((e = wait_fd(c, POLLOUT)) != 0)
+		if ((e = wait_fd(c, ev)) != 0)
 			return fail(c, SMTP_E_IO, "write: %s",
 			    e == -ETIMEDOUT ? "timed out" : strerror(-e));
-		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		w = xfer(c, (void *)(uintptr_t)p, n, true, &ev);
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (w <= 0)
@@ -130,6 +166,7 @@ cmd(struct smtp_conn *c, const char *verb, span arg, const char *tail)
 static int
 read_line(struct smtp_conn *c, span *line)
 {
+	short ev = POLLIN;
 	ssize_t n;
 	int e;
 
@@ -154,12 +191,16 @@ read_line(struct smtp_conn *c, span *line)
 			c->rlen -= c->rpos;
 			c->rpos = 0;
 		}
-		if ((e = wait_fd(c, POLLIN)) != 0)
-			return fail(c, SMTP_E_IO, "read: %s",
-			    e == -ETIMEDOUT ? "no reply (timed out)"
-			                    : strerror(-e));
-		n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen,
-		    MSG_DONTWAIT);
+		/* TLS may hold a decrypted record already: try first. */
+		n = xfer(c, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen,
+		    false, &ev);
+		if (n < 0 && errno == EAGAIN) {
+			if ((e = wait_fd(c, ev)) != 0)
+				return fail(c, SMTP_E_IO, "read: %s",
+				    e == -ETIMEDOUT ? "no reply (timed out)"
+				                    : strerror(-e));
+			continue;
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
@@ -239,6 +280,109 @@ ehlo_line(struct smtp_conn *c, span l)
 		c->eightbitmime = true;
 	else if (span_ieq_cstr(l, "SMTPUTF8"))
 		c->smtputf8 = true;
+	else if (span_ieq_cstr(l, "STARTTLS"))
+		c->starttls = true;
+}
+
+static int
+tls_ctx(struct smtp_conn *c, const struct smtp_target *t)
+{
+	SSL_CTX *ctx;
+
+	if (c->tls_ctx != NULL)
+		return SMTP_OK;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return fail(c, SMTP_E_IO, "%s", "TLS: cannot create a context");
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (t->tls_verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if ((t->tls_ca != NULL
+		            ? SSL_CTX_load_verify_locations(ctx, t->tls_ca, NULL)
+		            : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+			SSL_CTX_free(ctx);
+			ERR_clear_error();
+			return fail(c, SMTP_E_IO, "TLS: cannot load %s",
+			    t->tls_ca != NULL ? t->tls_ca : "the system's CAs");
+		}
+	}
+	c->tls_ctx = ctx;
+	return SMTP_OK;
+}
+
+/* The handshake, on the non-blocking socket, within the timeout. */
+static int
+handshake(struct smtp_conn *c, const struct smtp_target *t)
+{
+	unsigned long err;
+	char buf[160];
+	int r, k, e;
+
+	if ((c->ssl = SSL_new(c->tls_ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1)
+		return fail(c, SMTP_E_IO, "%s", "TLS: out of memory");
+	if (!t->unix_path) {
+		SSL_set_tlsext_host_name(c->ssl, t->host);
+		if (t->tls_verify && SSL_set1_host(c->ssl, t->host) != 1)
+			return fail(c, SMTP_E_IO, "%s", "TLS: bad host name");
+	}
+	while ((r = SSL_connect(c->ssl)) != 1) {
+		k = SSL_get_error(c->ssl, r);
+		if (k != SSL_ERROR_WANT_READ && k != SSL_ERROR_WANT_WRITE) {
+			err = ERR_get_error();
+			ERR_error_string_n(err, buf, sizeof(buf));
+			ERR_clear_error();
+			return fail(c, SMTP_E_IO, "TLS handshake: %s%s%s", buf,
+			    SSL_get_verify_result(c->ssl) != X509_V_OK
+			        ? ": "
+			        : "",
+			    SSL_get_verify_result(c->ssl) != X509_V_OK
+			        ? X509_verify_cert_error_string(
+			              SSL_get_verify_result(c->ssl))
+			        : "");
+		}
+		if ((e = wait_fd(c, k == SSL_ERROR_WANT_READ ? POLLIN
+		                                            : POLLOUT)) != 0)
+			return fail(c, SMTP_E_IO, "TLS handshake: %s",
+			    e == -ETIMEDOUT ? "timed out" : strerror(-e));
+	}
+	return SMTP_OK;
+}
+
+/*
+ * STARTTLS (RFC 3207): anything the server sent past its 220 was sent
+ * in the clear before the handshake, and could be an injected reply.
+ */
+static int
+starttls(struct smtp_conn *c, const struct smtp_target *t, const char *helo,
+    struct smtp_reply *rep)
+{
+	int r;
+
+	if (!c->starttls)
+		return fail(c, SMTP_E_PROTO, "%s",
+		    "the server does not offer STARTTLS (--tls)");
+	if ((r = tls_ctx(c, t)) != SMTP_OK ||
+	    (r = cmd(c, "STARTTLS", span_cstr(""), "")) != SMTP_OK ||
+	    (r = flush(c)) != SMTP_OK ||
+	    (r = read_reply(c, rep, NULL)) != SMTP_OK)
+		return r;
+	if (rep->code != 220)
+		return fail(c, SMTP_E_PROTO, "STARTTLS: %.200s", rep->text);
+	if (c->rpos != c->rlen)
+		return fail(c, SMTP_E_PROTO, "%s",
+		    "STARTTLS: data after the 220 (injection?)");
+	if ((r = handshake(c, t)) != SMTP_OK)
+		return r;
+	c->pipelining = c->eightbitmime = c->smtputf8 = c->starttls = false;
+	if ((r = cmd(c, t->lmtp ? "LHLO " : "EHLO ", span_cstr(helo), "")) !=
+	        SMTP_OK ||
+	    (r = flush(c)) != SMTP_OK ||
+	    (r = read_reply(c, rep, ehlo_line)) != SMTP_OK)
+		return r;
+	if (rep->code != 250)
+		return fail(c, SMTP_E_PROTO, "EHLO after STARTTLS: %.200s",
+		    rep->text);
+	return SMTP_OK;
 }
 
 static int
@@ -297,7 +441,7 @@ smtp_open(struct smtp_conn *c, const struct smtp_target *t,
 
 	c->timeout_ms = timeout_ms;
 	c->lmtp = t->lmtp;
-	c->pipelining = c->eightbitmime = c->smtputf8 = false;
+	c->pipelining = c->eightbitmime = c->smtputf8 = c->starttls = false;
 	c->used = false;
 	c->rpos = c->rlen = c->wlen = 0;
 	c->err[0] = '\0';
@@ -317,6 +461,8 @@ smtp_open(struct smtp_conn *c, const struct smtp_target *t,
 		return r;
 	if (rep->code != 250)
 		return fail(c, SMTP_E_PROTO, "EHLO: %.200s", rep->text);
+	if (t->tls)
+		return starttls(c, t, helo, rep);
 	return SMTP_OK;
 }
 
@@ -576,7 +722,11 @@ smtp_close(struct smtp_conn *c)
 	if (c->fd < 0)
 		return;
 	/* A courtesy: never waited for. */
-	(void)!send(c->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (c->ssl == NULL)
+		(void)!send(c->fd, quit, sizeof(quit) - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	close(c->fd);
 	c->fd = -1;
 }
@@ -585,6 +735,8 @@ void
 smtp_fini(struct smtp_conn *c)
 {
 	smtp_close(c);
+	SSL_CTX_free(c->tls_ctx);
+	c->tls_ctx = NULL;
 	free(c->wbuf);
 	c->wbuf = NULL;
 }

@@ -8,7 +8,11 @@
  * DESCRIPTION
  *	One session on one socket, used by one thread. smtp_open() connects
  *	(TCP, or a unix socket for LMTP), reads the greeting and says EHLO
- *	(LHLO for LMTP), noting PIPELINING, 8BITMIME and SMTPUTF8.
+ *	(LHLO for LMTP), noting PIPELINING, 8BITMIME and SMTPUTF8. With
+ *	target.tls it then requires STARTTLS (OpenSSL; the certificate
+ *	checked against the host name and the trust anchors unless
+ *	tls_verify is off), refuses a server that sends anything past the
+ *	220 before the handshake, and says EHLO again over TLS.
  *	smtp_send() runs one transaction: RSET first when the session has
  *	had one, MAIL FROM, one RCPT TO per recipient and DATA (written as
  *	one group when the server offers PIPELINING, RFC 2920), then the
@@ -46,6 +50,9 @@ struct smtp_target {
 	char host[256];
 	char port[16];
 	char path[108]; /* sun_path */
+	bool tls;        /* STARTTLS required (RFC 3207) */
+	bool tls_verify; /* the certificate must match host, from a CA */
+	const char *tls_ca; /* trust anchors (PEM); NULL: the system's */
 };
 
 struct smtp_reply {
@@ -60,8 +67,14 @@ enum smtp_res {
 };
 
 /* Worker lifetime. */
+struct ssl_st;
+struct ssl_ctx_st;
+
 struct smtp_conn {
 	int fd;
+	struct ssl_ctx_st *tls_ctx; /* worker lifetime, made on first use */
+	struct ssl_st *ssl;         /* after STARTTLS */
+	bool starttls;              /* offered */
 	bool lmtp;
 	bool pipelining, eightbitmime, smtputf8;
 	bool used; /* a transaction ran: RSET before the next */

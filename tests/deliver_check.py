@@ -83,8 +83,10 @@ def wire(out, orig):
 def main():
     cmd, out = sys.argv[1], sys.argv[2]
     if cmd == "envelopes":
-        rows = ["%s <%s> %s" % (d["name"], d["mail_from"],
-                                ",".join(d["rcpts"])) for d in load(out)]
+        rows = ["%s <%s> %s%s" % (d["name"], d["mail_from"],
+                                  ",".join(d["rcpts"]),
+                                  " tls" if d.get("tls") else "")
+                for d in load(out)]
         print("\n".join(sorted(rows)))
     elif cmd == "wire":
         wire(out, sys.argv[3])

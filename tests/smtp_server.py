@@ -14,7 +14,8 @@ unstuffed (base64). Rules from --rules FILE (JSON list) change replies:
 
 "mail"/"rcpt" match the address, "data" the DATA command (by any
 recipient of the transaction), "final" the message text (for LMTP, per
-recipient: the match is tried against "RCPT MESSAGE"). --delay waits between saving a message and saying 250 (the window a
+recipient: the match is tried against "RCPT MESSAGE"). --tls-cert offers STARTTLS (and records "tls" per message). --delay
+waits between saving a message and saying 250 (the window a
 crash test aims at). "times" limits a
 rule to its first N uses (a state file in OUT keeps the count across
 restarts of the client). "data"+"close" closes the connection halfway
@@ -26,6 +27,7 @@ import json
 import os
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 
@@ -88,10 +90,11 @@ class Handler(socketserver.StreamRequestHandler):
         return False
 
     def save(self, mail_from, rcpts, wire, data):
+        tls = isinstance(self.connection, ssl.SSLSocket)
         with lock:
             seq[0] += 1
             n = seq[0]
-        doc = {"mail_from": mail_from, "rcpts": rcpts,
+        doc = {"mail_from": mail_from, "rcpts": rcpts, "tls": tls,
                "wire": base64.b64encode(wire).decode(),
                "data": base64.b64encode(data).decode()}
         path = os.path.join(self.server.outdir, "%06d-%d.json" %
@@ -107,8 +110,12 @@ class Handler(socketserver.StreamRequestHandler):
         lmtp = srv.lmtp
         self.out("220 test ESMTP")
         mail_from, rcpts = None, []
+        tls_on = False
         while True:
-            line = self.rfile.readline(4096)
+            try:
+                line = self.rfile.readline(4096)
+            except (OSError, ssl.SSLError):
+                return
             if not line:
                 return
             cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
@@ -120,6 +127,8 @@ class Handler(socketserver.StreamRequestHandler):
                 ext += ["8BITMIME"]
                 if srv.smtputf8:
                     ext.append("SMTPUTF8")
+                if srv.tls and not tls_on:
+                    ext.append("STARTTLS")
                 for i, e in enumerate(ext):
                     self.out("250%s%s" % (" " if i == len(ext) - 1 else "-", e))
             elif up.startswith("MAIL FROM:"):
@@ -194,6 +203,15 @@ class Handler(socketserver.StreamRequestHandler):
                             threading.Event().wait(srv.delay)
                         self.out("250 ok queued")
                 mail_from, rcpts = None, []
+            elif up == "STARTTLS" and srv.tls and not tls_on:
+                self.out("220 go ahead")
+                if srv.tls_inject:
+                    self.out("250 injected before the handshake")
+                c = srv.tls.wrap_socket(self.connection, server_side=True)
+                self.connection = c
+                self.rfile = c.makefile("rb")
+                self.wfile = c.makefile("wb")
+                tls_on, mail_from, rcpts = True, None, []
             elif up == "RSET":
                 mail_from, rcpts = None, []
                 self.out("250 ok")
@@ -224,6 +242,10 @@ def main():
     ap.add_argument("--lmtp", action="store_true")
     ap.add_argument("--no-pipelining", action="store_true")
     ap.add_argument("--smtputf8", action="store_true")
+    ap.add_argument("--tls-cert", help="offer STARTTLS with this PEM "
+                    "(certificate and key)")
+    ap.add_argument("--tls-inject", action="store_true",
+                    help="send a reply after the 220 to STARTTLS, in clear")
     ap.add_argument("--delay", type=float, default=0,
                     help="seconds between saving a message and the 250")
     a = ap.parse_args()
@@ -240,6 +262,11 @@ def main():
     srv.pipelining = not a.no_pipelining
     srv.smtputf8 = a.smtputf8
     srv.delay = a.delay
+    srv.tls = None
+    srv.tls_inject = a.tls_inject
+    if a.tls_cert:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(a.tls_cert)
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write(str(srv.server_address[1]))

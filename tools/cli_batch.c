@@ -166,6 +166,15 @@ cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg)
 		    o->smtp_timeout > 0 && o->smtp_timeout <= 3600)
 			return 0;
 		break;
+	case CLI_OPT_TLS:
+		o->tls = true;
+		return 0;
+	case CLI_OPT_TLSCA:
+		o->tls_ca = arg;
+		return 0;
+	case CLI_OPT_TLSNOVERIFY:
+		o->tls_no_verify = true;
+		return 0;
 	case CLI_OPT_RETRYMAX:
 		if (cli_parse_u64(arg, &o->retry_max) && o->retry_max > 0 &&
 		    o->retry_max <= 86400)

@@ -66,6 +66,14 @@ setup(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	else if (gethostname(helo, helolen - 1) != 0 || helo[0] == '\0' ||
 	    strpbrk(helo, " \t\r\n") != NULL)
 		snprintf(helo, helolen, "localhost");
+	if ((o->tls || o->tls_ca != NULL || o->tls_no_verify) &&
+	    c->kind == DELIVER_SENDMAIL) {
+		cli_err("--tls is for smtp:// and lmtp:// targets");
+		return CLI_EX_USAGE;
+	}
+	c->target.tls = o->tls || o->tls_ca != NULL || o->tls_no_verify;
+	c->target.tls_verify = !o->tls_no_verify;
+	c->target.tls_ca = o->tls_ca;
 	c->spool_dir = spool;
 	c->failed_dir = o->failed;
 	c->helo = helo;

@@ -64,6 +64,10 @@ static const char sign_usage[] =
     "  --connections N            sessions in parallel (default 4)\n"
     "  --helo NAME                EHLO/LHLO name (default: host name)\n"
     "  --smtp-timeout SECONDS     per read or write (default 300)\n"
+    "  --tls                      require STARTTLS; the certificate must match\n"
+    "                             HOST and chain to a trusted CA\n"
+    "  --tls-ca FILE              trust these CAs (PEM) instead of the system's\n"
+    "  --tls-no-verify            encrypt without checking the certificate\n"
     "  --retry-max SECONDS        --watch: longest back-off (default 3600)\n";
 
 enum {
@@ -110,6 +114,9 @@ static const struct option sign_longopts[] = {
 	{ "helo", required_argument, NULL, CLI_OPT_HELO },
 	{ "smtp-timeout", required_argument, NULL, CLI_OPT_SMTPTIMEOUT },
 	{ "retry-max", required_argument, NULL, CLI_OPT_RETRYMAX },
+	{ "tls", no_argument, NULL, CLI_OPT_TLS },
+	{ "tls-ca", required_argument, NULL, CLI_OPT_TLSCA },
+	{ "tls-no-verify", no_argument, NULL, CLI_OPT_TLSNOVERIFY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };

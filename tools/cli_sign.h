@@ -45,8 +45,8 @@ struct cli_sign_opts {
 	bool no_fsync, watch;
 	bool check_keys; /* load every KeyTable key at start */
 	/* Delivery (--deliver URL SPOOL_DIR): */
-	const char *deliver, *helo;
-	bool envelope_headers;
+	const char *deliver, *helo, *tls_ca;
+	bool envelope_headers, tls, tls_no_verify;
 	uint64_t connections, smtp_timeout, retry_max;
 	double t_start;  /* CLOCK_MONOTONIC at start, for the summary */
 };
@@ -66,6 +66,9 @@ enum cli_batch_opt {
 	CLI_OPT_HELO,
 	CLI_OPT_SMTPTIMEOUT,
 	CLI_OPT_RETRYMAX,
+	CLI_OPT_TLS,
+	CLI_OPT_TLSCA,
+	CLI_OPT_TLSNOVERIFY,
 };
 
 /* Parse a batch-only option; CLI_EX_USAGE when ch is not one. */

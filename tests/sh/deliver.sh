@@ -320,6 +320,69 @@ check "watch: deferred twice, then delivered once (in ${i}00 ms)" \
     sh -c "test ! -e '$S/w1' && test \"\$(ls '$T/w.out' | wc -l)\" -eq 1"
 check "watch: backed off (at least 1 s + 2 s)" test "$i" -ge 25
 
+# --- STARTTLS (--tls): verified against --tls-ca and the host name.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -days 2 -keyout "$T/tls.pem" -out "$T/ca.pem" 2>/dev/null &&
+    cat "$T/ca.pem" >>"$T/tls.pem"
+server tls --tls-cert "$T/tls.pem"
+S=$T/tls
+msg "$S" t1 crlf "mail-from=a@hanko.example" "rcpt=x@x.example"
+$SIGN --deliver "smtp://localhost:$PORT" --tls --tls-ca "$T/ca.pem" "$S" 2>"$T/tls.err"
+check "tls: delivered over STARTTLS, certificate verified" \
+    sh -c "test $? -eq 0 && python3 '$CHK' envelopes '$T/tls.out' | grep -qx 't1 <a@hanko.example> x@x.example tls'"
+msg "$S" t2 lf "mail-from=a@hanko.example" "rcpt=x@x.example"
+$SIGN --deliver "smtp://localhost:$PORT" --tls "$S" 2>"$T/tls2.err"
+check "tls: an unknown CA is refused by default (kept, reason said)" \
+    sh -c "test $? -eq 1 -a -f '$S/t2' && grep -q 'certificate' '$T/tls2.err'"
+$SIGN --deliver "smtp://127.0.0.1:$PORT" --tls --tls-ca "$T/ca.pem" "$S" 2>"$T/tls3.err"
+check "tls: a certificate for another name is refused" \
+    sh -c "test $? -eq 1 -a -f '$S/t2'"
+$SIGN --deliver "smtp://localhost:$PORT" --tls-no-verify "$S" 2>"$T/tls4.err"
+check "tls: --tls-no-verify encrypts without the check" \
+    sh -c "test $? -eq 0 -a ! -e '$S/t2' && python3 '$CHK' envelopes '$T/tls.out' | grep -qx 't2 <a@hanko.example> x@x.example tls'"
+msg "$S" t3 lf "mail-from=a@hanko.example" "rcpt=x@x.example"
+$SIGN --deliver "smtp://127.0.0.1:$(cat "$T/a.port")" --tls-no-verify "$S" 2>"$T/tls5.err"
+check "tls: a server without STARTTLS is not used in the clear" \
+    sh -c "test $? -eq 1 -a -f '$S/t3' && grep -q 'does not offer STARTTLS' '$T/tls5.err'"
+server tlsi --tls-cert "$T/tls.pem" --tls-inject
+$SIGN --deliver "smtp://localhost:$PORT" --tls --tls-ca "$T/ca.pem" "$S" 2>"$T/tls6.err"
+check "tls: a reply injected before the handshake ends the session" \
+    sh -c "test $? -eq 1 -a -f '$S/t3' && grep -q 'injection' '$T/tls6.err'"
+
+# --- Directory mode (SPOOL_DIR OUT_DIR): the sidecar travels too.
+for io in sync uring; do
+	S=$T/dir.$io
+	msg "$S/spool" d1 lf "mail-from=<b@hanko.example>" "rcpt=x@x.example"
+	msg "$S/spool" d2 crlf
+	printf 'To: x@x.example\n\nno From\n' >"$S/spool/nofrom"
+	printf 'mail-from=b@hanko.example\nrcpt=x@x.example\n' >"$S/spool/nofrom.env"
+	printf 'mail-from=b@hanko.example\nrcpt=y@x.example\n' >"$S/spool/lonely.env"
+	cp "$S/spool/d1.env" "$T/d1.env.ref"
+	$SIGN --io $io "$S/spool" "$S/out" 2>"$S/err"
+	rc=$?
+	if [ $io = uring ] && grep -q 'io_uring is not available' "$S/err"; then
+		echo "# io_uring unavailable here: ring run skipped"; continue; fi
+	check "dir $io: exit 1 (one unsignable)" test $rc -eq 1
+	check "dir $io: the sidecar is published beside its signed message" \
+	    sh -c "cmp -s '$T/d1.env.ref' '$S/out/d1.env' && grep -q '^DKIM-Signature' '$S/out/d1' && test ! -e '$S/spool/d1.env'"
+	check "dir $io: a message without a sidecar is published alone" \
+	    test -f "$S/out/d2" -a ! -e "$S/out/d2.env"
+	check "dir $io: a failed message takes its sidecar to failed/" \
+	    test -f "$S/spool/failed/nofrom" -a -f "$S/spool/failed/nofrom.env" -a ! -e "$S/spool/nofrom.env"
+	check "dir $io: a sidecar alone is never a message" \
+	    sh -c "test -f '$S/spool/lonely.env' && ! ls '$S/out' '$S/spool/failed' | grep -q lonely"
+done
+# A sidecar whose name is taken in OUT_DIR fails its message rather than
+# publish it beside someone else's envelope.
+S=$T/dir.taken
+msg "$S/spool" t1 lf "mail-from=<b@hanko.example>" "rcpt=x@x.example"
+mkdir -p "$S/out"
+echo 'mail-from=<other@x.example>' >"$S/out/t1.env"
+$SIGN --io sync "$S/spool" "$S/out" 2>"$S/err"
+check "dir: OUT_DIR/NAME.env taken: the message goes to failed/ with its sidecar" \
+    sh -c "test $? -eq 1 -a ! -e '$S/out/t1' -a -f '$S/spool/failed/t1' -a -f '$S/spool/failed/t1.env' && grep -q other '$S/out/t1.env'"
+
 check_exit "--deliver with a bad URL: usage" 64 $SIGN --deliver "ftp://x" "$T/w"
 check_exit "--deliver with two directories: usage" 64 $SIGN --deliver "smtp://x" "$T/w" "$T/w2"
 finish
