@@ -321,7 +321,11 @@ handshake(struct smtp_conn *c, const struct smtp_target *t)
 	    SSL_set_fd(c->ssl, c->fd) != 1)
 		return fail(c, SMTP_E_IO, "%s", "TLS: out of memory");
 	if (!t->unix_path) {
-		SSL_set_tlsext_host_name(c->ssl, t->host);
+		char sni[sizeof(t->host)];
+
+		/* A copy: the macro takes a mutable pointer. */
+		memcpy(sni, t->host, sizeof(sni));
+		SSL_set_tlsext_host_name(c->ssl, sni);
 		if (t->tls_verify && SSL_set1_host(c->ssl, t->host) != 1)
 			return fail(c, SMTP_E_IO, "%s", "TLS: bad host name");
 	}
