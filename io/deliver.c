@@ -484,6 +484,17 @@ deliver_next(struct deliver *d, char *name)
 		snprintf(name, SPOOL_NAME_MAX + 1, "%s", de->d_name);
 		found = true;
 	}
+	if (d->c->progress != NULL && now - d->last_progress >= 0.5) {
+		struct deliver_stats p;
+
+		memset(&p, 0, sizeof(p));
+		p.delivered = atomic_load(&d->n_delivered);
+		p.deferred = atomic_load(&d->n_deferred);
+		p.failed = atomic_load(&d->n_failed);
+		p.seconds = now - d->pass_start;
+		d->last_progress = now;
+		d->c->progress(d->c->ctx, &p);
+	}
 	pthread_mutex_unlock(&d->mu);
 	return found && !atomic_load(&d->halt) && !atomic_load(d->c->stop);
 }
@@ -511,6 +522,10 @@ deliver_pass(struct deliver *d, struct deliver_stats *s)
 	atomic_store(&d->unreachable, false);
 	d->deferred_unattempted = 0;
 	d->waiting = 0;
+	atomic_store(&d->n_delivered, 0);
+	atomic_store(&d->n_deferred, 0);
+	atomic_store(&d->n_failed, 0);
+	d->pass_start = d->last_progress = t0;
 	if ((w = calloc(n, sizeof(*w))) == NULL) {
 		closedir(d->dir);
 		d->dir = NULL;

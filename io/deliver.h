@@ -60,6 +60,7 @@ enum deliver_kind {
 };
 
 struct hanko_limits;
+struct deliver_stats;
 
 struct deliver_conf {
 	const char *spool_dir;
@@ -80,6 +81,8 @@ struct deliver_conf {
 	atomic_int *stop;
 	void (*report)(void *ctx, const char *what);
 	void *ctx;
+	/* About twice a second during a pass: this pass's counts so far. */
+	void (*progress)(void *ctx, const struct deliver_stats *pass);
 };
 
 struct deliver_stats {

@@ -30,6 +30,9 @@ struct deliver {
 	atomic_bool unreachable; /* no session could be opened this pass */
 	atomic_bool halt;        /* an OS error: stop taking messages */
 	uint64_t deferred_unattempted, waiting;
+	/* This pass's counts so far, for progress. */
+	atomic_uint_fast64_t n_delivered, n_deferred, n_failed;
+	double pass_start, last_progress;
 	uint64_t inflight_found;
 	atomic_uint_fast64_t seq; /* marker names: INO.SEQ */
 	/* Group commit of the in-flight directory's syncs. */

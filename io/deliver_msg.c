@@ -397,8 +397,10 @@ to_failed(struct deliver_worker *w, struct dmsg *m, const char *reason,
 static void
 fail_msg(struct deliver_worker *w, struct dmsg *m, const char *reason)
 {
-	if (to_failed(w, m, reason, span_make(NULL, 0), false))
+	if (to_failed(w, m, reason, span_make(NULL, 0), false)) {
 		w->st.failed++;
+		atomic_fetch_add(&w->d->n_failed, 1);
+	}
 }
 
 /*
@@ -496,6 +498,7 @@ settle(struct deliver_worker *w, struct dmsg *m)
 	}
 	if (ndef == m->env.nrcpt) {
 		w->st.deferred++;
+		atomic_fetch_add(&w->d->n_deferred, 1);
 		deliver_defer(d, m->ino);
 		return;
 	}
@@ -504,8 +507,10 @@ settle(struct deliver_worker *w, struct dmsg *m)
 		if (to_failed(w, m, reasons_text(w, m),
 		        m->has_env ? span_make(NULL, 0)
 		                   : env_text(w, m, SMTP_RCPT_REFUSED),
-		        false))
+		        false)) {
 			w->st.failed++;
+			atomic_fetch_add(&w->d->n_failed, 1);
+		}
 		return;
 	}
 	w->st.rcpt_refused += nref;
@@ -529,6 +534,7 @@ settle(struct deliver_worker *w, struct dmsg *m)
 		}
 		sync_dir(w, d->spool_fd, "the spool");
 		w->st.deferred++;
+		atomic_fetch_add(&w->d->n_deferred, 1);
 		deliver_defer(d, m->ino);
 		return;
 	}
@@ -539,6 +545,7 @@ settle(struct deliver_worker *w, struct dmsg *m)
 	if (m->has_env)
 		unlinkat(d->spool_fd, env_name, 0);
 	w->st.delivered++;
+	atomic_fetch_add(&w->d->n_delivered, 1);
 }
 
 /* Write all of s to fd, CRLF as LF (sendmail's local form). */

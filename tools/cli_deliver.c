@@ -36,8 +36,29 @@ on_stop(int sig)
 static void
 report(void *ctx, const char *what)
 {
-	(void)ctx;
-	fprintf(stderr, "hanko: %s\n", what);
+	/* On a terminal, past the progress line. */
+	fprintf(stderr, "%shanko: %s\n", ctx != NULL ? "\n" : "", what);
+}
+
+struct dprogress {
+	uint64_t total; /* messages at start */
+};
+
+static void
+progress(void *ctx, const struct deliver_stats *s)
+{
+	const struct dprogress *p = ctx;
+	uint64_t done = s->delivered + s->failed + s->deferred;
+	double rate = s->seconds > 0 ? (double)done / s->seconds : 0;
+	double eta =
+	    rate > 0 && p->total > done ? (double)(p->total - done) / rate : 0;
+
+	fprintf(stderr,
+	    "\rhanko: %llu/%llu delivered, %llu deferred, %llu failed, "
+	    "%.0f msgs/s, ETA %.0fs   ",
+	    (unsigned long long)s->delivered, (unsigned long long)p->total,
+	    (unsigned long long)s->deferred, (unsigned long long)s->failed,
+	    rate, eta);
 }
 
 static double
@@ -51,8 +72,8 @@ mono_s(void)
 
 static int
 setup(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
-    struct deliver_conf *c, const struct spool_work *work, char *helo,
-    size_t helolen)
+    struct deliver_conf *c, const struct spool_work *work,
+    struct dprogress *prog, char *helo, size_t helolen)
 {
 	char err[512];
 
@@ -90,6 +111,11 @@ setup(struct cli_env *e, struct cli_sign_opts *o, const char *spool,
 	c->work = work;
 	c->stop = &dstop;
 	c->report = report;
+	if (isatty(STDERR_FILENO) == 1) {
+		c->progress = progress;
+		c->ctx = prog;
+		prog->total = spool_count(spool);
+	}
 	if (!c->durable)
 		cli_warn("--no-fsync: a crash or power loss can lose or "
 		         "duplicate messages; use it for throwaway benchmarks "
@@ -194,6 +220,7 @@ cli_sign_deliver(
 	struct batch *b = NULL;
 	struct sigaction sa;
 	char helo[256], err[512];
+	struct dprogress prog = { .total = 0 };
 	uint64_t resent = 0;
 	int ex, r;
 
@@ -202,7 +229,7 @@ cli_sign_deliver(
 		free(c);
 		return c == NULL ? CLI_EX_SOFTWARE : CLI_EX_CONFIG;
 	}
-	if ((ex = setup(e, o, spool, c, work, helo, sizeof(helo))) != 0)
+	if ((ex = setup(e, o, spool, c, work, &prog, helo, sizeof(helo))) != 0)
 		goto done;
 	if ((r = deliver_new(c, &d, err, sizeof(err))) != 0) {
 		cli_err("%s", err);
@@ -218,6 +245,8 @@ cli_sign_deliver(
 	r = deliver_pass(d, &s);
 	if (r == 0 && o->watch)
 		r = watch(d, c, &s);
+	if (c->progress != NULL)
+		fputc('\n', stderr);
 	summary(o, c, &s, resent);
 	if (r == -ENOSPC || r == -EDQUOT)
 		ex = CLI_EX_TEMPFAIL;
