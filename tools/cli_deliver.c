@@ -20,12 +20,16 @@
 #include "io/deliver.h"
 
 static atomic_int dstop;
+static volatile sig_atomic_t dhup;
 
 /* SIGTERM/SIGINT: finish the messages in flight, then stop; twice: now. */
 static void
 on_stop(int sig)
 {
-	(void)sig;
+	if (sig == SIGHUP) {
+		dhup = 1;
+		return;
+	}
 	if (atomic_load(&dstop)) {
 		signal(SIGTERM, SIG_DFL);
 		raise(SIGTERM);
@@ -202,6 +206,11 @@ watch(struct deliver *d, const struct deliver_conf *c, struct deliver_stats *s)
 		if (poll(&p, 1, 1000) > 0)
 			while (read(ifd, buf, sizeof(buf)) > 0)
 				continue;
+		if (dhup) {
+			dhup = 0;
+			cli_warn("SIGHUP: --deliver does not reload keys and "
+			         "tables; restart hanko to load new ones");
+		}
 		if (!atomic_load(&dstop))
 			e = deliver_pass(d, s);
 	}
@@ -241,6 +250,7 @@ cli_sign_deliver(
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = deliver_pass(d, &s);
 	if (r == 0 && o->watch)
