@@ -204,9 +204,12 @@ class Handler(socketserver.StreamRequestHandler):
                         self.out("250 ok queued")
                 mail_from, rcpts = None, []
             elif up == "STARTTLS" and srv.tls and not tls_on:
-                self.out("220 go ahead")
-                if srv.tls_inject:
-                    self.out("250 injected before the handshake")
+                # The injected reply shares the 220's write, as an
+                # attacker's would share its packet.
+                self.wfile.write(b"220 go ahead\r\n" + (
+                    b"250 injected before the handshake\r\n"
+                    if srv.tls_inject else b""))
+                self.wfile.flush()
                 c = srv.tls.wrap_socket(self.connection, server_side=True)
                 self.connection = c
                 self.rfile = c.makefile("rb")
