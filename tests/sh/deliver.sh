@@ -122,6 +122,48 @@ else
 	echo "# smtp-sink not installed (postfix): that leg skipped"
 fi
 
+# --- A real Postfix (tests/postfix.sh): private instance on loopback,
+# relaying into smtp-sink; what it relays verifies with hanko and dkimpy.
+. "$TOP/tests/postfix.sh"
+if postfix_usable; then
+	postfix_init
+	# Our own servers and $T as well, whatever postfix_init made of the trap.
+	trap 'postfix_stop; for p in $pids; do kill $p 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+	PFP=$(postfix_service deliver "")
+	if postfix_start; then
+		S=$T/pf.spool
+		mkdir -p "$S"
+		i=1
+		while [ $i -le 40 ]; do
+			# Date and Message-ID present: an MTA adds missing ones,
+			# and an added Date breaks a signature over Date.
+			printf 'From: News <news@hanko.example>\nTo: r%d@x.example\nSubject: issue %d\nDate: Thu, 03 Dec 2026 12:00:00 +0000\nMessage-ID: <p%d@hanko.example>\nX-Name: p%d\n\n.dot first\nbody %d\n' $i $i $i $i $i >"$S/p$i"
+			printf 'mail-from=<bounce+%d@hanko.example>\nrcpt=r%d@x.example\n' $i $i >"$S/p$i.env"
+			i=$((i + 1))
+		done
+		$SIGN --deliver "smtp://127.0.0.1:$PFP" --connections 4 "$S" 2>"$T/pf.err"
+		check "postfix: 40 accepted, spool empty" \
+		    sh -c "test $? -eq 0 && test -z \"\$(ls '$S' | grep -v failed)\""
+		check "postfix: 40 relayed to the sink" postfix_sink_wait 40 60
+		check "postfix: each with its sidecar's envelope" \
+		    sh -c "test \"\$(grep -h '^X-Mail-Args: <bounce+[0-9]*@hanko.example>' '$PF_SINK'/* | sort -u | wc -l)\" -eq 40 && test \"\$(grep -h '^X-Rcpt-Args: <r[0-9]*@x.example>' '$PF_SINK'/* | sort -u | wc -l)\" -eq 40"
+		mkdir -p "$T/pf.eml"
+		for f in "$PF_SINK"/*; do
+			postfix_sink_msg "$f" "$T/pf.eml/$(basename "$f").eml"
+		done
+		"$HANKO" verify --dns-zone "$ZONE" --time 1700000000 "$T/pf.eml" >"$T/pf.ver" 2>&1
+		check "postfix: every relayed message verifies with hanko" \
+		    sh -c "test \"\$(grep -c 'dkim=pass' '$T/pf.ver')\" -eq 80 && ! grep -q 'dkim=fail' '$T/pf.ver'"
+		check "postfix: and with dkimpy" /usr/bin/python3 \
+		    "$TOP/tests/interop/dkimpy_tool.py" verify -z "$ZONE" "$T"/pf.eml/*
+	else
+		nok "postfix: the private instance did not start"
+	fi
+	postfix_stop
+else
+	echo "# postfix, smtp-sink or root missing: the Postfix leg skipped"
+fi
+
 # --- The same without PIPELINING (one command per reply), RSET between.
 server np --no-pipelining
 msg "$T/np" p1 lf "mail-from=a@hanko.example" "rcpt=one@x.example" "rcpt=two@x.example"
