@@ -25,7 +25,7 @@ ifdef CI
 WERROR	?= -Werror
 endif
 
-PKGS	:= libcrypto liburing ldns libunbound libpsl libidn2
+PKGS	:= libcrypto libssl liburing ldns libunbound libpsl libidn2
 # libmicrohttpd: its header only; tools/cli_metrics.c opens the library
 # when --metrics is given (it says why).
 MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)

@@ -5,4 +5,4 @@
 # as numbers.
 exec sh "$(dirname "$0")/../tests/deps.sh" python3 python3-dkim python3-nacl \
     libmail-dkim-perl libnet-dns-perl libopendkim-dev pkg-config time \
-    linux-perf valgrind
+    linux-perf valgrind postfix

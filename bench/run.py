@@ -20,6 +20,11 @@ Everything is measured in one run, on one machine, over the same corpora:
             uring|sync; durable and --no-fsync), with OpenDKIM KeyTables of
             1 .. 100,000 signing domains; `hanko sign` filter mode (one process
             per message, start-up included); `hanko verify` over signed output.
+  deliver   `hanko sign --deliver` of 10,000 messages (with sidecars) to
+            Postfix's smtp-sink on loopback, divided by the rate of signing
+            the same messages into a directory in the same run (both
+            durable); a dumped sample of what the sink received is
+            cross-verified.
   peers     dkimpy, Mail::DKIM and libopendkim (bench/peers/), each an
             in-process loop over the same messages with the same keys and
             header list; only the loop is timed.
@@ -68,7 +73,7 @@ GOAL = {'rsa': 0.90, 'ed25519': 0.75}
 SIZES = {   # corpus sizes: default, quick
     'ln': (20000, 24), 'f4k': (10000, 12), 'f100k': (2000, 6),
     'kt': (5000, 12), 'peer': (1000, 8), 'pool': (64, 4), 'prof': (300, 20),
-    'rep': (10000, 24),
+    'rep': (10000, 24), 'dlv': (10000, 12),
 }
 KT_DOMAINS = ((1, 1000, 10000, 100000), (1, 100))
 
@@ -572,6 +577,111 @@ def batch_matrix(c):
     return kept
 
 
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def smtp_sink(dump=None):
+    """Postfix's smtp-sink on loopback (dump: one file per message in
+    that directory); (process, port) or (None, why)."""
+    exe = shutil.which('smtp-sink') or '/usr/sbin/smtp-sink'
+    if not os.access(exe, os.X_OK):
+        return None, 'smtp-sink not installed (Debian package postfix)'
+    port = free_port()
+    cmd = [exe, '-u', 'nobody']
+    if dump:
+        os.chmod(dump, 0o777)
+        cmd += ['-d', os.path.join(dump, '%H%M%S.')]
+    p = subprocess.Popen(cmd + ['127.0.0.1:%d' % port, '256'],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(100):
+        try:
+            import socket
+            socket.create_connection(('127.0.0.1', port), 0.2).close()
+            return p, port
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    return None, 'smtp-sink did not start'
+
+
+def deliver_spool(c, src, tag, limit=None):
+    """A hard-link copy of src with a NAME.env sidecar per message."""
+    spool = link_tree(src, os.path.join(c.work, 'spool-' + tag), limit)
+    for i, f in enumerate(files_of(spool)):
+        with open(f + '.env', 'w') as e:
+            e.write('mail-from=<bounce@%s>\nrcpt=<r%d@rcpt.example>\n' %
+                    (DOMAIN, i))
+    return spool
+
+
+def deliver_rows(c):
+    """10,000 messages signed and delivered to smtp-sink, against the same
+    messages signed into a directory in the same run (durable both)."""
+    alg, w = 'rsa', c.ncpu
+    conns = 2 * c.ncpu
+    rid = 'hanko-deliver:sign+smtp:%s:dlv:j%d:c%d:durable' % (alg, w, conns)
+    src = link_tree(c.c['ln'], os.path.join(c.work, 'dlv-src'), c.n['dlv'])
+    n = len(files_of(src))
+    keys = hanko_keys(c, alg)
+    if not c.batch[0]:
+        return add_row(c, rid, 'hanko deliver', 'sign', alg, 'ln', w,
+                       'pending', note=c.batch[1])
+    sink, port = smtp_sink()
+    if sink is None:
+        return add_row(c, rid, 'hanko deliver', 'sign', alg, 'ln', w,
+                       'skipped', note=port)
+    rd, out, st, spool = batch_run(c, keys, src, ['-j', str(w)], 'dlv-dir')
+    shutil.rmtree(out, ignore_errors=True)
+    dir_rate = n / rd['wall'] if rd['rc'] == 0 else None
+    spool = deliver_spool(c, src, 'dlv')
+    stats = os.path.join(c.work, 'stats-dlv.json')
+    r = measure([c.hanko, 'sign'] + keys + [
+        '--deliver', 'smtp://127.0.0.1:%d' % port, '--connections',
+        str(conns), '--stats-json', stats, spool], timeout=3600)
+    sink.kill()
+    sink.wait()
+    try:
+        st = json.load(open(stats))
+    except (OSError, ValueError):
+        st = {}
+    left = files_of(spool)
+    if r['rc'] != 0 or st.get('delivered') != n or left:
+        return add_row(c, rid, 'hanko deliver', 'sign', alg, 'ln', w,
+                       'failed', note='exit %d, delivered %s/%d, %d left: '
+                       '%s' % (r['rc'], st.get('delivered'), n, len(left),
+                               r['err'][-300:]))
+    # What the sink receives verifies elsewhere: a sample, dumped.
+    dump = fresh(os.path.join(c.work, 'dlv-dump'))
+    sink, port = smtp_sink(dump)
+    sp = deliver_spool(c, src, 'dlv-xv', XV_SAMPLE)
+    sh([c.hanko, 'sign'] + keys + ['--deliver', 'smtp://127.0.0.1:%d' % port,
+                                   sp])
+    time.sleep(0.2)
+    sink.kill()
+    sink.wait()
+    ok, why = xverify_peer(c, files_of(dump), c.query)
+    m = {'msgs': n, 'seconds': r['wall'], 'cpu_s': r['cpu_s'],
+         'rss_kb': r['rss_kb'], 'bytes': corpus_bytes(src)}
+    row = add_row(c, rid, 'hanko deliver', 'sign', alg, 'ln', w,
+                  'ok' if ok and dir_rate else 'broken', m, bound='durable',
+                  connections=conns, hanko_stats=st)
+    if dir_rate:
+        row['directory_msgs_per_s'] = round(dir_rate, 1)
+        row['ratio'] = round(row['msgs_per_s'] / dir_rate, 3)
+        row['bound'] = 'directory'
+    row['xverify'] = '%s; signing into a directory: %s msgs/s' % (
+        why, row.get('directory_msgs_per_s'))
+    log('deliver: %.0f msgs/s, directory %.0f msgs/s: ratio %s' % (
+        row['msgs_per_s'], dir_rate or 0, row.get('ratio')))
+    return row
+
+
 def key_table(c, ndom):
     """KeyTable/SigningTable for ndom domains over the key pool, and a
     zone + query file for the domains (only those of the corpus used)."""
@@ -827,6 +937,9 @@ SECTIONS = [
      lambda r: 'signing_domains' in r),
     ('hanko sign, filter mode (one process per message)',
      lambda r: r['impl'] == 'hanko filter'),
+    ('hanko sign --deliver to smtp-sink (ratio: to signing into a '
+     'directory, same messages, same run)',
+     lambda r: r['impl'] == 'hanko deliver'),
     ('hanko verify', lambda r: r['impl'] == 'hanko'),
     ('Peers: sign', lambda r: r['impl'] in ('dkimpy', 'maildkim', 'opendkim')
      and r['op'] == 'sign'),
@@ -971,6 +1084,7 @@ def main():
     signed = filter_rows(c)
     kept = batch_matrix(c)
     keytable_rows(c)
+    deliver_rows(c)
     if kept:
         verify_rows(c, kept, 'ln')
     verify_rows(c, signed, 'peer')

@@ -88,7 +88,8 @@ take_names(struct spool_runner *r, struct spool_msg *m, size_t max)
 
 		/* Every name Linux allows fits (SPOOL_NAME_MAX). */
 		if (de->d_name[0] == '.' || len > SPOOL_NAME_MAX ||
-		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+		    (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) ||
+		    spool_is_sidecar(de->d_name))
 			continue;
 		memset(&m[n], 0, offsetof(struct spool_msg, reason));
 		memcpy(m[n].name, de->d_name, len + 1);
@@ -516,7 +517,7 @@ spool_count(const char *spool_dir)
 	if ((d = opendir(spool_dir)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL)
-		n += de->d_name[0] != '.' &&
+		n += de->d_name[0] != '.' && !spool_is_sidecar(de->d_name) &&
 		    (de->d_type == DT_REG || de->d_type == DT_UNKNOWN);
 	closedir(d);
 	return n;

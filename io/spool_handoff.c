@@ -161,7 +161,26 @@ handoff_out(struct spool_worker *w, struct spool_msg *m, size_t n)
 	check_committed(w, m, n);
 	sync_dir(w, r->done_fd, SPOOL_DONE);
 	sync_dir(w, r->spool_fd, "the spool");
-	/* 3. Publish, never replacing a file the MTA has not taken yet. */
+	/*
+	 * 3. Publish, never replacing a file the MTA has not taken yet; a
+	 * sidecar NAME.env goes first, so it is in place before NAME (as
+	 * the spool's writer put it). A name taken there fails the message
+	 * rather than publish it beside someone else's envelope.
+	 */
+	for (i = 0; i < n; i++) {
+		int e;
+
+		if (m[i].skip || m[i].err != 0)
+			continue;
+		if ((e = spool_move_sidecar(r, r->out_fd, m[i].name)) ==
+		    -EEXIST) {
+			spool_to_failed(r, m[i].name, m[i].ino, m[i].tmp);
+			m[i].skip = true;
+		} else if (e != 0 && e != -ENOENT) {
+			spool_held(r, m[i].name, strerror(-e));
+			m[i].skip = true;
+		}
+	}
 	be->rename(w->be, r->out_fd, SPOOL_BY_TMP, r->out_fd, SPOOL_BY_NAME, m,
 	    n, RENAME_NOREPLACE);
 	for (i = 0; i < n; i++) {
@@ -215,8 +234,16 @@ handoff_failed(struct spool_worker *w, struct spool_msg *m, size_t n)
 	sync_dir(w, r->failed_fd, "failed_dir");
 	sync_dir(w, r->spool_fd, "the spool");
 	for (i = 0; i < n; i++) {
+		int e;
+
 		if (m[i].skip)
 			continue;
+		/* The sidecar follows its message. */
+		e = spool_move_sidecar(r, r->failed_fd, m[i].name);
+		if (e != 0 && e != -ENOENT)
+			spool_run_err(r, e, false,
+			    "%s.env: %s; left in the spool", m[i].name,
+			    strerror(-e));
 		spool_publish_reason(r, m[i].ino, m[i].name);
 		atomic_fetch_add(&r->failed, 1);
 		spool_tell(r, w, &m[i], m[i].name, SPOOL_FAILED, m[i].reason);

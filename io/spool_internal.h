@@ -81,6 +81,14 @@ void spool_held(struct spool_runner *r, const char *name, const char *why);
  * Committed done/name whose out_dir name is taken: to failed_dir (then
  * its copy tmp goes; true), or held when that name is taken too (false).
  */
+/*
+ * The sidecar NAME.env travels with its message, from the spool into
+ * to_fd (out_dir before the message is published there, or failed_dir),
+ * never over a file: 0, -ENOENT (none) or -errno (-EEXIST: taken).
+ */
+int spool_move_sidecar(struct spool_runner *r, int to_fd, const char *name);
+/* Is name a sidecar (NAME.env), never a message? */
+bool spool_is_sidecar(const char *name);
 bool spool_to_failed(
     struct spool_runner *r, const char *name, uint64_t ino, const char *tmp);
 /* Start-up: lock, directories, refused layouts, crash recovery. */

@@ -189,6 +189,37 @@ sync_fd(struct spool_runner *r, int fd)
 		fsync(fd);
 }
 
+spool_is_sidecar(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 4 && strcmp(name + len - 4, ".env") == 0;
+}
+
+int
+spool_move_sidecar(struct spool_runner *r, int to_fd, const char *name)
+{
+	char env[SPOOL_NAME_MAX + 1];
+
+	if (strlen(name) + 4 > SPOOL_NAME_MAX)
+		return -ENOENT; /* no room for a sidecar's name */
+	snprintf(env, sizeof(env), "%s.env", name);
+	if (renameat2(r->spool_fd, env, to_fd, env, RENAME_NOREPLACE) != 0)
+		return -errno;
+	return 0;
+}
+
+/* The sidecar follows a message into failed_dir; a clash is reported. */
+static void
+sidecar_to_failed(struct spool_runner *r, const char *name)
+{
+	int e = spool_move_sidecar(r, r->failed_fd, name);
+
+	if (e != 0 && e != -ENOENT)
+		spool_run_err(r, e, false, "%s.env: %s; left in the spool",
+		    name, strerror(-e));
+}
+
 /*
  * A committed message whose name is taken in out_dir: to failed_dir,
  * made durable before its signed copy goes (so a crash cannot leave a
@@ -215,6 +246,7 @@ spool_to_failed(
 		spool_held(r, name, "name taken in out_dir and failed_dir");
 		return false;
 	}
+	sidecar_to_failed(r, name);
 	sync_fd(r, r->failed_fd);
 	sync_fd(r, r->done_fd);
 	unlinkat(r->out_fd, tmp, 0);
@@ -229,6 +261,7 @@ recover_done(struct spool_runner *r, const char *name)
 {
 	char tmp[SPOOL_TMPNAME_MAX], legacy[SPOOL_PATH_MAX + 16];
 	struct stat src, cp;
+	int e;
 
 	if (fstatat(r->done_fd, name, &src, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
@@ -258,6 +291,14 @@ recover_done(struct spool_runner *r, const char *name)
 		if (renameat2(r->done_fd, name, r->spool_fd, name,
 		        RENAME_NOREPLACE) != 0)
 			spool_held(r, name, "its copy in out_dir was replaced");
+		return;
+	}
+	/* The sidecar goes first, so it is in place before the message. */
+	if ((e = spool_move_sidecar(r, r->out_fd, name)) == -EEXIST) {
+		spool_to_failed(r, name, (uint64_t)src.st_ino, tmp);
+		return;
+	} else if (e != 0 && e != -ENOENT) {
+		spool_held(r, name, strerror(-e));
 		return;
 	}
 	if (renameat2(r->out_fd, tmp, r->out_fd, name, RENAME_NOREPLACE) != 0) {

@@ -149,6 +149,47 @@ cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg)
 	case CLI_OPT_CHECKKEYS:
 		o->check_keys = true;
 		return 0;
+	case CLI_OPT_DELIVER:
+		o->deliver = arg;
+		return 0;
+	case CLI_OPT_ENVELOPE:
+		if (strcmp(arg, "headers") == 0 ||
+		    strcmp(arg, "sidecar") == 0) {
+			o->envelope_headers = strcmp(arg, "headers") == 0;
+			return 0;
+		}
+		break;
+	case CLI_OPT_CONNECTIONS:
+		if (cli_parse_u64(arg, &o->connections) &&
+		    o->connections > 0 && o->connections <= 256)
+			return 0;
+		break;
+	case CLI_OPT_HELO:
+		if (arg[0] != '\0' && strlen(arg) < 256 &&
+		    strpbrk(arg, " \t\r\n") == NULL) {
+			o->helo = arg;
+			return 0;
+		}
+		break;
+	case CLI_OPT_SMTPTIMEOUT:
+		if (cli_parse_u64(arg, &o->smtp_timeout) &&
+		    o->smtp_timeout > 0 && o->smtp_timeout <= 3600)
+			return 0;
+		break;
+	case CLI_OPT_TLS:
+		o->tls = true;
+		return 0;
+	case CLI_OPT_TLSCA:
+		o->tls_ca = arg;
+		return 0;
+	case CLI_OPT_TLSNOVERIFY:
+		o->tls_no_verify = true;
+		return 0;
+	case CLI_OPT_RETRYMAX:
+		if (cli_parse_u64(arg, &o->retry_max) && o->retry_max > 0 &&
+		    o->retry_max <= 86400)
+			return 0;
+		break;
 	default:
 		break;
 	}
@@ -860,4 +901,42 @@ done:
 	cli_keymap_free(b->keys);
 	free(b);
 	return ex;
+}
+
+struct batch *
+cli_batch_new(struct cli_env *e, struct cli_sign_opts *o,
+    const struct spool_work **work)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	char err[512];
+
+	if (b == NULL) {
+		cli_err("out of memory");
+		return NULL;
+	}
+	atomic_init(&b->unaligned, 0);
+	atomic_flag_clear(&b->warned);
+	b->e = e;
+	b->o = o;
+	if ((b->keys = load_table_keys(o->kt, o->allow_unsafe, o->check_keys,
+	         o->check_keys, err, sizeof(err))) == NULL) {
+		cli_err("%s", err);
+		free(b);
+		return NULL;
+	}
+	b->work.ctx = b;
+	b->work.worker_new = bworker_new;
+	b->work.worker_free = bworker_free;
+	b->work.work = sign_work;
+	*work = &b->work;
+	return b;
+}
+
+void
+cli_batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	cli_keymap_free(b->keys);
+	free(b);
 }

@@ -15,21 +15,22 @@
 #include "cli.h"
 #include "core/arena.h"
 #include "core/dnsq.h"
+#include "core/sidecar.h"
 
 #define ENVELOPE_MAX (64 << 10)
 
 span
 envelope_path(span v)
 {
-	v = span_trim_ws(v);
-	if (v.len >= 2 && v.p[0] == '<' && v.p[v.len - 1] == '>')
-		v = span_sub(v, 1, v.len - 2);
-	return v;
+	return sidecar_path(v);
 }
 
-/* One "key=value" line of a sidecar; unknown keys are ignored. */
-static void
-sidecar_line(struct auth_envelope *e, span line)
+/*
+ * The lines of a sidecar (core/sidecar.h reads them, as it does for
+ * delivery); unknown keys and malformed lines are ignored here.
+ */
+void
+envelope_sidecar_text(struct auth_envelope *e, span text)
 {
 	static const struct {
 		const char *key;
@@ -43,33 +44,21 @@ sidecar_line(struct auth_envelope *e, span line)
 		{ "helo", AUTH_ENV_HELO },
 		{ "helo_name", AUTH_ENV_HELO },
 	};
-	const uint8_t *eq = memchr(line.p, '=', line.len);
-	span k, v;
+	struct sidecar_iter it;
+	struct sidecar_line l;
+	sidecar_res r;
+	char err[128];
 	size_t j;
 
-	if (eq == NULL)
-		return;
-	k = span_trim_ws(span_make(line.p, (size_t)(eq - line.p)));
-	v = span_trim_ws(span_sub(line, (size_t)(eq - line.p) + 1,
-	    line.len - (size_t)(eq - line.p) - 1));
-	v = envelope_path(v);
-	for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
-		if (span_ieq_cstr(k, keys[j].key))
-			auth_envelope_set(e, keys[j].field, v, "sidecar");
-}
-
-void
-envelope_sidecar_text(struct auth_envelope *e, span text)
-{
-	size_t i, start = 0;
-
-	for (i = 0; i <= text.len; i++)
-		if (i == text.len || text.p[i] == '\n') {
-			if (i > start && text.p[start] != '#')
-				sidecar_line(
-				    e, span_make(text.p + start, i - start));
-			start = i + 1;
-		}
+	sidecar_iter_init(&it, text);
+	while ((r = sidecar_next(&it, &l, err, sizeof(err))) != SIDECAR_END) {
+		if (r != SIDECAR_OK)
+			continue;
+		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+			if (span_ieq_cstr(l.key, keys[j].key))
+				auth_envelope_set(e, keys[j].field,
+				    sidecar_path(l.value), "sidecar");
+	}
 }
 
 void

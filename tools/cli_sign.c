@@ -23,6 +23,7 @@
 static const char sign_usage[] =
     "usage: hanko sign [KEYS] [OPTIONS] < message > signed\n"
     "       hanko sign [KEYS] [OPTIONS] [BATCH] SPOOL_DIR OUT_DIR\n"
+    "       hanko sign [KEYS] [OPTIONS] [BATCH] --deliver URL SPOOL_DIR\n"
     "KEYS:\n"
     "  -d, --domain DOMAIN        signing domain (d=) for the keys that follow\n"
     "  -s, --selector SELECTOR    selector (s=) for the next -k\n"
@@ -54,7 +55,20 @@ static const char sign_usage[] =
     "                             drains and exits, SIGHUP reloads keys)\n"
     "  --stats-json FILE          write the run's summary as JSON\n"
     "  --check-keys               load every KeyTable key at start (default:\n"
-    "                             each when a worker first needs it)\n";
+    "                             each when a worker first needs it)\n"
+    "DELIVER (sign every file in SPOOL_DIR and hand it to the MTA):\n"
+    "  --deliver URL              smtp://HOST[:PORT], lmtp://HOST[:PORT],\n"
+    "                             lmtp:unix:PATH or sendmail[:PATH]\n"
+    "  --envelope sidecar|headers envelope from NAME.env (default), or from\n"
+    "                             Return-Path/From and To/Cc/Bcc\n"
+    "  --connections N            sessions in parallel (default 4)\n"
+    "  --helo NAME                EHLO/LHLO name (default: host name)\n"
+    "  --smtp-timeout SECONDS     per read or write (default 300)\n"
+    "  --tls                      require STARTTLS; the certificate must match\n"
+    "                             HOST and chain to a trusted CA\n"
+    "  --tls-ca FILE              trust these CAs (PEM) instead of the system's\n"
+    "  --tls-no-verify            encrypt without checking the certificate\n"
+    "  --retry-max SECONDS        --watch: longest back-off (default 3600)\n";
 
 static const struct option sign_longopts[] = {
 	{ "domain", required_argument, NULL, 'd' },
@@ -82,6 +96,15 @@ static const struct option sign_longopts[] = {
 	{ "stats-json", required_argument, NULL, CLI_OPT_STATS },
 	{ "check-keys", no_argument, NULL, CLI_OPT_CHECKKEYS },
 	CLI_OPS_LONGOPTS,
+	{ "deliver", required_argument, NULL, CLI_OPT_DELIVER },
+	{ "envelope", required_argument, NULL, CLI_OPT_ENVELOPE },
+	{ "connections", required_argument, NULL, CLI_OPT_CONNECTIONS },
+	{ "helo", required_argument, NULL, CLI_OPT_HELO },
+	{ "smtp-timeout", required_argument, NULL, CLI_OPT_SMTPTIMEOUT },
+	{ "retry-max", required_argument, NULL, CLI_OPT_RETRYMAX },
+	{ "tls", no_argument, NULL, CLI_OPT_TLS },
+	{ "tls-ca", required_argument, NULL, CLI_OPT_TLSCA },
+	{ "tls-no-verify", no_argument, NULL, CLI_OPT_TLSNOVERIFY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -479,7 +502,11 @@ sign_setup(struct cli_sign_opts *o, int argc, char **argv)
 		if ((r = cli_sign_opt(o, ch, optarg)) != 0)
 			return r;
 	}
-	if (optind != argc && optind + 2 != argc) {
+	if (o->deliver != NULL && optind + 1 != argc) {
+		cli_err("--deliver URL takes one SPOOL_DIR");
+		return CLI_EX_USAGE;
+	}
+	if (o->deliver == NULL && optind != argc && optind + 2 != argc) {
 		cli_err("give SPOOL_DIR and OUT_DIR for batch mode, or neither "
 		        "for filter mode");
 		return CLI_EX_USAGE;
@@ -523,6 +550,11 @@ sign_main(struct cli_env *e, struct cli_sign_opts *o, int argc, char **argv)
 	}
 	if (o->max_size > 0)
 		e->limits.max_msg_bytes = (size_t)o->max_size;
+	if (o->deliver != NULL) {
+		r = cli_sign_deliver(e, o, argv[optind]);
+		sign_opts_fini(o);
+		return r;
+	}
 	if (optind + 2 == argc) {
 		r = cli_sign_batch(e, o, argv[optind], argv[optind + 1]);
 		sign_opts_fini(o);

@@ -45,6 +45,10 @@ struct cli_sign_opts {
 	const char *failed, *stats_json, *io;
 	bool no_fsync, watch;
 	bool check_keys; /* load every KeyTable key at start */
+	/* Delivery (--deliver URL SPOOL_DIR): */
+	const char *deliver, *helo, *tls_ca;
+	bool envelope_headers, tls, tls_no_verify;
+	uint64_t connections, smtp_timeout, retry_max;
 	double t_start;  /* CLOCK_MONOTONIC at start, for the summary */
 	struct cli_ops_opts ops; /* --log, --metrics */
 };
@@ -72,6 +76,15 @@ enum cli_batch_opt {
 	CLI_OPT_WATCH,
 	CLI_OPT_STATS,
 	CLI_OPT_CHECKKEYS,
+	CLI_OPT_DELIVER,
+	CLI_OPT_ENVELOPE,
+	CLI_OPT_CONNECTIONS,
+	CLI_OPT_HELO,
+	CLI_OPT_SMTPTIMEOUT,
+	CLI_OPT_RETRYMAX,
+	CLI_OPT_TLS,
+	CLI_OPT_TLSCA,
+	CLI_OPT_TLSNOVERIFY,
 };
 
 /*
@@ -86,5 +99,18 @@ int cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg);
 /* Run the spool pipeline from spool to out; returns an exit code. */
 int cli_sign_batch(struct cli_env *e, struct cli_sign_opts *o,
     const char *spool, const char *out);
+
+struct batch;
+struct spool_work;
+/*
+ * The batch signing callbacks for another loop (delivery): keys as
+ * batch mode loads them. NULL (reported) on failure.
+ */
+struct batch *cli_batch_new(struct cli_env *e, struct cli_sign_opts *o,
+    const struct spool_work **work);
+void cli_batch_free(struct batch *b);
+/* hanko sign --deliver URL SPOOL_DIR; returns an exit code. */
+int cli_sign_deliver(
+    struct cli_env *e, struct cli_sign_opts *o, const char *spool);
 
 #endif
