@@ -189,6 +189,7 @@ sync_fd(struct spool_runner *r, int fd)
 		fsync(fd);
 }
 
+bool
 spool_is_sidecar(const char *name)
 {
 	size_t len = strlen(name);

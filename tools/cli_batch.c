@@ -164,7 +164,7 @@ cli_sign_batch_opt(struct cli_sign_opts *o, int ch, const char *arg)
 		    o->connections > 0 && o->connections <= 256)
 			return 0;
 		break;
-	case CLI_OPT_HELO:
+	case CLI_OPT_DELIVER_HELO:
 		if (arg[0] != '\0' && strlen(arg) < 256 &&
 		    strpbrk(arg, " \t\r\n") == NULL) {
 			o->helo = arg;

@@ -99,7 +99,7 @@ static const struct option sign_longopts[] = {
 	{ "deliver", required_argument, NULL, CLI_OPT_DELIVER },
 	{ "envelope", required_argument, NULL, CLI_OPT_ENVELOPE },
 	{ "connections", required_argument, NULL, CLI_OPT_CONNECTIONS },
-	{ "helo", required_argument, NULL, CLI_OPT_HELO },
+	{ "helo", required_argument, NULL, CLI_OPT_DELIVER_HELO },
 	{ "smtp-timeout", required_argument, NULL, CLI_OPT_SMTPTIMEOUT },
 	{ "retry-max", required_argument, NULL, CLI_OPT_RETRYMAX },
 	{ "tls", no_argument, NULL, CLI_OPT_TLS },
