@@ -356,6 +356,23 @@ handshake(struct smtp_conn *c, const struct smtp_target *t)
  * STARTTLS (RFC 3207): anything the server sent past its 220 was sent
  * in the clear before the handshake, and could be an injected reply.
  */
+/* EHLO (LMTP: LHLO) and its 250, noting the extensions offered. */
+static int
+ehlo(struct smtp_conn *c, const struct smtp_target *t, const char *helo,
+    struct smtp_reply *rep, const char *what)
+{
+	int r;
+
+	if ((r = cmd(c, t->lmtp ? "LHLO " : "EHLO ", span_cstr(helo), "")) !=
+	        SMTP_OK ||
+	    (r = flush(c)) != SMTP_OK ||
+	    (r = read_reply(c, rep, ehlo_line)) != SMTP_OK)
+		return r;
+	if (rep->code != 250)
+		return fail(c, SMTP_E_PROTO, "%s: %.200s", what, rep->text);
+	return SMTP_OK;
+}
+
 static int
 starttls(struct smtp_conn *c, const struct smtp_target *t, const char *helo,
     struct smtp_reply *rep)
@@ -377,16 +394,9 @@ starttls(struct smtp_conn *c, const struct smtp_target *t, const char *helo,
 		    "STARTTLS: data after the 220 (injection?)");
 	if ((r = handshake(c, t)) != SMTP_OK)
 		return r;
+	/* What the server offered in clear no longer counts. */
 	c->pipelining = c->eightbitmime = c->smtputf8 = c->starttls = false;
-	if ((r = cmd(c, t->lmtp ? "LHLO " : "EHLO ", span_cstr(helo), "")) !=
-	        SMTP_OK ||
-	    (r = flush(c)) != SMTP_OK ||
-	    (r = read_reply(c, rep, ehlo_line)) != SMTP_OK)
-		return r;
-	if (rep->code != 250)
-		return fail(c, SMTP_E_PROTO, "EHLO after STARTTLS: %.200s",
-		    rep->text);
-	return SMTP_OK;
+	return ehlo(c, t, helo, rep, "EHLO after STARTTLS");
 }
 
 static int
@@ -458,13 +468,8 @@ smtp_open(struct smtp_conn *c, const struct smtp_target *t,
 		return r;
 	if (rep->code != 220)
 		return fail(c, SMTP_E_PROTO, "greeting: %.200s", rep->text);
-	if ((r = cmd(c, t->lmtp ? "LHLO " : "EHLO ", span_cstr(helo), "")) !=
-	        SMTP_OK ||
-	    (r = flush(c)) != SMTP_OK ||
-	    (r = read_reply(c, rep, ehlo_line)) != SMTP_OK)
+	if ((r = ehlo(c, t, helo, rep, "EHLO")) != SMTP_OK)
 		return r;
-	if (rep->code != 250)
-		return fail(c, SMTP_E_PROTO, "EHLO: %.200s", rep->text);
 	if (t->tls)
 		return starttls(c, t, helo, rep);
 	return SMTP_OK;

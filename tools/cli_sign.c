@@ -71,21 +71,10 @@ static const char sign_usage[] =
     "  --retry-max SECONDS        --watch: longest back-off (default 3600)\n";
 
 static const struct option sign_longopts[] = {
-	{ "domain", required_argument, NULL, 'd' },
-	{ "selector", required_argument, NULL, 's' },
-	{ "key", required_argument, NULL, 'k' },
-	{ "canon", required_argument, NULL, 'c' },
+	CLI_SIGN_KEY_LONGOPTS,
 	{ "identity", required_argument, NULL, 'i' },
-	{ "expire", required_argument, NULL, 'x' },
-	{ "key-table", required_argument, NULL, OPT_KEYTABLE },
-	{ "signing-table", required_argument, NULL, OPT_SIGNTABLE },
-	{ "multiple-signatures", no_argument, NULL, OPT_MULTIPLE },
-	{ "headers", required_argument, NULL, OPT_HEADERS },
-	{ "oversign", required_argument, NULL, OPT_OVERSIGN },
-	{ "no-oversign", no_argument, NULL, OPT_NOOVERSIGN },
 	{ "time", required_argument, NULL, OPT_TIME },
 	{ "max-size", required_argument, NULL, OPT_MAXSIZE },
-	{ "allow-unsafe-key-perms", no_argument, NULL, OPT_UNSAFE },
 	{ "require-aligned", no_argument, NULL, OPT_REQALIGNED },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "failed", required_argument, NULL, CLI_OPT_FAILED },

@@ -67,6 +67,22 @@ enum cli_sign_optid {
 	OPT_REQALIGNED,
 };
 
+/* The key options hanko sign and hanko milter share (getopt_long rows). */
+#define CLI_SIGN_KEY_LONGOPTS \
+	{ "domain", required_argument, NULL, 'd' }, \
+	{ "selector", required_argument, NULL, 's' }, \
+	{ "key", required_argument, NULL, 'k' }, \
+	{ "canon", required_argument, NULL, 'c' }, \
+	{ "expire", required_argument, NULL, 'x' }, \
+	{ "key-table", required_argument, NULL, OPT_KEYTABLE }, \
+	{ "signing-table", required_argument, NULL, OPT_SIGNTABLE }, \
+	{ "multiple-signatures", no_argument, NULL, OPT_MULTIPLE }, \
+	{ "headers", required_argument, NULL, OPT_HEADERS }, \
+	{ "oversign", required_argument, NULL, OPT_OVERSIGN }, \
+	{ "no-oversign", no_argument, NULL, OPT_NOOVERSIGN }, \
+	{ "allow-unsafe-key-perms", no_argument, NULL, OPT_UNSAFE }
+
+
 /* Batch-only long options (getopt values). */
 enum cli_batch_opt {
 	CLI_OPT_FAILED = 512,
