@@ -660,8 +660,15 @@ def deliver_rows(c):
     dump = fresh(os.path.join(c.work, 'dlv-dump'))
     sink, port = smtp_sink(dump)
     sp = deliver_spool(c, src, 'dlv-xv', XV_SAMPLE)
+    want = len([f for f in files_of(sp) if not f.endswith('.env')])
     sh([c.hanko, 'sign'] + keys + ['--deliver', 'smtp://127.0.0.1:%d' % port,
                                    sp])
+    # smtp-sink writes its dump files as it answers: wait for every one
+    # (a busy machine takes longer than any fixed pause), then a moment.
+    for _ in range(200):
+        if len(files_of(dump)) >= want:
+            break
+        time.sleep(0.05)
     time.sleep(0.2)
     sink.kill()
     sink.wait()

@@ -106,6 +106,10 @@ for r in doc['rows']:
 bad = [r['id'] for r in doc['rows'] if r['status'] in ('broken', 'failed')]
 print(('not ok' if bad else 'ok') + ' - no broken or failed rows %s'
       % ' '.join(bad))
+for r in doc['rows']:
+    if r['status'] in ('broken', 'failed'):
+        print('#   %s: %s: %s; %s' % (r['id'], r['status'],
+              r.get('note'), r.get('xverify')))
 if pending:
     print('# %d hanko batch rows pending: %s' % (pending, doc['batch_mode']))
 PY
