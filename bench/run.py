@@ -620,6 +620,56 @@ def deliver_spool(c, src, tag, limit=None):
     return spool
 
 
+def milter_rows(c):
+    """hanko milter against OpenDKIM's milter behind one private Postfix
+    (bench/milter.sh): msgs/s and the p50/p99 latency each adds to the
+    transaction, same messages, same run; the ratio is hanko's msgs/s over
+    OpenDKIM's. Full runs only (Postfix start-up dominates a quick one)."""
+    n, conns = (400, 4)
+    rids = {k: '%s-milter:sign:rsa:postfix:c%d' % (k, conns)
+            for k in ('hanko', 'opendkim')}
+    if c.quick or os.geteuid() != 0:
+        for k, rid in rids.items():
+            add_row(c, rid, k + ' milter', 'milter', 'rsa', 'postfix', 1,
+                    'skipped', note='quick run' if c.quick else 'needs root')
+        return
+    env = dict(os.environ, HANKO=os.path.abspath(c.hanko),
+               SOCKET='unix')
+    p = sh(['sh', os.path.join(BENCH, 'milter.sh'), str(n), str(conns)],
+           env=env, timeout=1800)
+    out = p.stdout.decode(errors='replace')
+    got = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0] in ('none', 'hanko', 'opendkim'):
+            try:
+                got[f[0]] = tuple(float(x) for x in f[1:4])
+            except ValueError:
+                pass
+    cap = re.search(r'signed messages captured: (\d+)', out)
+    # Both milters' messages must arrive signed (warm-ups add 4).
+    if cap is None or int(cap.group(1)) < 2 * n:
+        got = {}
+    if p.returncode != 0 or len(got) != 3:
+        for k, rid in rids.items():
+            add_row(c, rid, k + ' milter', 'milter', 'rsa', 'postfix', 1,
+                    'failed', note='bench/milter.sh exit %d, %s signed '
+                    'captured: %s' % (p.returncode, cap and cap.group(1),
+                                      p.stderr.decode(errors='replace')[-300:]))
+        return
+    for k, rid in rids.items():
+        rate, p50, p99 = got[k]
+        row = add_row(c, rid, k + ' milter', 'milter', 'rsa', 'postfix', 1,
+                      'ok', {'msgs': n, 'seconds': n / rate},
+                      bound='', connections=conns, p50_ms=p50, p99_ms=p99,
+                      added_p50_ms=round(p50 - got['none'][1], 2),
+                      added_p99_ms=round(p99 - got['none'][2], 2),
+                      unfiltered_msgs_per_s=got['none'][0])
+        if k == 'hanko':
+            row['ratio'] = round(rate / got['opendkim'][0], 3)
+            row['bound'] = 'opendkim milter'
+
+
 def deliver_rows(c):
     """10,000 messages signed and delivered to smtp-sink, against the same
     messages signed into a directory in the same run (durable both)."""
@@ -947,6 +997,9 @@ SECTIONS = [
     ('hanko sign --deliver to smtp-sink (ratio: to signing into a '
      'directory, same messages, same run)',
      lambda r: r['impl'] == 'hanko deliver'),
+    ('Milters behind Postfix, signing (hanko ratio: to OpenDKIM\'s msgs/s; '
+     'p50/p99 and the latency added to an unfiltered service in the row)',
+     lambda r: r['op'] == 'milter'),
     ('hanko verify', lambda r: r['impl'] == 'hanko'),
     ('Peers: sign', lambda r: r['impl'] in ('dkimpy', 'maildkim', 'opendkim')
      and r['op'] == 'sign'),
@@ -1092,6 +1145,7 @@ def main():
     kept = batch_matrix(c)
     keytable_rows(c)
     deliver_rows(c)
+    milter_rows(c)
     if kept:
         verify_rows(c, kept, 'ln')
     verify_rows(c, signed, 'peer')
