@@ -217,18 +217,22 @@ wait_subject() {	# wait_subject SUBJECT OUT: up to 20 s
 	return 1
 }
 
-annotated() {	# annotated SUBJECT OUT: the copy carrying our field, 20 s
+sink_with() {	# sink_with SUBJECT REGEX OUT: the copy with a line REGEX, 20 s
 	_i=0
 	while [ $_i -lt 200 ]; do
 		for _f in "$PF_SINK"/*; do
 			grep -q "^Subject: $1\$" "$_f" 2>/dev/null &&
-			    grep -q "^Authentication-Results: $AUTHSERV;" "$_f" &&
-			    { postfix_sink_msg "$_f" "$2"; return 0; }
+			    grep -q "$2" "$_f" &&
+			    { postfix_sink_msg "$_f" "$3"; return 0; }
 		done
 		sleep 0.1
 		_i=$((_i + 1))
 	done
 	return 1
+}
+
+annotated() {	# annotated SUBJECT OUT: the copy carrying our field, 20 s
+	sink_with "$1" "^Authentication-Results: $AUTHSERV;" "$2"
 }
 
 mkmsg() {	# mkmsg FROM SUBJECT OUT [EXTRA-HEADER-FILE]
@@ -290,18 +294,7 @@ if [ -n "$OPENDKIM" ]; then
 	cp "$T/out/out-3.eml" "$T/peer.eml"
 	expect_code "OpenDKIM's milter accepts our signed mail" 250 "$P_PEER" \
 	    "$T/peer.eml" "$GOOD_IP"
-	_i=0
-	got=
-	while [ $_i -lt 200 ] && [ -z "$got" ]; do
-		for f in "$PF_SINK"/*; do
-			grep -q '^Subject: out-3$' "$f" 2>/dev/null &&
-			    grep -q 'opendkim.hanko.test' "$f" && got=$f
-		done
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	if [ -n "$got" ]; then
-		postfix_sink_msg "$got" "$T/peer.out"
+	if sink_with out-3 'opendkim.hanko.test' "$T/peer.out"; then
 		awk '{ sub(/\r$/, "") } /^$/ { exit }
 		     /^[ \t]/ { if (k) f = f $0; next }
 		     { if (k) print f; k = 0 }
@@ -334,18 +327,7 @@ ar_ours() {	# ar_ours FILE: our Authentication-Results fields, unfolded
 cp "$T/out/out-2.eml" "$T/in-signed.eml"
 expect_code "inbound (enforcing) accepts signed mail from the SPF address" \
     250 "$P_ENF" "$T/in-signed.eml" "$GOOD_IP"
-_i=0
-got=
-while [ $_i -lt 200 ] && [ -z "$got" ]; do
-	for f in "$PF_SINK"/*; do
-		grep -q "^Authentication-Results: $AUTHSERV" "$f" 2>/dev/null &&
-		    grep -q '^Subject: out-2$' "$f" && got=$f
-	done
-	sleep 0.1
-	_i=$((_i + 1))
-done
-if [ -n "$got" ]; then
-	postfix_sink_msg "$got" "$T/in-signed.out"
+if sink_with out-2 "^Authentication-Results: $AUTHSERV" "$T/in-signed.out"; then
 	ar_ours "$T/in-signed.out" >"$T/ar1"
 	n=$(grep -c "$AUTHSERV" "$T/ar1")
 	[ "$n" -eq 1 ] && ok "exactly one Authentication-Results of ours" ||
