@@ -54,6 +54,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -707,7 +708,9 @@ def deliver_rows(c):
                        '%s' % (r['rc'], st.get('delivered'), n, len(left),
                                r['err'][-300:]))
     # What the sink receives verifies elsewhere: a sample, dumped.
-    dump = fresh(os.path.join(c.work, 'dlv-dump'))
+    # smtp-sink writes as user nobody, who may not reach c.work (make test
+    # keeps it in a 0700 directory): a directory of its own, removed below.
+    dump = tempfile.mkdtemp(prefix='hanko-bench-sink.')
     sink, port = smtp_sink(dump)
     sp = deliver_spool(c, src, 'dlv-xv', XV_SAMPLE)
     want = len([f for f in files_of(sp) if not f.endswith('.env')])
@@ -723,6 +726,7 @@ def deliver_rows(c):
     sink.kill()
     sink.wait()
     ok, why = xverify_peer(c, files_of(dump), c.query)
+    shutil.rmtree(dump, ignore_errors=True)
     m = {'msgs': n, 'seconds': r['wall'], 'cpu_s': r['cpu_s'],
          'rss_kb': r['rss_kb'], 'bytes': corpus_bytes(src)}
     row = add_row(c, rid, 'hanko deliver', 'sign', alg, 'ln', w,
